@@ -1,0 +1,1 @@
+//! Local emulator of Microsoft login, Graph and Partner Center.

@@ -1,0 +1,1 @@
+//! Clients for Microsoft Entra login, Microsoft Graph and Partner Center.
