@@ -1,0 +1,142 @@
+//! The shared state behind every route: seed, clock, signing key, directory, sessions, customers, faults, log.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rand::RngCore as _;
+
+use crate::access_token::TokenSigner;
+use crate::clock::Clock;
+use crate::config::{EmulatorConfig, Settings};
+use crate::directory::Directory;
+use crate::faults::FaultBook;
+use crate::login::sessions::Sessions;
+use crate::partner_center::customers::CustomerBook;
+use crate::partner_center::throttle::Throttle;
+use crate::request_log::RequestLog;
+use crate::seed::{IdSource, PartnerSeed, ResellerSeed};
+
+/// Everything mutable lives in [`State`] behind one lock; handlers hold it briefly and never across awaits.
+pub struct Emulator {
+    pub config: EmulatorConfig,
+    pub clock: Clock,
+    pub signer: TokenSigner,
+    /// Generated per tenant seed: the id of Dev Center's `user_impersonation` scope.
+    pub dev_center_scope_id: String,
+    /// Built once (sorting and pre-rendering 50,000 customers is not free) and shared by resets.
+    seeded_customers: Arc<CustomerBook>,
+    state: Mutex<State>,
+    pub faults: Mutex<FaultBook>,
+    pub requests: Mutex<RequestLog>,
+}
+
+/// The resettable part of the emulator.
+pub struct State {
+    pub settings: Settings,
+    pub partner: PartnerSeed,
+    pub directory: Directory,
+    pub sessions: Sessions,
+    pub customers: Arc<CustomerBook>,
+    pub resellers: Vec<ResellerSeed>,
+    pub customer_throttle: Throttle,
+}
+
+impl Emulator {
+    pub fn new(config: EmulatorConfig) -> Arc<Self> {
+        let tenant_seed = config.tenant_seed.unwrap_or_else(|| rand::rng().next_u64());
+        let mut ids = IdSource::new(tenant_seed);
+        let dev_center_scope_id = ids.next_uuid();
+        let mut key = [0u8; 32];
+        for chunk in key.chunks_mut(8) {
+            chunk.copy_from_slice(&ids.next_u64().to_le_bytes());
+        }
+        // The signing key must not be derivable from a seed a test knows.
+        let mut random = [0u8; 32];
+        rand::rng().fill_bytes(&mut random);
+        for (k, r) in key.iter_mut().zip(random) {
+            *k ^= r;
+        }
+        let seed = config.seed.clone().expanded();
+        let seeded_customers = Arc::new(CustomerBook::new(&seed));
+        let clock = Clock::starting_at(config.start_time);
+        let state = State::from_config(&config, &seed, &dev_center_scope_id, tenant_seed, &clock, &seeded_customers);
+        let faults = FaultBook::new(config.fault_seed);
+        Arc::new(Self {
+            config,
+            clock,
+            signer: TokenSigner::new(key),
+            dev_center_scope_id,
+            seeded_customers,
+            state: Mutex::new(state),
+            faults: Mutex::new(faults),
+            requests: Mutex::new(RequestLog::default()),
+        })
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        // A handler that panicked mid-update leaves state that is still memory-safe; keep serving.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, FaultBook> {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn requests(&self) -> MutexGuard<'_, RequestLog> {
+        self.requests.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Back to the seed: state, faults, request log, settings and clock.
+    pub fn reset(&self) {
+        match self.config.start_time {
+            Some(start) => self.clock.set(start),
+            None => self.clock.set(chrono::Utc::now()),
+        }
+        let seed = self.config.seed.clone();
+        let tenant_seed = self.config.tenant_seed.unwrap_or(0);
+        let fresh = State::from_config(
+            &self.config,
+            &seed,
+            &self.dev_center_scope_id,
+            tenant_seed,
+            &self.clock,
+            &self.seeded_customers,
+        );
+        *self.state() = fresh;
+        *self.faults() = FaultBook::new(self.config.fault_seed);
+        self.requests().clear();
+    }
+}
+
+impl State {
+    fn from_config(
+        config: &EmulatorConfig,
+        seed: &crate::seed::Seed,
+        dev_center_scope_id: &str,
+        tenant_seed: u64,
+        clock: &Clock,
+        customers: &Arc<CustomerBook>,
+    ) -> Self {
+        let now = clock.now();
+        // Object ids of the first-party service principals differ per tenant, like in Entra.
+        let mut ids = IdSource::new(tenant_seed ^ 0x5e5e_5e5e);
+        let directory = Directory::from_seed(&seed.partner, dev_center_scope_id, &mut ids, now);
+        let sessions = Sessions::seeded(&seed.partner, now);
+        Self {
+            settings: config.settings.clone(),
+            partner: seed.partner.clone(),
+            directory,
+            sessions,
+            customers: Arc::clone(customers),
+            resellers: seed.resellers.clone(),
+            customer_throttle: Throttle::default(),
+        }
+    }
+}
+
+/// Per-request ids, made by the outer middleware so that error bodies and response headers agree.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub client_request_id: String,
+    pub correlation_id: String,
+}

@@ -1,0 +1,19 @@
+//! Terraform plugin protocol 6: serving, values, schemas, planning, diagnostics. Knows nothing of Microsoft.
+
+pub mod diagnostics;
+pub mod logging;
+pub mod plan;
+pub mod proto;
+pub mod schema;
+pub mod serve;
+pub mod server;
+pub mod tls;
+pub mod traits;
+pub mod value;
+
+pub use diagnostics::{AttributePath, Diagnostic, Diagnostics};
+pub use plan::PlannedChange;
+pub use schema::{Attribute, Block, Nesting, NestedBlock, Schema, Validator};
+pub use server::ProviderServer;
+pub use traits::{Context, DataSource, EphemeralResource, Opened, PlanRequest, Provider, Resource};
+pub use value::{Number, Type, Value};

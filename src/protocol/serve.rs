@@ -1,0 +1,271 @@
+//! Running as a Terraform plugin: go-plugin's handshake on stdout, a unix socket served with AutoMTLS,
+//! the go-plugin side services, prompt exit on `GRPCController.Shutdown`, and SIGINT left to Terraform.
+
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Duration;
+
+use base64::Engine;
+use futures::Stream;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::server::Connected;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::proto::plugin as gp;
+use super::proto::tfplugin6::provider_server::ProviderServer as ProviderService;
+use super::server::ProviderServer;
+use super::tls::AutoMtls;
+use super::traits::Provider;
+
+/// The cookie Terraform sets so a provider knows it was started as a plugin.
+pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
+pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+
+/// Terraform may send large plans and states; its own client accepts up to 64 MiB per message.
+const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "Terraform offered plugin protocol versions {0:?}, but this provider speaks only protocol 6 (Terraform >= 1.0 or OpenTofu)"
+    )]
+    ProtocolVersion(String),
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsError),
+    #[error("listening on {path}: {source}")]
+    Listen { path: PathBuf, source: std::io::Error },
+    #[error("serving gRPC: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// True when started by Terraform (the magic cookie is set).
+pub fn started_by_terraform() -> bool {
+    std::env::var(MAGIC_COOKIE_KEY).is_ok_and(|v| v == MAGIC_COOKIE_VALUE)
+}
+
+/// Serves `server` until Terraform asks for shutdown. Prints the handshake line on stdout.
+pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeError> {
+    let offered = std::env::var("PLUGIN_PROTOCOL_VERSIONS").unwrap_or_else(|_| "6".to_owned());
+    if !offered.split(',').any(|v| v.trim() == "6") {
+        return Err(ServeError::ProtocolVersion(offered));
+    }
+    // Without a client certificate (AutoMTLS off) go-plugin serves plain gRPC; so do we.
+    let tls = match std::env::var("PLUGIN_CLIENT_CERT") {
+        Ok(pem) if !pem.trim().is_empty() => Some(AutoMtls::new(&pem)?),
+        _ => None,
+    };
+
+    let socket = SocketPath::new();
+    let listener =
+        UnixListener::bind(&socket.0).map_err(|source| ServeError::Listen { path: socket.0.clone(), source })?;
+
+    let certificate = tls
+        .as_ref()
+        .map(|t| base64::engine::general_purpose::STANDARD_NO_PAD.encode(&t.server_certificate))
+        .unwrap_or_default();
+    // The handshake: core protocol 1, app protocol 6, network, address, grpc, server certificate.
+    println!("1|6|unix|{}|grpc|{certificate}", socket.0.display());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    ignore_interrupts();
+
+    let shutdown = CancellationToken::new();
+    let stop = server.stop_token();
+    let incoming = accept_connections(listener, tls.map(|t| TlsAcceptor::from(t.config)));
+    let provider = ProviderService::new(server)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+
+    let serving = tonic::transport::Server::builder()
+        .add_service(provider)
+        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller(shutdown.clone())))
+        .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(Stdio))
+        .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(Broker))
+        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+
+    tokio::select! {
+        result = serving => result?,
+        // Terraform keeps its connection open after Shutdown; give the answer a moment to go out, then
+        // exit rather than wait for a graceful close that would only come from Terraform killing us.
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_millis(20)).await } => {}
+    }
+    stop.cancel();
+    drop(socket);
+    Ok(())
+}
+
+/// Terraform owns Ctrl-C: the terminal sends SIGINT to the whole process group, and Terraform then calls
+/// StopProvider and waits for in-flight operations to return their state. Dying here would lose objects
+/// created remotely but not yet recorded.
+fn ignore_interrupts() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+        Ok(mut signals) => {
+            tokio::spawn(async move {
+                while signals.recv().await.is_some() {
+                    tracing::info!("SIGINT received; waiting for Terraform's StopProvider");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot install the SIGINT handler"),
+    }
+}
+
+/// A unix socket path in the temp dir, removed when dropped.
+struct SocketPath(PathBuf);
+
+impl SocketPath {
+    fn new() -> Self {
+        let name = format!("plugin-partnercenter-{}-{:08x}", std::process::id(), rand::random::<u32>());
+        SocketPath(std::env::temp_dir().join(name))
+    }
+}
+
+impl Drop for SocketPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A connection as tonic needs it: TLS over the socket, or the bare socket when AutoMTLS is off.
+pub enum Connection {
+    Tls(Box<TlsStream<UnixStream>>),
+    Plain(UnixStream),
+}
+
+impl Connected for Connection {
+    type ConnectInfo = ();
+    fn connect_info(&self) -> Self::ConnectInfo {}
+}
+
+impl tokio::io::AsyncRead for Connection {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Connection::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Connection::Plain(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Connection {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Connection::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Connection::Plain(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Connection::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Connection::Plain(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Connection::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Connection::Plain(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Accepts connections and completes TLS handshakes off the accept loop; a client that fails the
+/// handshake (no certificate, or not Terraform's) is dropped and logged.
+fn accept_connections(
+    listener: UnixListener,
+    acceptor: Option<TlsAcceptor>,
+) -> ReceiverStream<Result<Connection, std::io::Error>> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection");
+                    continue;
+                }
+            };
+            let tx = tx.clone();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let connection = match acceptor {
+                    None => Connection::Plain(stream),
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(tls) => Connection::Tls(Box::new(tls)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "refused a connection that failed mutual TLS");
+                            return;
+                        }
+                    },
+                };
+                let _ = tx.send(Ok(connection)).await;
+            });
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+/// `plugin.GRPCController`: Terraform's request to exit.
+struct Controller(CancellationToken);
+
+#[tonic::async_trait]
+impl gp::grpc_controller_server::GrpcController for Controller {
+    async fn shutdown(&self, _: Request<gp::Empty>) -> Result<Response<gp::Empty>, Status> {
+        tracing::debug!("shutdown requested by Terraform");
+        self.0.cancel();
+        Ok(Response::new(gp::Empty {}))
+    }
+}
+
+type PendingStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// `plugin.GRPCStdio`: the provider writes nothing to stdout after the handshake and logs to stderr
+/// directly, so the stream stays open and silent for the life of the plugin.
+struct Stdio;
+
+#[tonic::async_trait]
+impl gp::grpc_stdio_server::GrpcStdio for Stdio {
+    type StreamStdioStream = PendingStream<gp::StdioData>;
+
+    async fn stream_stdio(&self, _: Request<()>) -> Result<Response<Self::StreamStdioStream>, Status> {
+        Ok(Response::new(Box::pin(futures::stream::pending())))
+    }
+}
+
+/// `plugin.GRPCBroker`: Terraform providers open no extra connections.
+struct Broker;
+
+#[tonic::async_trait]
+impl gp::grpc_broker_server::GrpcBroker for Broker {
+    type StartStreamStream = PendingStream<gp::ConnInfo>;
+
+    async fn start_stream(
+        &self,
+        _: Request<Streaming<gp::ConnInfo>>,
+    ) -> Result<Response<Self::StartStreamStream>, Status> {
+        Ok(Response::new(Box::pin(futures::stream::pending())))
+    }
+}
+
+/// For tests: whether a path is a unix socket that exists.
+pub fn socket_exists(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
+}

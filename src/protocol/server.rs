@@ -1,0 +1,747 @@
+//! The `tfplugin6.Provider` gRPC service: decodes requests, dispatches to the registered provider,
+//! resources, data sources and ephemeral resources, and encodes their answers. A panic in any of them
+//! becomes an error diagnostic; the plugin keeps serving.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::SystemTime;
+
+use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::plan::default_plan;
+use super::proto::tfplugin6 as pb;
+use super::schema::Schema;
+use super::traits::{Context, DataSource, EphemeralResource, PlanRequest, Provider, Resource};
+use super::value::{self, Type, Value};
+
+/// A registered type with its schema and value type, computed once.
+struct Registered<T: ?Sized> {
+    implementation: Arc<T>,
+    schema: Schema,
+    value_type: Type,
+}
+
+impl<T: ?Sized> Registered<T> {
+    fn new(implementation: Arc<T>, schema: Schema) -> Self {
+        let value_type = schema.value_type();
+        Registered { implementation, schema, value_type }
+    }
+}
+
+/// Everything the provider serves, looked up by type name.
+pub struct ProviderServer<P: Provider> {
+    provider: Arc<P>,
+    provider_schema: Schema,
+    provider_type: Type,
+    resources: HashMap<&'static str, Registered<dyn Resource<P::Client>>>,
+    data_sources: HashMap<&'static str, Registered<dyn DataSource<P::Client>>>,
+    ephemeral: HashMap<&'static str, Registered<dyn EphemeralResource<P::Client>>>,
+    client: RwLock<Option<Arc<P::Client>>>,
+    stop: CancellationToken,
+    schema_response: OnceLock<pb::get_provider_schema::Response>,
+}
+
+impl<P: Provider> ProviderServer<P> {
+    pub fn new(provider: P) -> Self {
+        let provider_schema = provider.schema();
+        let provider_type = provider_schema.value_type();
+        let resources = provider
+            .resources()
+            .into_iter()
+            .map(|r| (r.type_name(), Registered::new(r.clone(), r.schema())))
+            .collect();
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|d| (d.type_name(), Registered::new(d.clone(), d.schema())))
+            .collect();
+        let ephemeral = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|e| (e.type_name(), Registered::new(e.clone(), e.schema())))
+            .collect();
+        ProviderServer {
+            provider: Arc::new(provider),
+            provider_schema,
+            provider_type,
+            resources,
+            data_sources,
+            ephemeral,
+            client: RwLock::new(None),
+            stop: CancellationToken::new(),
+            schema_response: OnceLock::new(),
+        }
+    }
+
+    /// The token `StopProvider` cancels; every operation's context carries a child of it.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// The `GetProviderSchema` answer, also used by the `schema` subcommand.
+    pub fn schema_response(&self) -> &pb::get_provider_schema::Response {
+        self.schema_response.get_or_init(|| {
+            let sorted = |m: Vec<(&str, &Schema)>| {
+                m.into_iter().map(|(k, s)| (k.to_owned(), s.to_proto())).collect::<HashMap<_, _>>()
+            };
+            pb::get_provider_schema::Response {
+                provider: Some(self.provider_schema.to_proto()),
+                resource_schemas: sorted(self.resources.iter().map(|(k, r)| (*k, &r.schema)).collect()),
+                data_source_schemas: sorted(self.data_sources.iter().map(|(k, r)| (*k, &r.schema)).collect()),
+                ephemeral_resource_schemas: sorted(
+                    self.ephemeral.iter().map(|(k, r)| (*k, &r.schema)).collect(),
+                ),
+                server_capabilities: Some(capabilities()),
+                ..Default::default()
+            }
+        })
+    }
+
+    /// The registered schemas, for docs generation.
+    pub fn schemas(&self) -> RegisteredSchemas<'_> {
+        RegisteredSchemas {
+            provider: &self.provider_schema,
+            resources: self.resources.iter().map(|(k, r)| (*k, &r.schema)).collect(),
+            data_sources: self.data_sources.iter().map(|(k, r)| (*k, &r.schema)).collect(),
+        }
+    }
+
+    fn context(&self) -> Result<Context<P::Client>, Diagnostics> {
+        let client = self.client.read().ok().and_then(|c| c.clone());
+        match client {
+            Some(client) => Ok(Context { client, cancel: self.stop.child_token() }),
+            None => Err(Diagnostic::error(
+                "Provider not configured",
+                "Terraform called an operation before ConfigureProvider succeeded; see the earlier errors.",
+            )
+            .into()),
+        }
+    }
+}
+
+/// Schemas by type name, for the `schema` subcommand and docs generation.
+pub struct RegisteredSchemas<'a> {
+    pub provider: &'a Schema,
+    pub resources: Vec<(&'static str, &'a Schema)>,
+    pub data_sources: Vec<(&'static str, &'a Schema)>,
+}
+
+fn capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: true, move_resource_state: false }
+}
+
+/// Runs a provider operation, turning a panic into an error diagnostic instead of a dead plugin.
+async fn guarded<T>(what: &str, diags: &mut Diagnostics, fut: impl Future<Output = T>) -> Option<T> {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(v) => Some(v),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            tracing::error!(operation = what, panic = %message, "provider operation panicked");
+            diags.error(
+                format!("Internal error in the provider during {what}"),
+                format!(
+                    "The provider hit a bug ({message}). Nothing else is affected; please report this with the \
+                     log from TF_LOG=debug."
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
+    let Some(dv) = dv else { return Ok(Value::Null) };
+    let decoded = if !dv.msgpack.is_empty() {
+        value::from_msgpack(&dv.msgpack, ty)
+    } else if !dv.json.is_empty() {
+        serde_json::from_slice(&dv.json)
+            .map_err(|e| value::DecodeError { message: e.to_string() })
+            .and_then(|j| value::from_json(&j, ty, false))
+    } else {
+        Ok(Value::Null)
+    };
+    decoded.map_err(|e| {
+        Diagnostic::error(format!("Cannot decode {what}"), format!("Terraform sent a value the provider could not read: {e}."))
+            .into()
+    })
+}
+
+fn encode(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue { msgpack: value::to_msgpack(v, ty), json: Vec::new() })
+}
+
+fn unknown_type(kind: &str, name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("This provider has no {kind} named \"{name}\"; check the spelling, or upgrade the provider."),
+    )
+    .into()
+}
+
+fn timestamp(t: SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(t)
+}
+
+/// Shorthand for "answer with these diagnostics only".
+macro_rules! bail {
+    ($resp:ty, $diags:expr) => {
+        return Ok(Response::new(<$resp>::from_diagnostics($diags)))
+    };
+}
+
+trait FromDiagnostics {
+    fn from_diagnostics(diags: Diagnostics) -> Self;
+}
+
+macro_rules! impl_from_diagnostics {
+    ($($t:ty),* $(,)?) => {$(
+        impl FromDiagnostics for $t {
+            fn from_diagnostics(diags: Diagnostics) -> Self {
+                Self { diagnostics: diags.to_proto(), ..Default::default() }
+            }
+        }
+    )*};
+}
+
+impl_from_diagnostics!(
+    pb::validate_provider_config::Response,
+    pb::validate_resource_config::Response,
+    pb::validate_data_resource_config::Response,
+    pb::validate_ephemeral_resource_config::Response,
+    pb::upgrade_resource_state::Response,
+    pb::configure_provider::Response,
+    pb::read_resource::Response,
+    pb::plan_resource_change::Response,
+    pb::apply_resource_change::Response,
+    pb::import_resource_state::Response,
+    pb::move_resource_state::Response,
+    pb::read_data_source::Response,
+    pb::open_ephemeral_resource::Response,
+    pb::renew_ephemeral_resource::Response,
+    pb::close_ephemeral_resource::Response,
+    pb::upgrade_resource_identity::Response,
+);
+
+#[tonic::async_trait]
+impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> Result<Response<pb::get_metadata::Response>, Status> {
+        use pb::get_metadata as m;
+        Ok(Response::new(m::Response {
+            server_capabilities: Some(capabilities()),
+            resources: self.resources.keys().map(|k| m::ResourceMetadata { type_name: (*k).into() }).collect(),
+            data_sources: self.data_sources.keys().map(|k| m::DataSourceMetadata { type_name: (*k).into() }).collect(),
+            ephemeral_resources: self.ephemeral.keys().map(|k| m::EphemeralMetadata { type_name: (*k).into() }).collect(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _: Request<pb::get_provider_schema::Request>,
+    ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
+        Ok(Response::new(self.schema_response().clone()))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        request: Request<pb::validate_provider_config::Request>,
+    ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
+        type R = pb::validate_provider_config::Response;
+        let config = match decode(request.get_ref().config.as_ref(), &self.provider_type, "provider configuration") {
+            Ok(v) => v,
+            Err(d) => bail!(R, d),
+        };
+        let mut diags = Diagnostics::new();
+        self.provider_schema.block.validate(&config, &Default::default(), &mut diags);
+        let mut extra = Diagnostics::new();
+        guarded("provider validation", &mut diags, async { self.provider.validate(&config, &mut extra) }).await;
+        diags.extend(extra);
+        bail!(R, diags)
+    }
+
+    async fn validate_resource_config(
+        &self,
+        request: Request<pb::validate_resource_config::Request>,
+    ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
+        type R = pb::validate_resource_config::Response;
+        let req = request.get_ref();
+        let Some(r) = self.resources.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("resource", &req.type_name))
+        };
+        let config = match decode(req.config.as_ref(), &r.value_type, "resource configuration") {
+            Ok(v) => v,
+            Err(d) => bail!(R, d),
+        };
+        let mut diags = Diagnostics::new();
+        r.schema.block.validate(&config, &Default::default(), &mut diags);
+        let mut extra = Diagnostics::new();
+        guarded("validation", &mut diags, async { r.implementation.validate(&config, &mut extra) }).await;
+        diags.extend(extra);
+        bail!(R, diags)
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        request: Request<pb::validate_data_resource_config::Request>,
+    ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
+        type R = pb::validate_data_resource_config::Response;
+        let req = request.get_ref();
+        let Some(d) = self.data_sources.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("data source", &req.type_name))
+        };
+        let config = match decode(req.config.as_ref(), &d.value_type, "data source configuration") {
+            Ok(v) => v,
+            Err(e) => bail!(R, e),
+        };
+        let mut diags = Diagnostics::new();
+        d.schema.block.validate(&config, &Default::default(), &mut diags);
+        let mut extra = Diagnostics::new();
+        guarded("validation", &mut diags, async { d.implementation.validate(&config, &mut extra) }).await;
+        diags.extend(extra);
+        bail!(R, diags)
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        request: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
+        type R = pb::validate_ephemeral_resource_config::Response;
+        let req = request.get_ref();
+        let Some(e) = self.ephemeral.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("ephemeral resource", &req.type_name))
+        };
+        let config = match decode(req.config.as_ref(), &e.value_type, "ephemeral resource configuration") {
+            Ok(v) => v,
+            Err(d) => bail!(R, d),
+        };
+        let mut diags = Diagnostics::new();
+        e.schema.block.validate(&config, &Default::default(), &mut diags);
+        let mut extra = Diagnostics::new();
+        guarded("validation", &mut diags, async { e.implementation.validate(&config, &mut extra) }).await;
+        diags.extend(extra);
+        bail!(R, diags)
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        request: Request<pb::upgrade_resource_state::Request>,
+    ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
+        type R = pb::upgrade_resource_state::Response;
+        let req = request.get_ref();
+        let Some(r) = self.resources.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("resource", &req.type_name))
+        };
+        let mut diags = Diagnostics::new();
+        let Some(raw) = req.raw_state.as_ref().filter(|raw| !raw.json.is_empty()) else {
+            diags.error(
+                "Unsupported state format",
+                "This resource's state is in the pre-0.12 flatmap format, which this provider never wrote.",
+            );
+            bail!(R, diags)
+        };
+        let mut json: serde_json::Value = match serde_json::from_slice(&raw.json) {
+            Ok(j) => j,
+            Err(e) => {
+                diags.error("Cannot read stored state", format!("The state is not valid JSON: {e}."));
+                bail!(R, diags)
+            }
+        };
+        if req.version > r.schema.version {
+            diags.error(
+                "State written by a newer provider",
+                format!(
+                    "This state has schema version {} but this provider knows version {}; use the newer provider.",
+                    req.version, r.schema.version
+                ),
+            );
+            bail!(R, diags)
+        }
+        if req.version < r.schema.version {
+            let upgraded = guarded("state upgrade", &mut diags, async {
+                let mut inner = Diagnostics::new();
+                let out = r.implementation.upgrade_state(req.version, json.clone(), &mut inner);
+                (out, inner)
+            })
+            .await;
+            match upgraded {
+                Some((Some(j), inner)) => {
+                    diags.extend(inner);
+                    json = j;
+                }
+                Some((None, inner)) => {
+                    diags.extend(inner);
+                    bail!(R, diags)
+                }
+                None => bail!(R, diags),
+            }
+        }
+        // Attributes removed from the schema since the state was written are dropped, not fatal.
+        match value::from_json(&json, &r.value_type, true) {
+            Ok(v) => Ok(Response::new(R {
+                upgraded_state: encode(&v, &r.value_type),
+                diagnostics: diags.to_proto(),
+            })),
+            Err(e) => {
+                diags.error("Cannot read stored state", format!("The stored state does not match the schema: {e}."));
+                bail!(R, diags)
+            }
+        }
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
+        Ok(Response::new(Default::default()))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        request: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        type R = pb::upgrade_resource_identity::Response;
+        bail!(R, Diagnostic::error(
+            "Resource identity not supported",
+            format!("{} does not define a resource identity.", request.get_ref().type_name),
+        )
+        .into())
+    }
+
+    async fn configure_provider(
+        &self,
+        request: Request<pb::configure_provider::Request>,
+    ) -> Result<Response<pb::configure_provider::Response>, Status> {
+        type R = pb::configure_provider::Response;
+        let req = request.get_ref();
+        let config = match decode(req.config.as_ref(), &self.provider_type, "provider configuration") {
+            Ok(v) => v,
+            Err(d) => bail!(R, d),
+        };
+        let mut diags = Diagnostics::new();
+        let mut inner = Diagnostics::new();
+        let client = guarded("provider configuration", &mut diags, async {
+            self.provider.configure(&config, &req.terraform_version, &mut inner).await
+        })
+        .await
+        .flatten();
+        diags.extend(inner);
+        if let Some(client) = client {
+            if let Ok(mut slot) = self.client.write() {
+                *slot = Some(Arc::new(client));
+            }
+        }
+        bail!(R, diags)
+    }
+
+    async fn read_resource(
+        &self,
+        request: Request<pb::read_resource::Request>,
+    ) -> Result<Response<pb::read_resource::Response>, Status> {
+        type R = pb::read_resource::Response;
+        let req = request.get_ref();
+        let Some(r) = self.resources.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("resource", &req.type_name))
+        };
+        let state = match decode(req.current_state.as_ref(), &r.value_type, "current state") {
+            Ok(v) => v,
+            Err(d) => bail!(R, d),
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => bail!(R, d),
+        };
+        let mut diags = Diagnostics::new();
+        let mut inner = Diagnostics::new();
+        let read = guarded("read", &mut diags, r.implementation.read(&ctx, &state, &mut inner)).await;
+        diags.extend(inner);
+        // On failure Terraform must keep what it had, not forget the object.
+        let new_state = match read {
+            Some(new) if !diags.has_errors() => new.unwrap_or(Value::Null),
+            Some(Some(new)) => new,
+            _ => state,
+        };
+        Ok(Response::new(R {
+            new_state: encode(&new_state, &r.value_type),
+            diagnostics: diags.to_proto(),
+            private: req.private.clone(),
+            ..Default::default()
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        request: Request<pb::plan_resource_change::Request>,
+    ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
+        type R = pb::plan_resource_change::Response;
+        let req = request.get_ref();
+        let Some(r) = self.resources.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("resource", &req.type_name))
+        };
+        let decoded = (|| {
+            Ok::<_, Diagnostics>((
+                decode(req.prior_state.as_ref(), &r.value_type, "prior state")?,
+                decode(req.proposed_new_state.as_ref(), &r.value_type, "proposed state")?,
+                decode(req.config.as_ref(), &r.value_type, "configuration")?,
+            ))
+        })();
+        let (prior, proposed, config) = match decoded {
+            Ok(v) => v,
+            Err(d) => bail!(R, d),
+        };
+        let mut plan = default_plan(&r.schema, &prior, &proposed, &config);
+        let mut diags = Diagnostics::new();
+        if !plan.planned.is_null() {
+            let ctx = match self.context() {
+                Ok(c) => c,
+                Err(d) => bail!(R, d),
+            };
+            let request = PlanRequest { prior: &prior, config: &config, schema: &r.schema };
+            let mut inner = Diagnostics::new();
+            guarded("plan", &mut diags, r.implementation.modify_plan(&ctx, &request, &mut plan, &mut inner)).await;
+            diags.extend(inner);
+        }
+        Ok(Response::new(R {
+            planned_state: encode(&plan.planned, &r.value_type),
+            requires_replace: plan.requires_replace.iter().map(|p| p.to_proto()).collect(),
+            planned_private: req.prior_private.clone(),
+            diagnostics: diags.to_proto(),
+            ..Default::default()
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        request: Request<pb::apply_resource_change::Request>,
+    ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
+        type R = pb::apply_resource_change::Response;
+        let req = request.get_ref();
+        let Some(r) = self.resources.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("resource", &req.type_name))
+        };
+        let decoded = (|| {
+            Ok::<_, Diagnostics>((
+                decode(req.prior_state.as_ref(), &r.value_type, "prior state")?,
+                decode(req.planned_state.as_ref(), &r.value_type, "planned state")?,
+                decode(req.config.as_ref(), &r.value_type, "configuration")?,
+            ))
+        })();
+        let (prior, planned, config) = match decoded {
+            Ok(v) => v,
+            Err(d) => bail!(R, d),
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => bail!(R, d),
+        };
+        let imp = &r.implementation;
+        let mut diags = Diagnostics::new();
+        let mut inner = Diagnostics::new();
+        let new_state = if planned.is_null() {
+            let done = guarded("delete", &mut diags, imp.delete(&ctx, &prior, &mut inner)).await;
+            diags.extend(inner);
+            // A failed delete leaves the object in state.
+            if done.is_some() && !diags.has_errors() { Value::Null } else { prior }
+        } else if prior.is_null() {
+            let created = guarded("create", &mut diags, imp.create(&ctx, &planned, &config, &mut inner)).await;
+            diags.extend(inner);
+            created.flatten().unwrap_or(Value::Null)
+        } else {
+            let updated =
+                guarded("update", &mut diags, imp.update(&ctx, &prior, &planned, &config, &mut inner)).await;
+            diags.extend(inner);
+            updated.flatten().unwrap_or(prior)
+        };
+        Ok(Response::new(R {
+            new_state: encode(&new_state, &r.value_type),
+            private: req.planned_private.clone(),
+            diagnostics: diags.to_proto(),
+            ..Default::default()
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        request: Request<pb::import_resource_state::Request>,
+    ) -> Result<Response<pb::import_resource_state::Response>, Status> {
+        type R = pb::import_resource_state::Response;
+        let req = request.get_ref();
+        let Some(r) = self.resources.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("resource", &req.type_name))
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => bail!(R, d),
+        };
+        let mut diags = Diagnostics::new();
+        let mut inner = Diagnostics::new();
+        let state = guarded("import", &mut diags, r.implementation.import(&ctx, &req.id, &mut inner)).await.flatten();
+        diags.extend(inner);
+        let imported = match state {
+            Some(state) if !diags.has_errors() => vec![pb::import_resource_state::ImportedResource {
+                type_name: req.type_name.clone(),
+                state: encode(&state, &r.value_type),
+                ..Default::default()
+            }],
+            _ => Vec::new(),
+        };
+        Ok(Response::new(R { imported_resources: imported, diagnostics: diags.to_proto(), ..Default::default() }))
+    }
+
+    async fn move_resource_state(
+        &self,
+        request: Request<pb::move_resource_state::Request>,
+    ) -> Result<Response<pb::move_resource_state::Response>, Status> {
+        type R = pb::move_resource_state::Response;
+        let req = request.get_ref();
+        bail!(R, Diagnostic::error(
+            "Move not supported",
+            format!("{} cannot be moved to {}.", req.source_type_name, req.target_type_name),
+        )
+        .into())
+    }
+
+    async fn read_data_source(
+        &self,
+        request: Request<pb::read_data_source::Request>,
+    ) -> Result<Response<pb::read_data_source::Response>, Status> {
+        type R = pb::read_data_source::Response;
+        let req = request.get_ref();
+        let Some(d) = self.data_sources.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("data source", &req.type_name))
+        };
+        let config = match decode(req.config.as_ref(), &d.value_type, "configuration") {
+            Ok(v) => v,
+            Err(e) => bail!(R, e),
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(e) => bail!(R, e),
+        };
+        let mut diags = Diagnostics::new();
+        let mut inner = Diagnostics::new();
+        let state = guarded("read", &mut diags, d.implementation.read(&ctx, &config, &mut inner)).await.flatten();
+        diags.extend(inner);
+        Ok(Response::new(R {
+            state: state.filter(|_| !diags.has_errors()).and_then(|s| encode(&s, &d.value_type)),
+            diagnostics: diags.to_proto(),
+            ..Default::default()
+        }))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        request: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
+        type R = pb::open_ephemeral_resource::Response;
+        let req = request.get_ref();
+        let Some(e) = self.ephemeral.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("ephemeral resource", &req.type_name))
+        };
+        let config = match decode(req.config.as_ref(), &e.value_type, "configuration") {
+            Ok(v) => v,
+            Err(d) => bail!(R, d),
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => bail!(R, d),
+        };
+        let mut diags = Diagnostics::new();
+        let mut inner = Diagnostics::new();
+        let opened = guarded("open", &mut diags, e.implementation.open(&ctx, &config, &mut inner)).await.flatten();
+        diags.extend(inner);
+        let Some(opened) = opened.filter(|_| !diags.has_errors()) else { bail!(R, diags) };
+        Ok(Response::new(R {
+            result: encode(&opened.result, &e.value_type),
+            renew_at: opened.renew_at.map(timestamp),
+            private: opened.private,
+            diagnostics: diags.to_proto(),
+            ..Default::default()
+        }))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        request: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
+        type R = pb::renew_ephemeral_resource::Response;
+        let req = request.get_ref();
+        let Some(e) = self.ephemeral.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("ephemeral resource", &req.type_name))
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => bail!(R, d),
+        };
+        let mut diags = Diagnostics::new();
+        let mut inner = Diagnostics::new();
+        let renew_at =
+            guarded("renew", &mut diags, e.implementation.renew(&ctx, req.private.as_deref(), &mut inner)).await.flatten();
+        diags.extend(inner);
+        Ok(Response::new(R {
+            renew_at: renew_at.map(timestamp),
+            private: req.private.clone(),
+            diagnostics: diags.to_proto(),
+        }))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        request: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
+        type R = pb::close_ephemeral_resource::Response;
+        let req = request.get_ref();
+        let Some(e) = self.ephemeral.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("ephemeral resource", &req.type_name))
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => bail!(R, d),
+        };
+        let mut diags = Diagnostics::new();
+        let mut inner = Diagnostics::new();
+        guarded("close", &mut diags, e.implementation.close(&ctx, req.private.as_deref(), &mut inner)).await;
+        diags.extend(inner);
+        bail!(R, diags)
+    }
+
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> Result<Response<pb::get_functions::Response>, Status> {
+        Ok(Response::new(Default::default()))
+    }
+
+    async fn call_function(
+        &self,
+        request: Request<pb::call_function::Request>,
+    ) -> Result<Response<pb::call_function::Response>, Status> {
+        Ok(Response::new(pb::call_function::Response {
+            result: None,
+            error: Some(pb::FunctionError {
+                text: format!("this provider defines no function named \"{}\"", request.get_ref().name),
+                function_argument: None,
+            }),
+        }))
+    }
+
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> Result<Response<pb::stop_provider::Response>, Status> {
+        tracing::info!("StopProvider: cancelling in-flight operations");
+        self.stop.cancel();
+        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+    }
+}

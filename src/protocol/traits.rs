@@ -1,0 +1,160 @@
+//! What a provider implements: the provider itself, and its resources, data sources and ephemeral
+//! resources. Every operation is async and receives a [`Context`] with the configured client and the
+//! cancellation token that `StopProvider` cancels.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use super::diagnostics::Diagnostics;
+use super::plan::PlannedChange;
+use super::schema::Schema;
+use super::value::Value;
+
+/// Handed to every operation after `ConfigureProvider`.
+pub struct Context<C> {
+    /// What the provider's `configure` produced (for this provider, the Microsoft clients).
+    pub client: Arc<C>,
+    /// Cancelled when Terraform calls `StopProvider` (Ctrl-C): stop waiting, return what exists.
+    pub cancel: CancellationToken,
+}
+
+impl<C> Clone for Context<C> {
+    fn clone(&self) -> Self {
+        Context { client: self.client.clone(), cancel: self.cancel.clone() }
+    }
+}
+
+/// The provider: its configuration schema, and what it serves.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    type Client: Send + Sync + 'static;
+
+    /// Shown by `--help`-like output and logs, e.g. "partnercenter".
+    fn name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+
+    /// Checks on the provider block beyond its schema's validators; no network.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Builds the client from the provider block. Must not need the network: credentials are used lazily.
+    async fn configure(&self, config: &Value, terraform_version: &str, diags: &mut Diagnostics)
+    -> Option<Self::Client>;
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Client>>>;
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Self::Client>>> {
+        Vec::new()
+    }
+}
+
+/// The request behind a plan, for `Resource::modify_plan`.
+pub struct PlanRequest<'a> {
+    pub prior: &'a Value,
+    pub config: &'a Value,
+    pub schema: &'a Schema,
+}
+
+/// A managed resource. Operations report problems through `diags`; an operation that created or changed
+/// something remotely returns its state even when it also reports an error, so Terraform records it.
+#[async_trait]
+pub trait Resource<C>: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+
+    /// Cross-attribute checks (conflicts and the like); attribute validators run before this. No network.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Refines the default plan: may add warnings, force replacement, or fill in planned values.
+    async fn modify_plan(
+        &self,
+        _ctx: &Context<C>,
+        _request: &PlanRequest<'_>,
+        _plan: &mut PlannedChange,
+        _diags: &mut Diagnostics,
+    ) {
+    }
+
+    async fn create(&self, ctx: &Context<C>, planned: &Value, config: &Value, diags: &mut Diagnostics)
+    -> Option<Value>;
+
+    /// `None` means the object no longer exists: Terraform drops it from state and plans a create.
+    async fn read(&self, ctx: &Context<C>, state: &Value, diags: &mut Diagnostics) -> Option<Value>;
+
+    async fn update(
+        &self,
+        ctx: &Context<C>,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value>;
+
+    async fn delete(&self, ctx: &Context<C>, prior: &Value, diags: &mut Diagnostics);
+
+    /// The state for `terraform import <address> <id>`; Terraform reads it right after.
+    async fn import(&self, _ctx: &Context<C>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        diags.error(
+            format!("{} cannot be imported", self.type_name()),
+            format!("Import of \"{id}\" is not supported for this resource type."),
+        );
+        None
+    }
+
+    /// Turns stored state of an older schema `version` into the current schema's shape (as JSON).
+    /// Called only when `version` is older than the current schema's.
+    fn upgrade_state(
+        &self,
+        version: i64,
+        state: serde_json::Value,
+        diags: &mut Diagnostics,
+    ) -> Option<serde_json::Value> {
+        diags.error(
+            "Unsupported state version",
+            format!(
+                "{} has no upgrade from state version {version}; upgrade the provider one release at a time.",
+                self.type_name()
+            ),
+        );
+        let _ = state;
+        None
+    }
+}
+
+/// A data source: reads something and returns it.
+#[async_trait]
+pub trait DataSource<C>: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    async fn read(&self, ctx: &Context<C>, config: &Value, diags: &mut Diagnostics) -> Option<Value>;
+}
+
+/// What `EphemeralResource::open` produced.
+pub struct Opened {
+    pub result: Value,
+    /// When Terraform should call `renew` (if still using the value).
+    pub renew_at: Option<SystemTime>,
+    /// Opaque data handed back to `renew` and `close`.
+    pub private: Option<Vec<u8>>,
+}
+
+/// An ephemeral resource (protocol 6.7, Terraform 1.10+): a value that is never stored in state or plan.
+#[async_trait]
+pub trait EphemeralResource<C>: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    async fn open(&self, ctx: &Context<C>, config: &Value, diags: &mut Diagnostics) -> Option<Opened>;
+    async fn renew(
+        &self,
+        _ctx: &Context<C>,
+        _private: Option<&[u8]>,
+        _diags: &mut Diagnostics,
+    ) -> Option<SystemTime> {
+        None
+    }
+    async fn close(&self, _ctx: &Context<C>, _private: Option<&[u8]>, _diags: &mut Diagnostics) {}
+}

@@ -1,0 +1,477 @@
+//! The provider block: its schema, environment-variable fallbacks, and turning it into a Microsoft client.
+//!
+//! Every credential is optional here: a block without credentials is valid, and an operation that needs a
+//! credential says which one (see [`Configured::require`]).
+
+use std::path::Path;
+
+use partnercenter_microsoft::{Client, ClientOptions, Credentials, Endpoints, Environment, FederatedToken, Secret};
+
+use super::validation;
+use crate::protocol::{AttributePath, Attribute, Block, Diagnostic, Diagnostics, Nesting, NestedBlock, Schema, Value};
+
+pub fn schema() -> Schema {
+    let endpoint = |name: &str, env: &str, default: &str| {
+        Attribute::string(name)
+            .optional()
+            .description(&format!(
+                "Overrides the {default} endpoint, e.g. for a proxy or the local emulator. Plain `http://` is \
+                 accepted only for loopback hosts. Can also be set with `{env}`."
+            ))
+            .validate(validation::endpoint())
+    };
+    Schema::new(
+        "The Partner Center provider manages the web app key, delegated permissions and admin consent that \
+         cost-management tools ask CSP partners for, and reads the partner's MPN ID, default domain, customers \
+         and indirect resellers.",
+    )
+    .attribute(
+        Attribute::string("tenant_id")
+            .optional()
+            .description(
+                "The partner tenant's Directory (tenant) ID (Partner Center calls it Account ID). Can also be set \
+                 with `PARTNERCENTER_TENANT_ID`, then `ARM_TENANT_ID`.",
+            )
+            .validate(validation::guid("the Directory (tenant) ID of the partner tenant")),
+    )
+    .attribute(
+        Attribute::string("client_id")
+            .optional()
+            .description(
+                "The App ID (Application (client) ID) of the Partner Center web app. Can also be set with \
+                 `PARTNERCENTER_CLIENT_ID`, then `ARM_CLIENT_ID`.",
+            )
+            .validate(validation::guid("the App ID of the Partner Center web app")),
+    )
+    .attribute(
+        Attribute::string("client_secret")
+            .optional()
+            .sensitive()
+            .description(
+                "A key (client secret) of the web app, for app-only calls (Graph, the customer list). Can also be \
+                 set with `PARTNERCENTER_CLIENT_SECRET`, then `ARM_CLIENT_SECRET`.",
+            )
+            .validate(validation::not_blank()),
+    )
+    .attribute(
+        Attribute::string("client_secret_file_path")
+            .optional()
+            .description(
+                "A file holding the client secret (trailing newline ignored); conflicts with `client_secret`. Can \
+                 also be set with `PARTNERCENTER_CLIENT_SECRET_FILE_PATH`.",
+            )
+            .validate(validation::not_blank()),
+    )
+    .attribute(
+        Attribute::string("refresh_token")
+            .optional()
+            .sensitive()
+            .description(
+                "A Secure Application Model refresh token (app+user), needed for the MPN ID, domain and indirect \
+                 reseller data sources. Get one with `terraform-provider-partnercenter login`. Can also be set with \
+                 `PARTNERCENTER_REFRESH_TOKEN`.",
+            )
+            .validate(validation::not_blank()),
+    )
+    .attribute(
+        Attribute::string("refresh_token_file_path")
+            .optional()
+            .description(
+                "A file holding the refresh token, as written by `terraform-provider-partnercenter login --out`; \
+                 conflicts with `refresh_token`. Can also be set with `PARTNERCENTER_REFRESH_TOKEN_FILE_PATH`.",
+            )
+            .validate(validation::not_blank()),
+    )
+    .attribute(Attribute::bool("use_oidc").optional().description(
+        "Authenticate the web app with a federated (OIDC) token instead of a secret: `ARM_OIDC_TOKEN`, \
+         `ARM_OIDC_TOKEN_FILE_PATH`, or GitHub Actions' `ACTIONS_ID_TOKEN_REQUEST_URL` and \
+         `ACTIONS_ID_TOKEN_REQUEST_TOKEN`. Can also be set with `PARTNERCENTER_USE_OIDC` or `ARM_USE_OIDC`.",
+    ))
+    .attribute(
+        Attribute::string("environment")
+            .optional()
+            .description(
+                "The Microsoft cloud: `public` (default), `usgovernment` or `china`. Can also be set with \
+                 `PARTNERCENTER_ENVIRONMENT`.",
+            )
+            .validate(validation::one_of(&ENVIRONMENTS)),
+    )
+    .block(NestedBlock::new(
+        "endpoints",
+        Nesting::Single,
+        Block::new("Endpoint overrides. Token audiences always follow `environment`, never these URLs.")
+            .attribute(endpoint("login", "PARTNERCENTER_LOGIN_ENDPOINT", "Entra ID login"))
+            .attribute(endpoint("graph", "PARTNERCENTER_GRAPH_ENDPOINT", "Microsoft Graph"))
+            .attribute(endpoint("partner_center", "PARTNERCENTER_PARTNER_CENTER_ENDPOINT", "Partner Center API")),
+    ))
+}
+
+const ENVIRONMENTS: [&str; 3] = ["public", "usgovernment", "china"];
+
+/// Checks that need more than one attribute; no network, no files.
+pub fn validate(config: &Value, diags: &mut Diagnostics) {
+    for (value, file) in [("client_secret", "client_secret_file_path"), ("refresh_token", "refresh_token_file_path")] {
+        if !config.get(value).is_null() && !config.get(file).is_null() {
+            diags.attribute_error(
+                AttributePath::root(file),
+                "Conflicting configuration arguments",
+                format!("\"{file}\" and \"{value}\" cannot both be set; keep one of them."),
+            );
+        }
+    }
+}
+
+/// A credential an operation may need, for "what is missing" diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// tenant + client id + secret or OIDC: Graph and the customer list.
+    AppOnly,
+    /// tenant + client id + refresh token: the App+User-only Partner Center routes.
+    AppUser,
+}
+
+/// What `ConfigureProvider` produced: the settings and one shared Microsoft client.
+pub struct Configured {
+    pub environment: Environment,
+    pub endpoints: Endpoints,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    has_app_credential: bool,
+    has_refresh_token: bool,
+    pub client: Client,
+}
+
+impl Configured {
+    /// The client, or a diagnostic naming the missing credentials for `operation` and how to provide them.
+    pub fn require(&self, needs: Needs, operation: &str) -> Result<&Client, Diagnostic> {
+        let mut missing = Vec::new();
+        if self.tenant_id.is_none() {
+            missing.push("`tenant_id` (or PARTNERCENTER_TENANT_ID)");
+        }
+        if self.client_id.is_none() {
+            missing.push("`client_id` (or PARTNERCENTER_CLIENT_ID)");
+        }
+        match needs {
+            Needs::AppOnly if !self.has_app_credential => {
+                missing.push("`client_secret`, `client_secret_file_path` or `use_oidc` (or PARTNERCENTER_CLIENT_SECRET)")
+            }
+            Needs::AppUser if !self.has_refresh_token => missing.push(
+                "`refresh_token` or `refresh_token_file_path` (or PARTNERCENTER_REFRESH_TOKEN); get one with \
+                 `terraform-provider-partnercenter login --tenant-id <tenant> --client-id <app id>`",
+            ),
+            _ => {}
+        }
+        if missing.is_empty() {
+            return Ok(&self.client);
+        }
+        let kind = match needs {
+            Needs::AppOnly => "app-only (client credentials)",
+            Needs::AppUser => "app+user (Secure Application Model refresh token)",
+        };
+        Err(Diagnostic::error(
+            "Missing provider credentials",
+            format!(
+                "{operation} needs {kind} credentials, but the provider block lacks: {}.",
+                missing.join("; ")
+            ),
+        ))
+    }
+}
+
+/// Reads the provider block with its environment fallbacks; reports problems on the attribute (or the
+/// environment variable) they come from.
+pub fn configure(config: &Value, env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) -> Option<Configured> {
+    if !config.is_wholly_known() {
+        // Terraform 1.0 configures even when values depend on resources not yet created; fail only if an
+        // operation actually runs before they are known.
+        diags.error(
+            "Provider configuration is not yet known",
+            "Some provider arguments depend on values known only after apply; apply those resources first \
+             (terraform apply -target=...), then the resources of this provider.",
+        );
+        return None;
+    }
+    let setting = |name: &str, vars: &[&str]| -> Option<Setting> {
+        if let Some(v) = config.get(name).as_str() {
+            return Some(Setting { value: v.to_owned(), source: Source::Attribute(name.to_owned()) });
+        }
+        vars.iter().find_map(|var| {
+            env(var).filter(|v| !v.trim().is_empty()).map(|value| Setting { value, source: Source::Env(var.to_string()) })
+        })
+    };
+
+    let tenant_id = setting("tenant_id", &["PARTNERCENTER_TENANT_ID", "ARM_TENANT_ID"]);
+    let client_id = setting("client_id", &["PARTNERCENTER_CLIENT_ID", "ARM_CLIENT_ID"]);
+    for s in [&tenant_id, &client_id].into_iter().flatten() {
+        if !validation::is_guid(&s.value) {
+            s.report(diags, "Invalid GUID", &format!("\"{}\" is not a GUID like 00000000-0000-0000-0000-000000000000.", s.value));
+        }
+    }
+
+    let environment = match setting("environment", &["PARTNERCENTER_ENVIRONMENT"]) {
+        None => Environment::Public,
+        Some(s) => match s.value.parse::<Environment>() {
+            Ok(e) => e,
+            Err(e) => {
+                s.report(diags, "Invalid environment", &e.to_string());
+                Environment::Public
+            }
+        },
+    };
+
+    let mut endpoints = environment.endpoints();
+    let block = config.get("endpoints");
+    for (name, var, slot) in [
+        ("login", "PARTNERCENTER_LOGIN_ENDPOINT", &mut endpoints.login),
+        ("graph", "PARTNERCENTER_GRAPH_ENDPOINT", &mut endpoints.graph),
+        ("partner_center", "PARTNERCENTER_PARTNER_CENTER_ENDPOINT", &mut endpoints.partner_center),
+    ] {
+        let configured = block.get(name).as_str().map(|v| Setting {
+            value: v.to_owned(),
+            source: Source::Path(AttributePath::root("endpoints").attribute(name)),
+        });
+        let Some(s) = configured.or_else(|| env(var).filter(|v| !v.is_empty()).map(|value| Setting { value, source: Source::Env(var.into()) }))
+        else {
+            continue;
+        };
+        match validation::endpoint_url(&s.value) {
+            Ok(url) => *slot = url,
+            Err(e) => s.report(diags, "Invalid endpoint", &e),
+        }
+    }
+
+    let client_secret = secret_setting(config, env, "client_secret", &["PARTNERCENTER_CLIENT_SECRET", "ARM_CLIENT_SECRET"],
+        "client_secret_file_path", &["PARTNERCENTER_CLIENT_SECRET_FILE_PATH"], diags);
+    let refresh_token = secret_setting(config, env, "refresh_token", &["PARTNERCENTER_REFRESH_TOKEN"],
+        "refresh_token_file_path", &["PARTNERCENTER_REFRESH_TOKEN_FILE_PATH"], diags);
+
+    let use_oidc = match config.get("use_oidc").as_bool() {
+        Some(b) => b,
+        None => ["PARTNERCENTER_USE_OIDC", "ARM_USE_OIDC"]
+            .iter()
+            .find_map(|v| env(v))
+            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
+    };
+    let federated = if use_oidc { federated_token(env, diags) } else { None };
+
+    if diags.has_errors() {
+        return None;
+    }
+    let has_app_credential = client_secret.is_some() || federated.is_some();
+    let has_refresh_token = refresh_token.is_some();
+    let credentials = Credentials {
+        tenant_id: tenant_id.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
+        client_id: client_id.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
+        client_secret,
+        refresh_token,
+        federated,
+    };
+    let mut options = ClientOptions::new(environment, credentials);
+    options.endpoints = endpoints.clone();
+    options.user_agent = format!("terraform-provider-partnercenter/{}", env!("CARGO_PKG_VERSION"));
+    match Client::new(options) {
+        Ok(client) => Some(Configured {
+            environment,
+            endpoints,
+            tenant_id: tenant_id.map(|s| s.value),
+            client_id: client_id.map(|s| s.value),
+            has_app_credential,
+            has_refresh_token,
+            client,
+        }),
+        Err(e) => {
+            diags.error("Invalid provider configuration", e.to_string());
+            None
+        }
+    }
+}
+
+/// Where a setting came from, so a diagnostic can point at it.
+enum Source {
+    Attribute(String),
+    Path(AttributePath),
+    Env(String),
+}
+
+struct Setting {
+    value: String,
+    source: Source,
+}
+
+impl Setting {
+    fn report(&self, diags: &mut Diagnostics, summary: &str, detail: &str) {
+        match &self.source {
+            Source::Attribute(name) => diags.attribute_error(AttributePath::root(name), summary, detail),
+            Source::Path(path) => diags.attribute_error(path.clone(), summary, detail),
+            Source::Env(var) => diags.error(summary, format!("From the environment variable {var}: {detail}")),
+        }
+    }
+}
+
+/// A secret given directly or through a file, from the block or the environment.
+fn secret_setting(
+    config: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    value_attr: &str,
+    value_vars: &[&str],
+    file_attr: &str,
+    file_vars: &[&str],
+    diags: &mut Diagnostics,
+) -> Option<Secret> {
+    if let Some(v) = config.get(value_attr).as_str() {
+        return Some(Secret::new(v));
+    }
+    if let Some(path) = config.get(file_attr).as_str() {
+        return read_secret_file(path, diags, || AttributePath::root(file_attr).to_string(), Some(file_attr));
+    }
+    if let Some(v) = value_vars.iter().find_map(|var| env(var).filter(|v| !v.is_empty())) {
+        return Some(Secret::new(v));
+    }
+    for var in file_vars {
+        if let Some(path) = env(var).filter(|v| !v.is_empty()) {
+            return read_secret_file(&path, diags, || format!("the environment variable {var}"), None);
+        }
+    }
+    None
+}
+
+fn read_secret_file(
+    path: &str,
+    diags: &mut Diagnostics,
+    origin: impl Fn() -> String,
+    attribute: Option<&str>,
+) -> Option<Secret> {
+    let problem = match std::fs::read_to_string(Path::new(path)) {
+        Ok(text) if !text.trim().is_empty() => return Some(Secret::new(text.trim_end_matches(['\r', '\n']))),
+        Ok(_) => format!("The file {path} (from {}) is empty.", origin()),
+        Err(e) => format!("Cannot read {path} (from {}): {e}. Check the path and its permissions.", origin()),
+    };
+    match attribute {
+        Some(a) => diags.attribute_error(AttributePath::root(a), "Cannot read secret file", problem),
+        None => diags.error("Cannot read secret file", problem),
+    }
+    None
+}
+
+fn federated_token(env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) -> Option<FederatedToken> {
+    if let Some(token) = env("ARM_OIDC_TOKEN").filter(|v| !v.is_empty()) {
+        return Some(FederatedToken::Assertion(Secret::new(token)));
+    }
+    if let Some(path) = env("ARM_OIDC_TOKEN_FILE_PATH").filter(|v| !v.is_empty()) {
+        return read_secret_file(&path, diags, || "ARM_OIDC_TOKEN_FILE_PATH".into(), None).map(FederatedToken::Assertion);
+    }
+    match (env("ACTIONS_ID_TOKEN_REQUEST_URL"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")) {
+        (Some(url), Some(token)) if !url.is_empty() && !token.is_empty() => {
+            Some(FederatedToken::GitHubActions { request_url: url, request_token: Secret::new(token) })
+        }
+        _ => {
+            diags.attribute_error(
+                AttributePath::root("use_oidc"),
+                "No OIDC token available",
+                "use_oidc is true, but none of ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH or \
+                 ACTIONS_ID_TOKEN_REQUEST_URL + ACTIONS_ID_TOKEN_REQUEST_TOKEN is set. In GitHub Actions, grant the \
+                 job `permissions: id-token: write`.",
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn block(pairs: &[(&str, Value)]) -> Value {
+        let mut v = Value::null_object(&schema().value_type());
+        for (k, val) in pairs {
+            v.set(k, val.clone());
+        }
+        v
+    }
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn an_empty_block_configures_and_operations_say_what_is_missing() {
+        let mut diags = Diagnostics::new();
+        let c = configure(&block(&[]), &env_of(&[]), &mut diags).unwrap();
+        assert!(diags.is_empty());
+        let err = c.require(Needs::AppUser, "Reading the MPN profile").unwrap_err();
+        assert!(err.detail.contains("tenant_id") && err.detail.contains("refresh_token"), "{}", err.detail);
+        assert!(err.detail.contains("terraform-provider-partnercenter login"));
+    }
+
+    #[test]
+    fn attributes_win_over_environment_and_arm_variables_are_a_fallback() {
+        let mut diags = Diagnostics::new();
+        let env = env_of(&[
+            ("ARM_TENANT_ID", "11111111-1111-1111-1111-111111111111"),
+            ("PARTNERCENTER_CLIENT_ID", "22222222-2222-2222-2222-222222222222"),
+            ("ARM_CLIENT_ID", "33333333-3333-3333-3333-333333333333"),
+            ("PARTNERCENTER_CLIENT_SECRET", "s3cret"),
+        ]);
+        let c = configure(&block(&[]), &env, &mut diags).unwrap();
+        assert_eq!(c.tenant_id.as_deref(), Some("11111111-1111-1111-1111-111111111111"));
+        assert_eq!(c.client_id.as_deref(), Some("22222222-2222-2222-2222-222222222222"));
+        assert!(c.require(Needs::AppOnly, "x").is_ok());
+
+        let c = configure(&block(&[("tenant_id", Value::string("44444444-4444-4444-4444-444444444444"))]), &env, &mut diags)
+            .unwrap();
+        assert_eq!(c.tenant_id.as_deref(), Some("44444444-4444-4444-4444-444444444444"));
+    }
+
+    #[test]
+    fn a_bad_environment_variable_is_reported_with_its_name() {
+        let mut diags = Diagnostics::new();
+        assert!(configure(&block(&[]), &env_of(&[("PARTNERCENTER_TENANT_ID", "contoso")]), &mut diags).is_none());
+        assert!(diags.0[0].detail.contains("PARTNERCENTER_TENANT_ID"));
+    }
+
+    #[test]
+    fn plain_http_endpoint_is_refused_unless_loopback() {
+        let mut diags = Diagnostics::new();
+        let endpoints = Value::object([
+            ("login", Value::string("http://login.example.com")),
+            ("graph", Value::Null),
+            ("partner_center", Value::Null),
+        ]);
+        assert!(configure(&block(&[("endpoints", endpoints)]), &env_of(&[]), &mut diags).is_none());
+        assert_eq!(diags.0[0].attribute.as_ref().unwrap().to_string(), "endpoints.login");
+    }
+
+    #[test]
+    fn secret_files_are_read_and_missing_files_reported_on_the_attribute() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rt");
+        std::fs::write(&file, "token-value\n").unwrap();
+        let mut diags = Diagnostics::new();
+        let c = configure(
+            &block(&[
+                ("tenant_id", Value::string("11111111-1111-1111-1111-111111111111")),
+                ("client_id", Value::string("22222222-2222-2222-2222-222222222222")),
+                ("refresh_token_file_path", Value::string(file.to_str().unwrap())),
+            ]),
+            &env_of(&[]),
+            &mut diags,
+        )
+        .unwrap();
+        assert!(c.require(Needs::AppUser, "x").is_ok());
+        assert_eq!(c.client.current_refresh_token().unwrap().expose(), "token-value");
+
+        let mut diags = Diagnostics::new();
+        let missing = dir.path().join("nope");
+        configure(&block(&[("client_secret_file_path", Value::string(missing.to_str().unwrap()))]), &env_of(&[]), &mut diags);
+        assert_eq!(diags.0[0].attribute.as_ref().unwrap().to_string(), "client_secret_file_path");
+    }
+
+    #[test]
+    fn use_oidc_without_a_token_says_where_tokens_come_from() {
+        let mut diags = Diagnostics::new();
+        configure(&block(&[("use_oidc", Value::Bool(true))]), &env_of(&[]), &mut diags);
+        assert!(diags.0[0].detail.contains("ARM_OIDC_TOKEN"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Data sources, one per file.
+
+pub mod consent_url;

@@ -1,0 +1,68 @@
+//! The Partner Center provider: the one place where Terraform meets Microsoft. Lists every resource and
+//! data source it serves.
+
+pub mod config;
+pub mod data_sources;
+pub mod resources;
+pub mod validation;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::protocol::{DataSource, Diagnostics, Provider, Resource, Schema, Value};
+use config::Configured;
+
+/// The provider's address in the Terraform Registry.
+pub const SOURCE_ADDRESS: &str = "registry.terraform.io/cspkit/partnercenter";
+
+pub struct PartnerCenter {
+    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+}
+
+impl PartnerCenter {
+    /// The provider reading fallbacks from the process environment.
+    pub fn new() -> Self {
+        PartnerCenter { env: Box::new(|name| std::env::var(name).ok()) }
+    }
+
+    /// The provider with a given environment, for tests.
+    pub fn with_env(env: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        PartnerCenter { env: Box::new(env) }
+    }
+}
+
+impl Default for PartnerCenter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Provider for PartnerCenter {
+    type Client = Configured;
+
+    fn name(&self) -> &'static str {
+        "partnercenter"
+    }
+
+    fn schema(&self) -> Schema {
+        config::schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        config::validate(config, diags);
+    }
+
+    async fn configure(&self, config: &Value, _terraform_version: &str, diags: &mut Diagnostics) -> Option<Configured> {
+        config::configure(config, &*self.env, diags)
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<Configured>>> {
+        Vec::new()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Configured>>> {
+        vec![Arc::new(data_sources::consent_url::ConsentUrl)]
+    }
+}

@@ -1,0 +1,1 @@
+//! Managed resources, one per file.
