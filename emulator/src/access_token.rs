@@ -43,8 +43,6 @@ impl AccessClaims {
 /// Why a bearer token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenProblem {
-    #[error("the access token is empty")]
-    Missing,
     #[error("the access token is not a well-formed JWT")]
     Malformed,
     #[error("the access token's signature is invalid")]
@@ -53,10 +51,6 @@ pub enum TokenProblem {
     Expired,
     #[error("the access token is not valid yet")]
     NotYetValid,
-    #[error("the access token was issued for another audience")]
-    WrongAudience,
-    #[error("the access token was issued for another tenant")]
-    WrongTenant,
 }
 
 /// Signs and checks tokens with the emulator's key.

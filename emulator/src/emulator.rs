@@ -22,6 +22,8 @@ pub struct Emulator {
     pub signer: TokenSigner,
     /// Generated per tenant seed: the id of Dev Center's `user_impersonation` scope.
     pub dev_center_scope_id: String,
+    /// The seed in force (drawn at random when the config gives none), so resets give the same ids.
+    tenant_seed: u64,
     /// Built once (sorting and pre-rendering 50,000 customers is not free) and shared by resets.
     seeded_customers: Arc<CustomerBook>,
     state: Mutex<State>,
@@ -65,6 +67,7 @@ impl Emulator {
             clock,
             signer: TokenSigner::new(key),
             dev_center_scope_id,
+            tenant_seed,
             seeded_customers,
             state: Mutex::new(state),
             faults: Mutex::new(faults),
@@ -92,7 +95,7 @@ impl Emulator {
             None => self.clock.set(chrono::Utc::now()),
         }
         let seed = self.config.seed.clone();
-        let tenant_seed = self.config.tenant_seed.unwrap_or(0);
+        let tenant_seed = self.tenant_seed;
         let fresh = State::from_config(
             &self.config,
             &seed,

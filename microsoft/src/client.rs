@@ -146,11 +146,20 @@ impl Client {
         operation: &str,
         req: Request,
     ) -> Result<Response, Error> {
-        let token = self
-            .inner
-            .auth
-            .token(&self.inner.pipeline, ctx, audience, access, operation)
-            .await?;
-        self.inner.pipeline.send(ctx, req.bearer(token)).await
+        let auth = &self.inner.auth;
+        let pipeline = &self.inner.pipeline;
+        let (token, kind) = auth.token(pipeline, ctx, audience, access, operation).await?;
+        let retry = req.clone_for_retry();
+        match pipeline.send(ctx, req.bearer(token.clone())).await {
+            // A 401 means the request was not processed: the token was refused (revoked, or expired
+            // by the service's clock, which may run ahead of ours). Fetch a new one and try once more.
+            Err(Error::Api(e)) if e.status == 401 => {
+                tracing::debug!(audience, "{e}; fetching a new token and retrying once");
+                auth.invalidate(audience, kind, &token).await;
+                let (token, _) = auth.token(pipeline, ctx, audience, access, operation).await?;
+                pipeline.send(ctx, retry.bearer(token)).await
+            }
+            other => other,
+        }
     }
 }

@@ -85,6 +85,20 @@ impl Request {
         self
     }
 
+    /// A copy to send again (same method, URL, headers and body; no token).
+    pub(crate) fn clone_for_retry(&self) -> Self {
+        Self {
+            service: self.service,
+            method: self.method.clone(),
+            url: self.url.clone(),
+            bearer: None,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            idempotent: self.idempotent,
+            trace_response_body: self.trace_response_body,
+        }
+    }
+
     /// "GET /v1/customers?size=500" — what errors show as the request (no host, secrets redacted).
     pub(crate) fn describe(&self) -> String {
         describe(&self.method, &self.url)

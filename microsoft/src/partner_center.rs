@@ -35,8 +35,8 @@ pub struct OrganizationProfile {
     /// Partner tenant id.
     #[serde(default)]
     pub tenant_id: String,
-    /// Default domain, e.g. `contoso.onmicrosoft.com`.
-    #[serde(default)]
+    /// Default domain, e.g. `contoso.onmicrosoft.com`. Required: an answer without it is an error,
+    /// not an empty domain.
     pub domain: String,
     /// Company name.
     #[serde(default)]

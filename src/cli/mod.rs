@@ -67,15 +67,14 @@ pub fn schema_json() -> String {
     let map = |items: &[(&'static str, &crate::protocol::Schema)]| {
         items.iter().map(|(name, s)| (name.to_string(), terraform_json::schema(s))).collect::<serde_json::Map<_, _>>()
     };
-    let out = json!({
-        "format_version": "1.0",
-        "provider_schemas": {
-            SOURCE_ADDRESS: {
-                "provider": terraform_json::schema(schemas.provider),
-                "resource_schemas": map(&schemas.resources),
-                "data_source_schemas": map(&schemas.data_sources),
-            }
+    // Like Terraform, leave out empty maps.
+    let mut provider = serde_json::Map::new();
+    provider.insert("provider".into(), terraform_json::schema(schemas.provider));
+    for (key, items) in [("resource_schemas", &schemas.resources), ("data_source_schemas", &schemas.data_sources)] {
+        if !items.is_empty() {
+            provider.insert(key.into(), map(items).into());
         }
-    });
+    }
+    let out = json!({ "format_version": "1.0", "provider_schemas": { SOURCE_ADDRESS: provider } });
     serde_json::to_string_pretty(&out).unwrap_or_default()
 }

@@ -34,7 +34,6 @@ pub struct GraphRequest<'a> {
     pub query: Query,
     pub body: &'a Bytes,
     pub now: DateTime<Utc>,
-    pub claims: AccessClaims,
 }
 
 /// Every `/v1.0/...` request lands here: token check, then routing by entity set (case-insensitive,
@@ -62,7 +61,7 @@ fn handle(
     body: &Bytes,
     now: DateTime<Utc>,
 ) -> Result<Response, GraphError> {
-    let claims = authenticate(emu, headers, now)?;
+    authenticate(emu, headers, now)?;
     let path = uri.path().strip_prefix("/v1.0").unwrap_or_default();
     let segments: Vec<String> = path
         .split('/')
@@ -81,7 +80,7 @@ fn handle(
         },
     };
     let query = Query::parse(uri.query())?;
-    let request = GraphRequest { method, key, rest, query, body, now, claims };
+    let request = GraphRequest { method, key, rest, query, body, now };
     match set.to_ascii_lowercase().as_str() {
         "applications" => applications::handle(emu, request),
         "serviceprincipals" => service_principals::handle(emu, request),

@@ -95,9 +95,10 @@ fn text(body: &Value, name: &str) -> Result<String, GraphError> {
 fn service_principal_readable(state: &mut State, id: &str, request: &GraphRequest<'_>) -> Result<(), GraphError> {
     let now = request.now;
     let sp = state.directory.service_principals.iter_mut().find(|sp| sp.id.eq_ignore_ascii_case(id));
-    match sp {
-        Some(sp) if replication::read_sees(&mut sp.replication, now) => Ok(()),
-        _ => Err(GraphError::bad_request(format!(
+    let seen = sp.is_some_and(|sp| replication::read_sees(&mut sp.replication, now));
+    match seen {
+        true => Ok(()),
+        false => Err(GraphError::bad_request(format!(
             "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
         ))),
     }

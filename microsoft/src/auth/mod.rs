@@ -177,27 +177,24 @@ impl Auth {
         audience: &str,
         access: Access,
         operation: &str,
-    ) -> Result<Secret, Error> {
+    ) -> Result<(Secret, TokenKind), Error> {
         let kind = self.kind_for(access, operation)?;
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            slots.entry((audience.to_owned(), kind)).or_default().clone()
-        };
+        let slot = self.slot(audience, kind);
         let mut guard = ctx.run(slot.lock()).await.map_err(|i| match i {
             crate::context::Interrupted::Cancelled => Error::Cancelled,
             crate::context::Interrupted::DeadlineReached => Error::Timeout { last: None },
         })?;
-        let now = pipeline.clock().now();
+        let now = server_now(pipeline);
         if let Some(c) = guard.as_ref() {
             if now < c.refresh_at {
-                return Ok(c.token.clone());
+                return Ok((c.token.clone(), kind));
             }
         }
         match self.fetch(pipeline, ctx, audience, kind).await {
             Ok(fresh) => {
                 let token = fresh.token.clone();
                 *guard = Some(fresh);
-                Ok(token)
+                Ok((token, kind))
             }
             // A failed early refresh keeps using a token that is still valid.
             Err(e) => match guard.as_ref() {
@@ -206,10 +203,25 @@ impl Auth {
                         audience,
                         "token refresh failed, using the cached token until it expires: {e}"
                     );
-                    Ok(c.token.clone())
+                    Ok((c.token.clone(), kind))
                 }
                 _ => Err(e),
             },
+        }
+    }
+
+    fn slot(&self, audience: &str, kind: TokenKind) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.entry((audience.to_owned(), kind)).or_default().clone()
+    }
+
+    /// Drops `token` from the cache if it is still the cached one: the service refused it (revoked,
+    /// or expired by the service's clock), so the next caller fetches a new one.
+    pub(crate) async fn invalidate(&self, audience: &str, kind: TokenKind, token: &Secret) {
+        let slot = self.slot(audience, kind);
+        let mut guard = slot.lock().await;
+        if guard.as_ref().is_some_and(|c| &c.token == token) {
+            *guard = None;
         }
     }
 
@@ -270,7 +282,7 @@ impl Auth {
                 self.set_refresh_token(rotated);
             }
         }
-        let now = pipeline.clock().now();
+        let now = server_now(pipeline);
         let lifetime = response.lifetime(now);
         let margin = REFRESH_MARGIN.min(lifetime / 2);
         let to_chrono = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
@@ -328,6 +340,14 @@ impl Auth {
             }
         }
     }
+}
+
+/// Token lifetimes are the service's, so they are judged by the service's clock when one has been
+/// seen (the emulator's clock can move), else by the local clock.
+fn server_now(pipeline: &Pipeline) -> DateTime<Utc> {
+    pipeline
+        .server_time()
+        .unwrap_or_else(|| pipeline.clock().now())
 }
 
 /// `{login}/{tenant}/{segments...}`, the tenant percent-encoded as one path segment.

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use partnercenter_microsoft::{
-    CallContext, Client, ClientOptions, Credentials, Endpoints, Environment, RetryPolicy, Secret,
+    CallContext, Client, ClientOptions, Clock, ManualClock, Credentials, Endpoints, Environment, RetryPolicy, Secret,
 };
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -86,6 +86,8 @@ struct Route {
 struct Inner {
     routes: Vec<Route>,
     log: Vec<Recorded>,
+    /// When set, answers carry this clock's time as `Date` (a server whose clock the test moves).
+    clock: Option<ManualClock>,
 }
 
 #[derive(Clone)]
@@ -126,6 +128,11 @@ impl Fixture {
             &format!("/{TENANT}/oauth2/v2.0/token"),
             vec![Canned::json(200, serde_json::json!({"token_type":"Bearer","expires_in":expires_in,"access_token":"fixture-access-token"}))],
         );
+    }
+
+    /// Stamps answers with `clock`'s time, as the emulator stamps its movable clock.
+    pub fn set_clock(&self, clock: ManualClock) {
+        self.inner.lock().expect("lock").clock = Some(clock);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -200,11 +207,16 @@ async fn handle(
             .routes
             .iter_mut()
             .find(|r| r.method == method.as_str() && r.path == path);
-        match route {
+        let answer = match route {
             Some(r) if r.answers.len() > 1 => r.answers.pop_front(),
             Some(r) => r.answers.front().cloned(),
             None => None,
-        }
+        };
+        let date = inner.clock.as_ref().map(|c| c.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+        answer.map(|a| match date {
+            Some(d) if !a.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("date")) => a.header("Date", &d),
+            _ => a,
+        })
     };
     let Some(a) = answer else {
         return (StatusCode::NOT_FOUND, format!("no fixture for {method} {uri}")).into_response();

@@ -1,0 +1,154 @@
+//! Shared test helpers: start an emulator, get tokens, call the control API.
+#![allow(dead_code)]
+
+use base64::Engine as _;
+use partnercenter_emulator::{EmulatorConfig, RunningEmulator, demo};
+use serde_json::{Value, json};
+
+pub const GRAPH: &str = "https://graph.microsoft.com";
+pub const PARTNER_CENTER: &str = "https://api.partnercenter.microsoft.com";
+
+pub struct Emu {
+    pub running: RunningEmulator,
+    pub http: reqwest::Client,
+}
+
+pub async fn start() -> Emu {
+    start_with(EmulatorConfig::default()).await
+}
+
+pub async fn start_with(config: EmulatorConfig) -> Emu {
+    let running = partnercenter_emulator::spawn(config).await.expect("emulator starts");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    Emu { running, http }
+}
+
+impl Emu {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.running.base_url())
+    }
+
+    pub fn token_url(&self, version: &str) -> String {
+        match version {
+            "v1" => self.url(&format!("/{}/oauth2/token", demo::TENANT_ID)),
+            _ => self.url(&format!("/{}/oauth2/v2.0/token", demo::TENANT_ID)),
+        }
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self.http.post(url).form(form).send().await.expect("token request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// An app-only token (client credentials, v2) for `resource`.
+    pub async fn app_token(&self, resource: &str) -> String {
+        let scope = format!("{resource}/.default");
+        let (status, body) = self
+            .post_form(
+                &self.token_url("v2"),
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", demo::APP_ID),
+                    ("client_secret", demo::CLIENT_SECRET),
+                    ("scope", &scope),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    /// An app+user token from the demo refresh token (v2) for `scope`.
+    pub async fn user_token(&self, scope: &str) -> String {
+        let (status, body) = self
+            .post_form(
+                &self.token_url("v2"),
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", demo::APP_ID),
+                    ("client_secret", demo::CLIENT_SECRET),
+                    ("refresh_token", demo::REFRESH_TOKEN),
+                    ("scope", scope),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    pub async fn partner_center_user_token(&self) -> String {
+        self.user_token("https://api.partnercenter.microsoft.com/user_impersonation offline_access").await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("GET")
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self.get(path, token).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let response =
+            self.http.request(method, self.url(path)).bearer_auth(token).json(&body).send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, self.url(&format!("/_emulator{path}")))
+            .json(&body)
+            .send()
+            .await
+            .expect("control request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn settings(&self, settings: Value) {
+        let (status, body) = self.control(reqwest::Method::POST, "/settings", settings).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    pub async fn advance_clock(&self, seconds: i64) {
+        let (status, _) = self.control(reqwest::Method::POST, "/clock", json!({ "advance_seconds": seconds })).await;
+        assert_eq!(status, 200);
+    }
+
+    pub async fn fault(&self, fault: Value) -> String {
+        let (status, body) = self.control(reqwest::Method::POST, "/faults", fault).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("fault id").to_owned()
+    }
+
+    pub async fn requests(&self) -> Vec<Value> {
+        let (_, body) = self.control(reqwest::Method::GET, "/requests", Value::Null).await;
+        body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The object id of the service principal of `app_id`.
+    pub async fn service_principal_id(&self, graph_token: &str, app_id: &str) -> String {
+        let (status, body) = self.get_json(&format!("/v1.0/servicePrincipals(appId='{app_id}')"), graph_token).await;
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+}
+
+/// The payload of a JWT.
+pub fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("JWT payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// The AADSTS number of a token endpoint error body.
+pub fn aadsts(body: &Value) -> u64 {
+    body["error_codes"][0].as_u64().unwrap_or(0)
+}
