@@ -13,7 +13,11 @@ fn main() -> ExitCode {
     logging::init(logging::level_from_env());
     std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("terraform-provider-partnercenter: cannot start: {e}");

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use support::grpc::{in_process, pb};
 use terraform_provider_partnercenter::protocol::value::{from_msgpack, to_msgpack};
 use terraform_provider_partnercenter::protocol::{
-    Attribute, Context, DataSource, Diagnostics, EphemeralResource, Opened, Provider, ProviderServer, Resource,
-    Schema, Type, Value,
+    Attribute, Context, DataSource, Diagnostics, EphemeralResource, Opened, Provider, ProviderServer,
+    Resource, Schema, Type, Value,
 };
 
 struct TestProvider {
@@ -39,7 +39,9 @@ impl Provider for TestProvider {
         Vec::new()
     }
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<()>>> {
-        vec![Arc::new(Token { closed: self.closed.clone() })]
+        vec![Arc::new(Token {
+            closed: self.closed.clone(),
+        })]
     }
 }
 
@@ -57,7 +59,13 @@ impl Resource<()> for Slow {
             .attribute(Attribute::string("name").required())
             .attribute(Attribute::string("password").optional().sensitive().write_only())
     }
-    async fn create(&self, ctx: &Context<()>, planned: &Value, _: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    async fn create(
+        &self,
+        ctx: &Context<()>,
+        planned: &Value,
+        _: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let mut state = planned.clone();
         state.set("id", Value::string("created-remotely"));
         tokio::select! {
@@ -69,7 +77,14 @@ impl Resource<()> for Slow {
     async fn read(&self, _: &Context<()>, state: &Value, _: &mut Diagnostics) -> Option<Value> {
         Some(state.clone())
     }
-    async fn update(&self, _: &Context<()>, _: &Value, p: &Value, _: &Value, _: &mut Diagnostics) -> Option<Value> {
+    async fn update(
+        &self,
+        _: &Context<()>,
+        _: &Value,
+        p: &Value,
+        _: &Value,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
         Some(p.clone())
     }
     async fn delete(&self, _: &Context<()>, _: &Value, _: &mut Diagnostics) {}
@@ -91,7 +106,14 @@ impl Resource<()> for Panics {
     async fn read(&self, _: &Context<()>, s: &Value, _: &mut Diagnostics) -> Option<Value> {
         Some(s.clone())
     }
-    async fn update(&self, _: &Context<()>, _: &Value, p: &Value, _: &Value, _: &mut Diagnostics) -> Option<Value> {
+    async fn update(
+        &self,
+        _: &Context<()>,
+        _: &Value,
+        p: &Value,
+        _: &Value,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
         Some(p.clone())
     }
     async fn delete(&self, _: &Context<()>, _: &Value, _: &mut Diagnostics) {}
@@ -111,7 +133,12 @@ impl Resource<()> for Renamed {
             .attribute(Attribute::string("id").computed())
             .attribute(Attribute::string("display_name").optional())
     }
-    fn upgrade_state(&self, version: i64, mut state: serde_json::Value, _: &mut Diagnostics) -> Option<serde_json::Value> {
+    fn upgrade_state(
+        &self,
+        version: i64,
+        mut state: serde_json::Value,
+        _: &mut Diagnostics,
+    ) -> Option<serde_json::Value> {
         assert_eq!(version, 0);
         let label = state.as_object_mut()?.remove("label")?;
         state["display_name"] = label;
@@ -123,7 +150,14 @@ impl Resource<()> for Renamed {
     async fn read(&self, _: &Context<()>, s: &Value, _: &mut Diagnostics) -> Option<Value> {
         Some(s.clone())
     }
-    async fn update(&self, _: &Context<()>, _: &Value, p: &Value, _: &Value, _: &mut Diagnostics) -> Option<Value> {
+    async fn update(
+        &self,
+        _: &Context<()>,
+        _: &Value,
+        p: &Value,
+        _: &Value,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
         Some(p.clone())
     }
     async fn delete(&self, _: &Context<()>, _: &Value, _: &mut Diagnostics) {}
@@ -148,7 +182,12 @@ impl EphemeralResource<()> for Token {
             private: Some(b"handle-1".to_vec()),
         })
     }
-    async fn renew(&self, _: &Context<()>, private: Option<&[u8]>, _: &mut Diagnostics) -> Option<SystemTime> {
+    async fn renew(
+        &self,
+        _: &Context<()>,
+        private: Option<&[u8]>,
+        _: &mut Diagnostics,
+    ) -> Option<SystemTime> {
         assert_eq!(private, Some(&b"handle-1"[..]));
         Some(SystemTime::now() + Duration::from_secs(120))
     }
@@ -163,13 +202,26 @@ fn slow_type() -> Type {
 }
 
 fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue { msgpack: to_msgpack(v, ty), json: Vec::new() })
+    Some(pb::DynamicValue {
+        msgpack: to_msgpack(v, ty),
+        json: Vec::new(),
+    })
 }
 
-async fn configured() -> (pb::provider_client::ProviderClient<tonic::transport::Channel>, Arc<AtomicUsize>) {
+async fn configured() -> (
+    pb::provider_client::ProviderClient<tonic::transport::Channel>,
+    Arc<AtomicUsize>,
+) {
     let closed = Arc::new(AtomicUsize::new(0));
-    let mut client = in_process(ProviderServer::new(TestProvider { closed: closed.clone() })).await;
-    let ty = TestProvider { closed: closed.clone() }.schema().value_type();
+    let mut client = in_process(ProviderServer::new(TestProvider {
+        closed: closed.clone(),
+    }))
+    .await;
+    let ty = TestProvider {
+        closed: closed.clone(),
+    }
+    .schema()
+    .value_type();
     let config = Value::null_object(&ty);
     let resp = client
         .configure_provider(pb::configure_provider::Request {
@@ -195,8 +247,16 @@ fn errors(diags: &[pb::Diagnostic]) -> Vec<String> {
 #[tokio::test]
 async fn stop_provider_cancels_a_create_which_still_returns_what_it_created() {
     let (mut client, _) = configured().await;
-    let planned = Value::object([("id", Value::Unknown), ("name", Value::string("x")), ("password", Value::Null)]);
-    let config = Value::object([("id", Value::Null), ("name", Value::string("x")), ("password", Value::Null)]);
+    let planned = Value::object([
+        ("id", Value::Unknown),
+        ("name", Value::string("x")),
+        ("password", Value::Null),
+    ]);
+    let config = Value::object([
+        ("id", Value::Null),
+        ("name", Value::string("x")),
+        ("password", Value::Null),
+    ]);
     let mut apply_client = client.clone();
     let started = Instant::now();
     let apply = tokio::spawn(async move {
@@ -212,7 +272,12 @@ async fn stop_provider_cancels_a_create_which_still_returns_what_it_created() {
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
-    let resp = tokio::time::timeout(Duration::from_secs(5), apply).await.unwrap().unwrap().unwrap().into_inner();
+    let resp = tokio::time::timeout(Duration::from_secs(5), apply)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+        .into_inner();
     assert!(started.elapsed() < Duration::from_secs(5));
     let state = from_msgpack(&resp.new_state.unwrap().msgpack, &slow_type()).unwrap();
     assert_eq!(state.get("id"), &Value::string("created-remotely"));
@@ -237,8 +302,15 @@ async fn a_panic_becomes_an_error_diagnostic_and_the_plugin_keeps_serving() {
         .into_inner();
     let errs = errors(&resp.diagnostics);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].contains("boom in create") && errs[0].contains("Internal error"), "{errs:?}");
-    let schema = client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap().into_inner();
+    assert!(
+        errs[0].contains("boom in create") && errs[0].contains("Internal error"),
+        "{errs:?}"
+    );
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
     assert!(schema.resource_schemas.contains_key("test_panics"));
 }
 
@@ -281,12 +353,20 @@ async fn ephemeral_resources_open_renew_and_close() {
 #[tokio::test]
 async fn schema_announces_write_only_and_ephemeral_types_and_metadata_lists_them() {
     let (mut client, _) = configured().await;
-    let schema = client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap().into_inner();
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
     let slow = schema.resource_schemas["test_slow"].block.as_ref().unwrap();
     let password = slow.attributes.iter().find(|a| a.name == "password").unwrap();
     assert!(password.write_only && password.sensitive);
     assert!(schema.ephemeral_resource_schemas.contains_key("test_token"));
-    let meta = client.get_metadata(pb::get_metadata::Request {}).await.unwrap().into_inner();
+    let meta = client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(meta.ephemeral_resources.len(), 1);
     assert_eq!(meta.resources.len(), 3);
     assert!(meta.server_capabilities.unwrap().get_provider_schema_optional);
@@ -317,7 +397,10 @@ async fn state_of_an_older_schema_version_is_upgraded_from_json() {
         .upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "test_renamed".into(),
             version: 7,
-            raw_state: Some(pb::RawState { json: b"{}".to_vec(), ..Default::default() }),
+            raw_state: Some(pb::RawState {
+                json: b"{}".to_vec(),
+                ..Default::default()
+            }),
         })
         .await
         .unwrap()
@@ -332,14 +415,21 @@ async fn refined_unknowns_from_newer_terraform_plan_as_unknown() {
     // {"id": null, "name": <unknown, extension 12 with refinements>, "password": null}
     let mut config = Vec::new();
     rmp::encode::write_map_len(&mut config, 3).unwrap();
-    for (k, v) in [("id", None), ("name", Some(vec![0xc7u8, 0x03, 0x0c, 0x81, 0x01, 0xc3])), ("password", None)] {
+    for (k, v) in [
+        ("id", None),
+        ("name", Some(vec![0xc7u8, 0x03, 0x0c, 0x81, 0x01, 0xc3])),
+        ("password", None),
+    ] {
         rmp::encode::write_str(&mut config, k).unwrap();
         match v {
             Some(bytes) => config.extend(bytes),
             None => rmp::encode::write_nil(&mut config).unwrap(),
         }
     }
-    let as_dv = Some(pb::DynamicValue { msgpack: config, json: Vec::new() });
+    let as_dv = Some(pb::DynamicValue {
+        msgpack: config,
+        json: Vec::new(),
+    });
     let resp = client
         .plan_resource_change(pb::plan_resource_change::Request {
             type_name: "test_slow".into(),
@@ -361,7 +451,10 @@ async fn refined_unknowns_from_newer_terraform_plan_as_unknown() {
 async fn an_unknown_type_name_is_a_clear_error() {
     let (mut client, _) = configured().await;
     let resp = client
-        .read_data_source(pb::read_data_source::Request { type_name: "test_nope".into(), ..Default::default() })
+        .read_data_source(pb::read_data_source::Request {
+            type_name: "test_nope".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

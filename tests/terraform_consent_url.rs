@@ -28,16 +28,30 @@ fn full_lifecycle_with_an_empty_provider_block() {
     w.apply().success();
     let url = w.output("url");
     let url = url.as_str().unwrap();
-    assert!(url.starts_with("https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?"), "{url}");
+    assert!(
+        url.starts_with("https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?"),
+        "{url}"
+    );
     assert!(url.contains(&format!("client_id={APP}")));
     assert!(url.contains("redirect_uri=http%3A%2F%2Flocalhost%3A8400"));
-    assert!(url.contains("api.partnercenter.microsoft.com%2Fuser_impersonation+offline_access"), "{url}");
+    assert!(
+        url.contains("api.partnercenter.microsoft.com%2Fuser_impersonation+offline_access"),
+        "{url}"
+    );
     assert_eq!(
         w.output("scopes"),
-        serde_json::json!(["https://api.partnercenter.microsoft.com/user_impersonation", "offline_access"])
+        serde_json::json!([
+            "https://api.partnercenter.microsoft.com/user_impersonation",
+            "offline_access"
+        ])
     );
     let second = w.plan();
-    assert_eq!(second.code, 0, "second plan must show no changes:\n{}", second.output());
+    assert_eq!(
+        second.code,
+        0,
+        "second plan must show no changes:\n{}",
+        second.output()
+    );
     w.destroy().success();
 }
 
@@ -46,11 +60,17 @@ fn tenant_scopes_environment_and_login_endpoint_shape_the_url() {
     let provider = r#"provider "partnercenter" {
   environment = "china"
 }"#;
-    let w = Workdir::new(&consent(provider, r#"tenant_id = "contoso.onmicrosoft.com"
-  scopes = ["openid", "offline_access"]"#));
+    let w = Workdir::new(&consent(
+        provider,
+        r#"tenant_id = "contoso.onmicrosoft.com"
+  scopes = ["openid", "offline_access"]"#,
+    ));
     w.apply().success();
     let url = w.output("url").as_str().unwrap().to_owned();
-    assert!(url.starts_with("https://login.chinacloudapi.cn/contoso.onmicrosoft.com/"), "{url}");
+    assert!(
+        url.starts_with("https://login.chinacloudapi.cn/contoso.onmicrosoft.com/"),
+        "{url}"
+    );
     assert!(url.contains("scope=openid+offline_access"), "{url}");
 
     let w = Workdir::new(&consent(r#"provider "partnercenter" {}"#, ""))
@@ -62,12 +82,18 @@ fn tenant_scopes_environment_and_login_endpoint_shape_the_url() {
 
 #[test]
 fn a_bad_guid_in_the_provider_block_is_reported_on_the_attribute_at_validate() {
-    let w = Workdir::new(&consent(r#"provider "partnercenter" { tenant_id = "contoso" }"#, ""));
+    let w = Workdir::new(&consent(
+        r#"provider "partnercenter" { tenant_id = "contoso" }"#,
+        "",
+    ));
     let run = w.validate().failure();
     let out = run.output();
     assert!(out.contains("Invalid value for tenant_id"), "{out}");
     assert!(out.contains("\"contoso\" is not a GUID"), "{out}");
-    assert!(out.contains(r#"provider "partnercenter" { tenant_id = "contoso" }"#), "must point at the line: {out}");
+    assert!(
+        out.contains(r#"provider "partnercenter" { tenant_id = "contoso" }"#),
+        "must point at the line: {out}"
+    );
 }
 
 #[test]
@@ -80,9 +106,18 @@ data "partnercenter_consent_url" "c" {
 }"#,
     );
     let out = w.validate().failure().output();
-    assert!(out.contains("Invalid value for client_id") && out.contains("\"my-app\" is not a GUID"), "{out}");
-    assert!(out.contains("Invalid value for redirect_uri") && out.contains("not an absolute URL"), "{out}");
-    assert!(out.contains("client_id    = \"my-app\""), "must point at the line: {out}");
+    assert!(
+        out.contains("Invalid value for client_id") && out.contains("\"my-app\" is not a GUID"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Invalid value for redirect_uri") && out.contains("not an absolute URL"),
+        "{out}"
+    );
+    assert!(
+        out.contains("client_id    = \"my-app\""),
+        "must point at the line: {out}"
+    );
 }
 
 #[test]
@@ -93,14 +128,20 @@ fn plain_http_endpoints_are_refused_unless_loopback() {
   }
 }"#;
     let out = Workdir::new(&consent(provider, "")).validate().failure().output();
-    assert!(out.contains("Invalid value for endpoints.login") && out.contains("clear text"), "{out}");
+    assert!(
+        out.contains("Invalid value for endpoints.login") && out.contains("clear text"),
+        "{out}"
+    );
 
     let env_out = Workdir::new(&consent(r#"provider "partnercenter" {}"#, ""))
         .env("PARTNERCENTER_GRAPH_ENDPOINT", "http://graph.example.com")
         .apply()
         .failure()
         .output();
-    assert!(env_out.contains("PARTNERCENTER_GRAPH_ENDPOINT") && env_out.contains("clear text"), "{env_out}");
+    assert!(
+        env_out.contains("PARTNERCENTER_GRAPH_ENDPOINT") && env_out.contains("clear text"),
+        "{env_out}"
+    );
 }
 
 #[test]
@@ -118,7 +159,10 @@ fn the_schema_subcommand_matches_what_terraform_reports() {
     let w = Workdir::new(&consent(r#"provider "partnercenter" {}"#, ""));
     let from_terraform = w.run(&["providers", "schema", "-json"]).success();
     let from_terraform: serde_json::Value = serde_json::from_str(&from_terraform.stdout).unwrap();
-    let ours = std::process::Command::new(support::provider_binary()).arg("schema").output().unwrap();
+    let ours = std::process::Command::new(support::provider_binary())
+        .arg("schema")
+        .output()
+        .unwrap();
     let ours: serde_json::Value = serde_json::from_slice(&ours.stdout).unwrap();
     let key = "registry.terraform.io/cspkit/partnercenter";
     assert_eq!(

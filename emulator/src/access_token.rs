@@ -82,15 +82,21 @@ impl TokenSigner {
     /// Checks signature and lifetime against the emulator clock.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenProblem> {
         let mut parts = token.split('.');
-        let (Some(header), Some(body), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(header), Some(body), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenProblem::Malformed);
         };
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenProblem::Malformed)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| TokenProblem::Malformed)?;
         let mut mac = self.hmac();
         mac.update(format!("{header}.{body}").as_bytes());
-        mac.verify_slice(&signature).map_err(|_| TokenProblem::BadSignature)?;
-        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| TokenProblem::Malformed)?;
+        mac.verify_slice(&signature)
+            .map_err(|_| TokenProblem::BadSignature)?;
+        let body = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| TokenProblem::Malformed)?;
         let claims: AccessClaims = serde_json::from_slice(&body).map_err(|_| TokenProblem::Malformed)?;
         let now = now.timestamp();
         if now >= claims.exp {
@@ -131,5 +137,8 @@ pub fn unverified_payload(token: &str) -> Option<serde_json::Value> {
 pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }

@@ -42,6 +42,8 @@ impl Clock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, TimeDelta> {
         // A poisoned offset is still a valid offset.
-        self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

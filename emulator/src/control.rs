@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State as AxumState};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::Json;
 use chrono::{DateTime, TimeDelta, Utc};
 use http::StatusCode;
 use serde::Deserialize;
@@ -32,11 +32,17 @@ pub struct ControlError {
 
 impl ControlError {
     fn not_found(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, message: message.into() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
     }
 
     fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
     }
 }
 
@@ -59,9 +65,18 @@ pub fn routes() -> Router<Arc<Emulator>> {
         .route("/requests", get(requests).delete(clear_requests))
         .route("/settings", get(settings).post(change_settings))
         .route("/applications/{app_id}", delete(delete_application))
-        .route("/applications/{app_id}/passwords/{key_id}", delete(delete_password))
-        .route("/applications/{app_id}/passwords/{key_id}/expire", post(expire_password))
-        .route("/applications/{app_id}/required-resource-access", post(write_required_resource_access))
+        .route(
+            "/applications/{app_id}/passwords/{key_id}",
+            delete(delete_password),
+        )
+        .route(
+            "/applications/{app_id}/passwords/{key_id}/expire",
+            post(expire_password),
+        )
+        .route(
+            "/applications/{app_id}/required-resource-access",
+            post(write_required_resource_access),
+        )
         .route("/service-principals/{app_id}", delete(delete_service_principal))
         .route("/grants/{grant_id}", delete(delete_grant))
         .route("/grants/{grant_id}/remove-scope", post(remove_grant_scope))
@@ -76,7 +91,11 @@ fn rfc3339(time: DateTime<Utc>) -> String {
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ControlError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
     serde_json::from_slice(body).map_err(|e| ControlError::bad_request(format!("invalid JSON body: {e}")))
 }
 
@@ -132,8 +151,15 @@ async fn state_dump(AxumState(emu): Shared) -> Response {
 
 async fn add_fault(AxumState(emu): Shared, body: axum::body::Bytes) -> ControlResult {
     let spec: FaultSpec = parse_json(&body)?;
-    let fault = emu.faults().add(spec).map_err(|e| ControlError::bad_request(e.to_string()))?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": fault.id, "fault": fault }))).into_response())
+    let fault = emu
+        .faults()
+        .add(spec)
+        .map_err(|e| ControlError::bad_request(e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": fault.id, "fault": fault })),
+    )
+        .into_response())
 }
 
 async fn list_faults(AxumState(emu): Shared) -> Response {
@@ -169,7 +195,11 @@ async fn move_clock(AxumState(emu): Shared, body: axum::body::Bytes) -> ControlR
     match (change.set, change.advance_seconds) {
         (Some(at), None) => emu.clock.set(at),
         (None, Some(seconds)) => emu.clock.advance(seconds),
-        _ => return Err(ControlError::bad_request("give exactly one of `set` (RFC 3339) or `advance_seconds`")),
+        _ => {
+            return Err(ControlError::bad_request(
+                "give exactly one of `set` (RFC 3339) or `advance_seconds`",
+            ));
+        }
     }
     Ok(Json(json!({ "now": rfc3339(emu.clock.now()) })).into_response())
 }
@@ -197,28 +227,42 @@ async fn change_settings(AxumState(emu): Shared, body: axum::body::Bytes) -> Con
 async fn delete_application(AxumState(emu): Shared, Path(app_id): Path<String>) -> ControlResult {
     let mut state = emu.state();
     let before = state.directory.applications.len();
-    state.directory.applications.retain(|a| !a.app_id.eq_ignore_ascii_case(&app_id));
+    state
+        .directory
+        .applications
+        .retain(|a| !a.app_id.eq_ignore_ascii_case(&app_id));
     if before == state.directory.applications.len() {
-        return Err(ControlError::not_found(format!("no application with appId {app_id}")));
+        return Err(ControlError::not_found(format!(
+            "no application with appId {app_id}"
+        )));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_password(AxumState(emu): Shared, Path((app_id, key_id)): Path<(String, String)>) -> ControlResult {
+async fn delete_password(
+    AxumState(emu): Shared,
+    Path((app_id, key_id)): Path<(String, String)>,
+) -> ControlResult {
     let mut state = emu.state();
     let app = state
         .directory
         .application_by_app_id_mut(&app_id)
         .ok_or_else(|| ControlError::not_found(format!("no application with appId {app_id}")))?;
     let before = app.password_credentials.len();
-    app.password_credentials.retain(|k| !k.key_id.eq_ignore_ascii_case(&key_id));
+    app.password_credentials
+        .retain(|k| !k.key_id.eq_ignore_ascii_case(&key_id));
     if before == app.password_credentials.len() {
-        return Err(ControlError::not_found(format!("application {app_id} has no key {key_id}")));
+        return Err(ControlError::not_found(format!(
+            "application {app_id} has no key {key_id}"
+        )));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn expire_password(AxumState(emu): Shared, Path((app_id, key_id)): Path<(String, String)>) -> ControlResult {
+async fn expire_password(
+    AxumState(emu): Shared,
+    Path((app_id, key_id)): Path<(String, String)>,
+) -> ControlResult {
     let now = emu.clock.now();
     let mut state = emu.state();
     let app = state
@@ -248,7 +292,11 @@ async fn write_required_resource_access(
         .directory
         .application_by_app_id_mut(&app_id)
         .ok_or_else(|| ControlError::not_found(format!("no application with appId {app_id}")))?;
-    match app.required_resource_access.iter_mut().find(|r| r.resource_app_id.eq_ignore_ascii_case(&entry.resource_app_id)) {
+    match app
+        .required_resource_access
+        .iter_mut()
+        .find(|r| r.resource_app_id.eq_ignore_ascii_case(&entry.resource_app_id))
+    {
         Some(existing) => *existing = entry,
         None => app.required_resource_access.push(entry),
     }
@@ -271,7 +319,10 @@ async fn delete_service_principal(AxumState(emu): Shared, Path(app_id): Path<Str
 async fn delete_grant(AxumState(emu): Shared, Path(grant_id): Path<String>) -> ControlResult {
     let mut state = emu.state();
     let before = state.directory.oauth2_permission_grants.len();
-    state.directory.oauth2_permission_grants.retain(|g| g.id != grant_id);
+    state
+        .directory
+        .oauth2_permission_grants
+        .retain(|g| g.id != grant_id);
     if before == state.directory.oauth2_permission_grants.len() {
         return Err(ControlError::not_found(format!("no grant {grant_id}")));
     }
@@ -283,7 +334,11 @@ struct RemoveScope {
     scope: String,
 }
 
-async fn remove_grant_scope(AxumState(emu): Shared, Path(grant_id): Path<String>, body: axum::body::Bytes) -> ControlResult {
+async fn remove_grant_scope(
+    AxumState(emu): Shared,
+    Path(grant_id): Path<String>,
+    body: axum::body::Bytes,
+) -> ControlResult {
     let RemoveScope { scope } = parse_json(&body)?;
     let mut state = emu.state();
     let grant = state
@@ -292,7 +347,12 @@ async fn remove_grant_scope(AxumState(emu): Shared, Path(grant_id): Path<String>
         .iter_mut()
         .find(|g| g.id == grant_id)
         .ok_or_else(|| ControlError::not_found(format!("no grant {grant_id}")))?;
-    grant.scope = grant.scope.split_whitespace().filter(|s| *s != scope).collect::<Vec<_>>().join(" ");
+    grant.scope = grant
+        .scope
+        .split_whitespace()
+        .filter(|s| *s != scope)
+        .collect::<Vec<_>>()
+        .join(" ");
     Ok(Json(json!({ "id": grant.id, "scope": grant.scope })).into_response())
 }
 
@@ -328,9 +388,15 @@ struct OidcTokenRequest {
 async fn oidc_token(AxumState(emu): Shared, body: axum::body::Bytes) -> ControlResult {
     let request: OidcTokenRequest = parse_json(&body)?;
     let now = emu.clock.now().timestamp();
-    let issuer = request.issuer.unwrap_or_else(|| crate::demo::FEDERATED_ISSUER.into());
-    let subject = request.subject.unwrap_or_else(|| crate::demo::FEDERATED_SUBJECT.into());
-    let audience = request.audience.unwrap_or_else(|| crate::demo::FEDERATED_AUDIENCE.into());
+    let issuer = request
+        .issuer
+        .unwrap_or_else(|| crate::demo::FEDERATED_ISSUER.into());
+    let subject = request
+        .subject
+        .unwrap_or_else(|| crate::demo::FEDERATED_SUBJECT.into());
+    let audience = request
+        .audience
+        .unwrap_or_else(|| crate::demo::FEDERATED_AUDIENCE.into());
     let token = emu.signer.sign_json(&json!({
         "iss": issuer,
         "sub": subject,
@@ -362,7 +428,9 @@ async fn access_token(AxumState(emu): Shared, body: axum::body::Bytes) -> Contro
     let now = emu.clock.now().timestamp();
     let state = emu.state();
     let partner = &state.partner;
-    let expires_in = request.expires_in.unwrap_or(state.settings.access_token_lifetime_seconds);
+    let expires_in = request
+        .expires_in
+        .unwrap_or(state.settings.access_token_lifetime_seconds);
     let claims = AccessClaims {
         aud: request.audience,
         iss: format!("https://sts.windows.net/{}/", partner.tenant_id),
@@ -371,9 +439,17 @@ async fn access_token(AxumState(emu): Shared, body: axum::body::Bytes) -> Contro
         exp: now + expires_in,
         tid: partner.tenant_id.clone(),
         appid: partner.app_id.clone(),
-        oid: if request.app_only { partner.app_object_id.clone() } else { partner.user_object_id.clone() },
+        oid: if request.app_only {
+            partner.app_object_id.clone()
+        } else {
+            partner.user_object_id.clone()
+        },
         sub: partner.user_object_id.clone(),
-        idtyp: if request.app_only { "app".into() } else { "user".into() },
+        idtyp: if request.app_only {
+            "app".into()
+        } else {
+            "user".into()
+        },
         ver: "1.0".into(),
         uti: uuid::Uuid::new_v4().simple().to_string(),
         roles: request.app_only.then(Vec::new),

@@ -109,7 +109,12 @@ pub struct Directory {
 impl Directory {
     /// The seeded directory: the web app (with its secret and federated credential) and the first-party
     /// service principals a CSP tenant has. The web app's own service principal is absent on purpose.
-    pub fn from_seed(partner: &PartnerSeed, dev_center_scope_id: &str, ids: &mut IdSource, now: DateTime<Utc>) -> Self {
+    pub fn from_seed(
+        partner: &PartnerSeed,
+        dev_center_scope_id: &str,
+        ids: &mut IdSource,
+        now: DateTime<Utc>,
+    ) -> Self {
         let created = now - chrono::TimeDelta::days(30);
         let secret_end = created.checked_add_months(Months::new(24)).unwrap_or(created);
         let app = Application {
@@ -138,7 +143,9 @@ impl Directory {
         };
         let service_principals = well_known::first_party_apis(dev_center_scope_id)
             .into_iter()
-            .filter(|api| partner.partner_center_service_principal || api.app_id != crate::demo::PARTNER_CENTER_APP_ID)
+            .filter(|api| {
+                partner.partner_center_service_principal || api.app_id != crate::demo::PARTNER_CENTER_APP_ID
+            })
             .map(|api| ServicePrincipal {
                 id: ids.next_uuid(),
                 app_id: api.app_id.into(),
@@ -148,24 +155,34 @@ impl Directory {
                 replication: None,
             })
             .collect();
-        Self { applications: vec![app], service_principals, oauth2_permission_grants: vec![] }
+        Self {
+            applications: vec![app],
+            service_principals,
+            oauth2_permission_grants: vec![],
+        }
     }
 
     /// The application registration with this App ID (writers' view: ignores replication).
     pub fn application_by_app_id(&self, app_id: &str) -> Option<&Application> {
-        self.applications.iter().find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        self.applications
+            .iter()
+            .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
 
     pub fn application_by_app_id_mut(&mut self, app_id: &str) -> Option<&mut Application> {
-        self.applications.iter_mut().find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        self.applications
+            .iter_mut()
+            .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
 
     /// Removes a service principal and, as Entra does, the grants that name it.
     pub fn delete_service_principal(&mut self, sp_id: &str) -> bool {
         let before = self.service_principals.len();
-        self.service_principals.retain(|sp| !sp.id.eq_ignore_ascii_case(sp_id));
-        self.oauth2_permission_grants
-            .retain(|g| !g.client_id.eq_ignore_ascii_case(sp_id) && !g.resource_id.eq_ignore_ascii_case(sp_id));
+        self.service_principals
+            .retain(|sp| !sp.id.eq_ignore_ascii_case(sp_id));
+        self.oauth2_permission_grants.retain(|g| {
+            !g.client_id.eq_ignore_ascii_case(sp_id) && !g.resource_id.eq_ignore_ascii_case(sp_id)
+        });
         self.service_principals.len() != before
     }
 }

@@ -60,7 +60,14 @@ impl Emulator {
         let seed = config.seed.clone().expanded();
         let seeded_customers = Arc::new(CustomerBook::new(&seed));
         let clock = Clock::starting_at(config.start_time);
-        let state = State::from_config(&config, &seed, &dev_center_scope_id, tenant_seed, &clock, &seeded_customers);
+        let state = State::from_config(
+            &config,
+            &seed,
+            &dev_center_scope_id,
+            tenant_seed,
+            &clock,
+            &seeded_customers,
+        );
         let faults = FaultBook::new(config.fault_seed);
         Arc::new(Self {
             config,

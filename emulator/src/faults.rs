@@ -68,7 +68,11 @@ pub struct FaultBook {
 
 impl FaultBook {
     pub fn new(seed: u64) -> Self {
-        Self { faults: Vec::new(), rng: StdRng::seed_from_u64(seed), next_id: 1 }
+        Self {
+            faults: Vec::new(),
+            rng: StdRng::seed_from_u64(seed),
+            next_id: 1,
+        }
     }
 
     pub fn add(&mut self, spec: FaultSpec) -> Result<Fault, FaultError> {
@@ -151,14 +155,19 @@ impl FaultBook {
 }
 
 fn split(path: &str) -> Vec<String> {
-    path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `*` = one segment, `**` = zero or more; literal segments compare case-insensitively.
 fn glob(pattern: &[String], path: &[String]) -> bool {
     match pattern.split_first() {
         None => path.is_empty(),
-        Some((head, rest)) if head == "**" => (0..=path.len()).any(|skip| glob(rest, path.get(skip..).unwrap_or_default())),
+        Some((head, rest)) if head == "**" => {
+            (0..=path.len()).any(|skip| glob(rest, path.get(skip..).unwrap_or_default()))
+        }
         Some((head, rest)) => match path.split_first() {
             Some((segment, tail)) => (head == "*" || head.eq_ignore_ascii_case(segment)) && glob(rest, tail),
             None => false,
@@ -176,9 +185,18 @@ mod tests {
 
     #[test]
     fn globs_match_segments() {
-        assert!(glob(&segs("/v1.0/applications/*/addPassword"), &segs("/v1.0/applications/abc/addpassword")));
-        assert!(!glob(&segs("/v1.0/applications/*"), &segs("/v1.0/applications/abc/addPassword")));
-        assert!(glob(&segs("/v1.0/**"), &segs("/v1.0/applications/abc/addPassword")));
+        assert!(glob(
+            &segs("/v1.0/applications/*/addPassword"),
+            &segs("/v1.0/applications/abc/addpassword")
+        ));
+        assert!(!glob(
+            &segs("/v1.0/applications/*"),
+            &segs("/v1.0/applications/abc/addPassword")
+        ));
+        assert!(glob(
+            &segs("/v1.0/**"),
+            &segs("/v1.0/applications/abc/addPassword")
+        ));
         assert!(glob(&segs("/**/token"), &segs("/tenant/oauth2/v2.0/token")));
         assert!(!glob(&segs("/v1/customers"), &segs("/v1/customers/x")));
     }

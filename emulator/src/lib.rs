@@ -71,5 +71,9 @@ pub async fn spawn(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
     let app = server::router(Arc::clone(&emu));
     let cancel = CancellationToken::new();
     let task = tokio::spawn(server::serve(listener, app, cancel.clone()));
-    Ok(RunningEmulator { address, cancel, task: Some(task) })
+    Ok(RunningEmulator {
+        address,
+        cancel,
+        task: Some(task),
+    })
 }

@@ -37,16 +37,26 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, ArgsError>
             Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
             _ => (arg.clone(), None),
         };
-        let mut value = || inline.clone().or_else(|| args.next()).ok_or_else(|| ArgsError::MissingValue(flag.clone()));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| ArgsError::MissingValue(flag.clone()))
+        };
         match flag.as_str() {
             "--port" => {
                 let text = value()?;
-                parsed.port = text.parse().map_err(|_| ArgsError::NotANumber { flag: flag.clone(), value: text })?;
+                parsed.port = text.parse().map_err(|_| ArgsError::NotANumber {
+                    flag: flag.clone(),
+                    value: text,
+                })?;
             }
             "--customers" => {
                 let text = value()?;
-                parsed.customers =
-                    Some(text.parse().map_err(|_| ArgsError::NotANumber { flag: flag.clone(), value: text })?);
+                parsed.customers = Some(text.parse().map_err(|_| ArgsError::NotANumber {
+                    flag: flag.clone(),
+                    value: text,
+                })?);
             }
             "--seed" => parsed.seed = Some(PathBuf::from(value()?)),
             "-h" | "--help" => parsed.help = true,
@@ -83,7 +93,11 @@ async fn main() -> ExitCode {
         (None, Some(count)) => Seed::generated(count),
         (None, None) => Seed::demo(),
     };
-    let config = EmulatorConfig { port: args.port, seed, ..EmulatorConfig::default() };
+    let config = EmulatorConfig {
+        port: args.port,
+        seed,
+        ..EmulatorConfig::default()
+    };
     let running = match partnercenter_emulator::spawn(config).await {
         Ok(running) => running,
         Err(error) => {
@@ -92,7 +106,11 @@ async fn main() -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "partnercenter-emulator listening on {}", running.base_url());
+    let _ = writeln!(
+        stdout,
+        "partnercenter-emulator listening on {}",
+        running.base_url()
+    );
     let _ = stdout.flush();
     wait_for_signal().await;
     running.shutdown().await;

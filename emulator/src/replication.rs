@@ -44,3 +44,28 @@ pub fn read_sees(replication: &mut Option<Replication>, now: DateTime<Utc>) -> b
     *replication = None;
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_then_time_must_pass() {
+        let now = Utc::now();
+        let settings = Settings {
+            replication_delay_reads: 2,
+            replication_delay_ms: 1000,
+            ..Settings::default()
+        };
+        let mut lag = Replication::for_new_object(&settings, now);
+        assert!(!read_sees(&mut lag, now));
+        assert!(!read_sees(&mut lag, now));
+        assert!(
+            !read_sees(&mut lag, now),
+            "reads used up, but the second has not passed"
+        );
+        assert!(read_sees(&mut lag, now + TimeDelta::milliseconds(1000)));
+        assert!(lag.is_none());
+        assert!(Replication::for_new_object(&Settings::default(), now).is_none());
+    }
+}

@@ -167,7 +167,12 @@ impl Seed {
                 relationship: None,
             });
         }
-        Self { partner: PartnerSeed::default(), resellers, customers, generate_customers: None }
+        Self {
+            partner: PartnerSeed::default(),
+            resellers,
+            customers,
+            generate_customers: None,
+        }
     }
 
     /// The demo partner and resellers with `count` generated customers: realistic names and domains,
@@ -175,15 +180,23 @@ impl Seed {
     pub fn generated(count: usize) -> Self {
         let resellers = demo_resellers();
         let customers = generate_customers(count, &resellers, &HashSet::new());
-        Self { partner: PartnerSeed::default(), resellers, customers, generate_customers: None }
+        Self {
+            partner: PartnerSeed::default(),
+            resellers,
+            customers,
+            generate_customers: None,
+        }
     }
 
     /// Reads a JSON seed file; `generate_customers` in it appends generated customers.
     pub fn from_file(path: &Path) -> Result<Self, SeedError> {
         let shown = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|source| SeedError::Read { path: shown.clone(), source })?;
-        let seed: Seed = serde_json::from_str(&text).map_err(|source| SeedError::Parse { path: shown, source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let seed: Seed =
+            serde_json::from_str(&text).map_err(|source| SeedError::Parse { path: shown, source })?;
         Ok(seed.expanded())
     }
 
@@ -222,26 +235,142 @@ fn demo_resellers() -> Vec<ResellerSeed> {
 }
 
 const NAME_FIRST: &[&str] = &[
-    "Alder", "Amber", "Apex", "Arbor", "Aspen", "Atlas", "Azure", "Beacon", "Birch", "Blue Ridge", "Boulder",
-    "Bright", "Canyon", "Cascade", "Cedar", "Charter", "Clear", "Cobalt", "Coastal", "Copper", "Crest",
-    "Crystal", "Delta", "Eagle", "Elm", "Evergreen", "Falcon", "Fern", "Fjord", "Golden", "Granite", "Harbor",
-    "Heritage", "Highland", "Horizon", "Iron", "Juniper", "Keystone", "Lake", "Laurel", "Liberty", "Lighthouse",
-    "Maple", "Meadow", "Meridian", "Metro", "Midland", "Noble", "North Star", "Oak", "Ocean", "Orchard",
-    "Pacific", "Pine", "Pinnacle", "Prairie", "Quarry", "Redwood", "River", "Rocky", "Sage", "Sapphire",
-    "Silver", "Skyline", "Spruce", "Summit", "Sunrise", "Tidewater", "Timber", "Trinity", "Union", "Valley",
-    "Vista", "Willow", "Windmill", "Zenith",
+    "Alder",
+    "Amber",
+    "Apex",
+    "Arbor",
+    "Aspen",
+    "Atlas",
+    "Azure",
+    "Beacon",
+    "Birch",
+    "Blue Ridge",
+    "Boulder",
+    "Bright",
+    "Canyon",
+    "Cascade",
+    "Cedar",
+    "Charter",
+    "Clear",
+    "Cobalt",
+    "Coastal",
+    "Copper",
+    "Crest",
+    "Crystal",
+    "Delta",
+    "Eagle",
+    "Elm",
+    "Evergreen",
+    "Falcon",
+    "Fern",
+    "Fjord",
+    "Golden",
+    "Granite",
+    "Harbor",
+    "Heritage",
+    "Highland",
+    "Horizon",
+    "Iron",
+    "Juniper",
+    "Keystone",
+    "Lake",
+    "Laurel",
+    "Liberty",
+    "Lighthouse",
+    "Maple",
+    "Meadow",
+    "Meridian",
+    "Metro",
+    "Midland",
+    "Noble",
+    "North Star",
+    "Oak",
+    "Ocean",
+    "Orchard",
+    "Pacific",
+    "Pine",
+    "Pinnacle",
+    "Prairie",
+    "Quarry",
+    "Redwood",
+    "River",
+    "Rocky",
+    "Sage",
+    "Sapphire",
+    "Silver",
+    "Skyline",
+    "Spruce",
+    "Summit",
+    "Sunrise",
+    "Tidewater",
+    "Timber",
+    "Trinity",
+    "Union",
+    "Valley",
+    "Vista",
+    "Willow",
+    "Windmill",
+    "Zenith",
 ];
 const NAME_SECOND: &[&str] = &[
-    "Accounting", "Analytics", "Architects", "Bakery", "Brewing", "Builders", "Capital", "Clinic", "Construction",
-    "Consulting", "Dental", "Design", "Electric", "Energy", "Engineering", "Farms", "Fitness", "Foods",
-    "Freight", "Health", "Hotels", "Insurance", "Labs", "Law", "Legal", "Logistics", "Manufacturing", "Marine",
-    "Media", "Medical", "Motors", "Outfitters", "Pharmacy", "Plumbing", "Printing", "Properties", "Realty",
-    "Robotics", "Software", "Solar", "Studios", "Supply", "Systems", "Textiles", "Tours", "Transport",
-    "Veterinary", "Wellness",
+    "Accounting",
+    "Analytics",
+    "Architects",
+    "Bakery",
+    "Brewing",
+    "Builders",
+    "Capital",
+    "Clinic",
+    "Construction",
+    "Consulting",
+    "Dental",
+    "Design",
+    "Electric",
+    "Energy",
+    "Engineering",
+    "Farms",
+    "Fitness",
+    "Foods",
+    "Freight",
+    "Health",
+    "Hotels",
+    "Insurance",
+    "Labs",
+    "Law",
+    "Legal",
+    "Logistics",
+    "Manufacturing",
+    "Marine",
+    "Media",
+    "Medical",
+    "Motors",
+    "Outfitters",
+    "Pharmacy",
+    "Plumbing",
+    "Printing",
+    "Properties",
+    "Realty",
+    "Robotics",
+    "Software",
+    "Solar",
+    "Studios",
+    "Supply",
+    "Systems",
+    "Textiles",
+    "Tours",
+    "Transport",
+    "Veterinary",
+    "Wellness",
 ];
-const NAME_FORM: &[&str] = &["", "", "Inc.", "LLC", "Ltd.", "GmbH", "Group", "Co.", "Partners", "S.A.", "B.V.", "Pty Ltd"];
+const NAME_FORM: &[&str] = &[
+    "", "", "Inc.", "LLC", "Ltd.", "GmbH", "Group", "Co.", "Partners", "S.A.", "B.V.", "Pty Ltd",
+];
 
-fn generate_customers(count: usize, resellers: &[ResellerSeed], taken: &HashSet<String>) -> Vec<CustomerSeed> {
+fn generate_customers(
+    count: usize,
+    resellers: &[ResellerSeed],
+    taken: &HashSet<String>,
+) -> Vec<CustomerSeed> {
     let mut ids = IdSource::new(0x6e6e_5eed_0000_0001);
     let mut names = HashSet::new();
     let mut domains: HashSet<String> = taken.clone();
@@ -250,14 +379,21 @@ fn generate_customers(count: usize, resellers: &[ResellerSeed], taken: &HashSet<
         let first = NAME_FIRST[ids.below(NAME_FIRST.len())];
         let second = NAME_SECOND[ids.below(NAME_SECOND.len())];
         let form = NAME_FORM[ids.below(NAME_FORM.len())];
-        let base = if form.is_empty() { format!("{first} {second}") } else { format!("{first} {second} {form}") };
+        let base = if form.is_empty() {
+            format!("{first} {second}")
+        } else {
+            format!("{first} {second} {form}")
+        };
         let mut name = base.clone();
         let mut n = 2;
         while !names.insert(name.to_lowercase()) {
             name = format!("{base} {n}");
             n += 1;
         }
-        let stem: String = format!("{first}{second}").chars().filter(char::is_ascii_alphanumeric).collect();
+        let stem: String = format!("{first}{second}")
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
         let stem = stem.to_lowercase();
         let mut domain = format!("{stem}.onmicrosoft.com");
         let mut n = 2;

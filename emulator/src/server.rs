@@ -63,11 +63,19 @@ pub fn router(emu: Arc<Emulator>) -> Router {
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({ "error": "no such route on the emulator" }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({ "error": "no such route on the emulator" })),
+    )
+        .into_response()
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()).map(str::to_owned)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 fn new_id() -> String {
@@ -88,7 +96,9 @@ async fn observe(AxumState(emu): AxumState<Arc<Emulator>>, mut request: Request,
     let headers = request.headers();
     let client_request_id = header_text(headers, "client-request-id").unwrap_or_else(new_id);
     let ctx = RequestContext {
-        request_id: header_text(headers, "MS-RequestId").filter(|_| area == Area::PartnerCenter).unwrap_or_else(new_id),
+        request_id: header_text(headers, "MS-RequestId")
+            .filter(|_| area == Area::PartnerCenter)
+            .unwrap_or_else(new_id),
         correlation_id: header_text(headers, "MS-CorrelationId").unwrap_or_else(|| client_request_id.clone()),
         client_request_id,
     };
@@ -104,7 +114,9 @@ async fn observe(AxumState(emu): AxumState<Arc<Emulator>>, mut request: Request,
     if let Some(latency) = fault.as_ref().and_then(|f| f.latency_ms) {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let answer_with_fault = fault.as_ref().filter(|f| f.status.is_some() && !f.drop_connection_after_apply);
+    let answer_with_fault = fault
+        .as_ref()
+        .filter(|f| f.status.is_some() && !f.drop_connection_after_apply);
     let mut response = match answer_with_fault {
         Some(fault) => fault_response(&emu, area, fault, &ctx),
         None => next.run(request).await,
@@ -148,7 +160,10 @@ fn stamp_date(emu: &Emulator, headers: &mut HeaderMap) {
 }
 
 fn fault_response(emu: &Emulator, area: Area, fault: &Fault, ctx: &RequestContext) -> Response {
-    let status = fault.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = fault
+        .status
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = match &fault.body {
         Some(serde_json::Value::String(text)) => (status, text.clone()).into_response(),
         Some(body) => (status, axum::Json(body.clone())).into_response(),
@@ -160,7 +175,9 @@ fn fault_response(emu: &Emulator, area: Area, fault: &Fault, ctx: &RequestContex
         },
     };
     if let Some(seconds) = fault.retry_after {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

@@ -59,7 +59,8 @@ impl Api {
         let audience = audience.trim_end_matches('/');
         match self {
             Api::MicrosoftGraph => {
-                audience.eq_ignore_ascii_case(demo::GRAPH_AUDIENCE) || audience == demo::MICROSOFT_GRAPH_APP_ID
+                audience.eq_ignore_ascii_case(demo::GRAPH_AUDIENCE)
+                    || audience == demo::MICROSOFT_GRAPH_APP_ID
             }
             Api::PartnerCenter => {
                 audience.eq_ignore_ascii_case(demo::PARTNER_CENTER_AUDIENCE)

@@ -20,6 +20,15 @@ pub(crate) enum Interrupted {
     DeadlineReached,
 }
 
+impl From<Interrupted> for crate::error::Error {
+    fn from(i: Interrupted) -> Self {
+        match i {
+            Interrupted::Cancelled => Self::Cancelled,
+            Interrupted::DeadlineReached => Self::Timeout { last: None },
+        }
+    }
+}
+
 impl CallContext {
     /// A context cancelled by `cancel`, with no deadline.
     pub fn new(cancel: CancellationToken) -> Self {

@@ -194,7 +194,7 @@ pub enum Error {
         needed: String,
     },
     /// The request could not be sent or its answer not received.
-    #[error("{service}: {request} failed: {source}")]
+    #[error("{service}: {request} failed: {detail}")]
     Transport {
         /// The service addressed.
         service: Service,
@@ -202,6 +202,8 @@ pub enum Error {
         request: String,
         /// Whether the failure happened before the request could reach the server (safe to retry).
         before_send: bool,
+        /// The transport error with its causes, on one line.
+        detail: String,
         /// The transport error (its URL removed).
         source: reqwest::Error,
     },

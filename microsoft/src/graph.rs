@@ -260,9 +260,22 @@ pub struct Graph {
     client: Client,
 }
 
-/// Graph's OData string literal: single quotes doubled.
-fn odata_literal(s: &str) -> String {
-    s.replace('\'', "''")
+/// Graph's OData string literal: single quotes doubled, URL-special characters refused.
+fn odata_literal(s: &str) -> Result<String, Error> {
+    Ok(id_segment("id", s)?.replace('\'', "''"))
+}
+
+/// An id placed in a URL path. Ids are GUIDs or Graph's base64url grant ids; anything that could
+/// change the path or query (`/`, `?`, `#`, `%`, spaces) is refused rather than encoded.
+fn id_segment<'a>(what: &str, s: &'a str) -> Result<&'a str, Error> {
+    let ok = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '\'' | '@'));
+    if ok {
+        Ok(s)
+    } else {
+        Err(Error::Config(format!("{what} {s:?} is not a valid identifier")))
+    }
 }
 
 impl Graph {
@@ -293,7 +306,7 @@ impl Graph {
     ) -> Result<Option<Application>, Error> {
         let req = self.request(
             Method::GET,
-            &format!("applications(appId='{}')", odata_literal(app_id)),
+            &format!("applications(appId='{}')", odata_literal(app_id)?),
         )?;
         match self.send(ctx, "reading an application", req).await {
             Ok(r) => r.json("an application").map(Some),
@@ -322,7 +335,13 @@ impl Graph {
         }
         let body = serde_json::json!({ "passwordCredential": cred });
         let req = self
-            .request(Method::POST, &format!("applications/{app_object_id}/addPassword"))?
+            .request(
+                Method::POST,
+                &format!(
+                    "applications/{}/addPassword",
+                    id_segment("application object id", app_object_id)?
+                ),
+            )?
             .body(Body::json(&body)?);
         let r = self.send(ctx, "adding a key to an application", req).await?;
         #[derive(Deserialize)]
@@ -350,7 +369,10 @@ impl Graph {
         let req = self
             .request(
                 Method::POST,
-                &format!("applications/{app_object_id}/removePassword"),
+                &format!(
+                    "applications/{}/removePassword",
+                    id_segment("application object id", app_object_id)?
+                ),
             )?
             .body(Body::json(&serde_json::json!({ "keyId": key_id }))?)
             .idempotent(true);
@@ -373,7 +395,13 @@ impl Graph {
         access: &[RequiredResourceAccess],
     ) -> Result<(), Error> {
         let req = self
-            .request(Method::PATCH, &format!("applications/{app_object_id}"))?
+            .request(
+                Method::PATCH,
+                &format!(
+                    "applications/{}",
+                    id_segment("application object id", app_object_id)?
+                ),
+            )?
             .body(Body::json(
                 &serde_json::json!({ "requiredResourceAccess": access }),
             )?);
@@ -390,7 +418,7 @@ impl Graph {
     ) -> Result<Option<ServicePrincipal>, Error> {
         let req = self.request(
             Method::GET,
-            &format!("servicePrincipals(appId='{}')", odata_literal(app_id)),
+            &format!("servicePrincipals(appId='{}')", odata_literal(app_id)?),
         )?;
         match self.send(ctx, "reading a service principal", req).await {
             Ok(r) => r.json("a service principal").map(Some),
@@ -422,7 +450,7 @@ impl Graph {
         let mut url = self.url("oauth2PermissionGrants")?;
         url.query_pairs_mut().append_pair(
             "$filter",
-            &format!("clientId eq '{}'", odata_literal(client_sp_id)),
+            &format!("clientId eq '{}'", odata_literal(client_sp_id)?),
         );
         let mut out = Vec::new();
         let mut next = Some(url);
@@ -477,7 +505,10 @@ impl Graph {
         scope: &str,
     ) -> Result<(), Error> {
         let req = self
-            .request(Method::PATCH, &format!("oauth2PermissionGrants/{grant_id}"))?
+            .request(
+                Method::PATCH,
+                &format!("oauth2PermissionGrants/{}", id_segment("grant id", grant_id)?),
+            )?
             .body(Body::json(&serde_json::json!({ "scope": scope }))?);
         self.send(ctx, "updating a delegated permission grant", req)
             .await?;
@@ -486,7 +517,10 @@ impl Graph {
 
     /// `DELETE /oauth2PermissionGrants/{id}`; a grant that does not exist is [`Error::NotFound`].
     pub async fn delete_grant(&self, ctx: &CallContext, grant_id: &str) -> Result<(), Error> {
-        let req = self.request(Method::DELETE, &format!("oauth2PermissionGrants/{grant_id}"))?;
+        let req = self.request(
+            Method::DELETE,
+            &format!("oauth2PermissionGrants/{}", id_segment("grant id", grant_id)?),
+        )?;
         match self.send(ctx, "deleting a delegated permission grant", req).await {
             Ok(_) => Ok(()),
             Err(Error::Api(e)) if e.status == 404 => Err(Error::NotFound {
@@ -600,6 +634,10 @@ mod tests {
             serde_json::to_value(&g).expect("encodes"),
             serde_json::json!({"clientId":"c","resourceId":"r","scope":"user_impersonation","consentType":"AllPrincipals"})
         );
-        assert_eq!(odata_literal("o'brien"), "o''brien");
+        assert_eq!(odata_literal("o'brien").expect("ok"), "o''brien");
+        for bad in ["", "a/b", "a?b", "a b", "a%2F", "x#y"] {
+            assert!(id_segment("id", bad).is_err(), "{bad:?}");
+        }
+        assert!(id_segment("grant id", "AbC-_d.e~").is_ok());
     }
 }

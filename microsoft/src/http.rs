@@ -200,6 +200,11 @@ impl Pipeline {
         offset.map(|o| self.clock.now() + o)
     }
 
+    /// The server's time if seen, else ours: `Retry-After` dates are the server's.
+    fn now(&self) -> DateTime<Utc> {
+        self.server_time().unwrap_or_else(|| self.clock.now())
+    }
+
     fn record_date(&self, headers: &HeaderMap) {
         let Some(date) = headers.get(DATE).and_then(|v| v.to_str().ok()) else {
             return;
@@ -225,6 +230,15 @@ impl Pipeline {
             source: Box::new(source),
         };
         loop {
+            // Stopping before an attempt starts is never ambiguous.
+            if ctx.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            if ctx.remaining().is_some_and(|r| r.is_zero()) {
+                return Err(Error::Timeout {
+                    last: last.map(Box::new),
+                });
+            }
             attempt += 1;
             let t0 = Instant::now();
             let sent = ctx.run(self.attempt(&req, &request_id, &correlation_id)).await;
@@ -245,7 +259,7 @@ impl Pipeline {
             let (err, outcome_status, retry_after) = match result {
                 Ok((status, headers, body)) => {
                     self.record_date(&headers);
-                    let ids = response_ids(&headers, &correlation_id, self.clock.now());
+                    let ids = response_ids(&headers, &correlation_id, self.now());
                     tracing::debug!(
                         service = %req.service, method = %req.method, url = %redact_url(&req.url),
                         status, elapsed_ms, attempt, request_id = %request_id,
@@ -286,6 +300,7 @@ impl Pipeline {
                             service: req.service,
                             request: described.clone(),
                             before_send,
+                            detail: error_chain(&source),
                             source,
                         },
                         None,
@@ -313,7 +328,7 @@ impl Pipeline {
                     attempt,
                     idempotent: req.idempotent,
                     elapsed: started.elapsed(),
-                    now: self.clock.now(),
+                    now: self.now(),
                     jitter: rand::random::<f64>(),
                 },
             );
@@ -399,12 +414,30 @@ impl Pipeline {
                     .body(s.clone());
             }
         }
+        // An attempt that hangs ends here, so the retry loop (or the caller) can decide.
+        b = b.timeout(self.retry.attempt_timeout);
         let resp = b.send().await.map_err(|e| (e.is_connect(), e.without_url()))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| (false, e.without_url()))?;
         Ok((status, headers, body.to_vec()))
     }
+}
+
+/// The error and its causes on one line ("error sending request: connection refused"); reqwest's
+/// own message alone hides the cause. URLs were removed before.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 fn response_ids(headers: &HeaderMap, sent_correlation: &str, now: DateTime<Utc>) -> ResponseIds {

@@ -25,22 +25,46 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # What is where
+//!
+//! | need | API |
+//! |---|---|
+//! | configure | [`Client::new`]`(`[`ClientOptions`]`)`, [`ClientOptions::new`], [`Environment`] (`"public"`, `"usgovernment"`, `"china"`), [`Endpoints`], [`Credentials`], [`FederatedToken`], [`RetryPolicy`] |
+//! | bound a call | [`CallContext::new`]`(CancellationToken)`, [`CallContext::with_timeout`], [`CallContext::with_deadline`] |
+//! | Graph | [`Client::graph`] → [`Graph`]: `application_by_app_id`, `add_password`, `remove_password`, `set_required_resource_access`, `service_principal_by_app_id`, `create_service_principal`, `delegated_grants`, `create_delegated_grant`, `update_grant_scope`, `delete_grant` |
+//! | Partner Center | [`Client::partner_center`] → [`PartnerCenter`]: `mpn_profile`, `organization_profile`, `customers` (a `Stream`), `indirect_resellers` |
+//! | sign-in | [`Client::login`] → [`login::Login`]: `authorization_code`, `device_code`; network-free [`login::authorize_url`], [`login::admin_consent_url`] |
+//! | server clock | [`Client::server_time`], [`Client::now`] |
+//! | errors | [`Error`], [`ApiError`], [`LoginError`] |
+//!
+//! # Behaviour
+//!
 //! - **Endpoints and audiences**: [`Environment`] maps to default [`Endpoints`] (overridable) and to
 //!   fixed [`Audiences`] (never overridden). `http://` endpoints are refused unless loopback.
 //! - **Tokens**: cached per (audience, [`TokenKind`]), refreshed 5 minutes before expiry (or at half
-//!   life), single flight. App-only (client credentials, v2, `<audience>/.default`) serves Graph and
-//!   the customer list; app+user (refresh token, v2, `user_impersonation offline_access`) serves the
-//!   App+User-only Partner Center routes, and is the fallback when only a refresh token is configured.
-//!   A missing refresh token is [`Error::RefreshTokenNeeded`]. A rotated refresh token replaces the
-//!   old one for the life of the client ([`Client::current_refresh_token`]).
+//!   life), judged by the server's clock once a `Date` header was seen; single flight. App-only
+//!   (client credentials, v2, `<audience>/.default`) serves Graph and the customer list; app+user
+//!   (refresh token, v2, `<audience>/user_impersonation offline_access`, client secret included when
+//!   configured) serves the App+User-only Partner Center routes, and is the fallback when only a
+//!   refresh token is configured. A missing refresh token is [`Error::RefreshTokenNeeded`]. A rotated
+//!   refresh token replaces the old one for the life of the client ([`Client::current_refresh_token`]).
+//!   A 401 from Graph or Partner Center drops the cached token and retries once with a new one.
 //! - **Calls**: every operation takes a [`CallContext`] (cancellation + deadline). Retries (429 with
-//!   `Retry-After`, 5xx, connection failures; see [`retry::classify`]) stop at cancellation
-//!   ([`Error::Cancelled`]) or the deadline ([`Error::Timeout`] with the last error). Creating POSTs
-//!   are not retried when they may have been applied: [`Error::Ambiguous`].
-//! - **Errors**: [`Error::Api`] holds an [`ApiError`] decoded from any documented error shape.
+//!   `Retry-After`, 500/502/503/504, connection failures; see [`retry::classify`]) stop at
+//!   cancellation ([`Error::Cancelled`]) or the deadline ([`Error::Timeout`] with the last error).
+//!   POSTs that create (addPassword, service principal, grant) are not retried when they may have been
+//!   applied: [`Error::Ambiguous`] tells the caller to look before retrying. `MS-CorrelationId` and
+//!   `MS-RequestId` are new per call and kept across its retries.
+//! - **Paging**: [`PartnerCenter::customers`] follows `links.next` or `continuationToken` to the
+//!   end; Partner Center filters on one field, so the most selective filter is sent and the others
+//!   are applied client-side ([`CustomerQuery`]).
+//! - **Errors**: [`Error::Api`] holds an [`ApiError`] decoded from any documented error shape (login
+//!   AADSTS, Graph, three Partner Center shapes), with request and correlation ids and, for common
+//!   login failures, what to do. [`Error::is_not_found`] and [`Error::NotFound`] mark "no such
+//!   object". Bodies may start with a UTF-8 BOM; unknown enum values are kept.
 //! - **Server clock**: [`Client::server_time`] follows the `Date` header of the latest answer.
-//! - **Secrets**: [`Secret`] never prints; traces (`debug` for requests, `trace` for bodies) are
-//!   redacted by [`redact`].
+//! - **Secrets**: [`Secret`] never prints; traces (`debug` per request, `trace` for bodies) are
+//!   redacted by [`redact`]. The crate reads no environment variables and no files.
 
 mod auth;
 mod client;

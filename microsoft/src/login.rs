@@ -213,11 +213,7 @@ impl Login {
             },
         )?;
         show(&url);
-        let code = match ctx.run(wait_for_redirect(&listener, &state)).await {
-            Ok(r) => r?,
-            Err(Interrupted::Cancelled) => return Err(Error::Cancelled),
-            Err(Interrupted::DeadlineReached) => return Err(Error::Timeout { last: None }),
-        };
+        let code = ctx.run(wait_for_redirect(&listener, &state)).await??;
         drop(listener);
         let mut form = vec![
             ("client_id", client_id.as_str()),

@@ -16,6 +16,9 @@ pub struct RetryPolicy {
     pub max_retry_after: Duration,
     /// No retry starts once this much time has passed since the first attempt.
     pub max_elapsed: Duration,
+    /// One attempt (connect, send, read the answer) gives up after this long; for a creating
+    /// request that is an ambiguous failure.
+    pub attempt_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -26,6 +29,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
             max_elapsed: Duration::from_secs(600),
+            attempt_timeout: Duration::from_secs(120),
         }
     }
 }

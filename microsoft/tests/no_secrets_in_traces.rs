@@ -72,7 +72,11 @@ async fn trace_output_holds_no_secret() {
         .add_password(&ctx(), "obj-1", NewPassword::default())
         .await
         .expect_err("503");
-    let shown = format!("{err} {err:?} {client:?}");
+    let shown = format!(
+        "{err} {err:?} {client:?} {:?} {:?}",
+        secret_and_refresh(),
+        client.current_refresh_token()
+    );
 
     let logs = String::from_utf8(buffer.0.lock().expect("lock").clone()).expect("utf8");
     assert!(logs.contains("response body"), "bodies are traced: {logs}");

@@ -275,3 +275,71 @@ async fn server_time_follows_the_date_header() {
     assert_eq!(t.format("%Y-%m-%d %H:%M").to_string(), "2031-01-01 00:10");
     assert!(client.now() >= t);
 }
+
+/// A server that reads each request and hangs up without answering; counts requests.
+async fn hang_up_server() -> (Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = Url::parse(&format!("http://{}", listener.local_addr().expect("addr"))).expect("url");
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            if conn.read(&mut buf).await.unwrap_or(0) > 0 {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            drop(conn);
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test]
+async fn a_dropped_connection_after_sending_is_retried_for_reads_and_ambiguous_for_creates() {
+    let f = Fixture::start().await;
+    f.token_endpoint(3600);
+    let (graph, count) = hang_up_server().await;
+    let mut o = f.options(secret_only());
+    o.endpoints.graph = graph;
+    o.retry.max_attempts = 3;
+    let client = Client::new(o).expect("client");
+
+    let err = client
+        .graph()
+        .application_by_app_id(&ctx(), APP_ID)
+        .await
+        .expect_err("never answered");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                before_send: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "a read is retried"
+    );
+
+    count.store(0, std::sync::atomic::Ordering::SeqCst);
+    let err = client
+        .graph()
+        .add_password(&ctx(), "obj-1", NewPassword::default())
+        .await
+        .expect_err("never answered");
+    assert!(err.is_ambiguous(), "{err:?}");
+    assert!(
+        err.to_string().contains("may or may not have been applied"),
+        "{err}"
+    );
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a create is sent once"
+    );
+}

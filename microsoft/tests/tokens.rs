@@ -315,23 +315,42 @@ async fn github_actions_federated_token_is_sent_as_client_assertion() {
 #[tokio::test]
 async fn a_refused_token_is_replaced_once() {
     let f = Fixture::start().await;
-    f.on("POST", TOKEN_PATH, vec![
-        Canned::json(200, serde_json::json!({"expires_in":3600,"access_token":"t1"})),
-        Canned::json(200, serde_json::json!({"expires_in":3600,"access_token":"t2"})),
-    ]);
+    f.on(
+        "POST",
+        TOKEN_PATH,
+        vec![
+            Canned::json(200, serde_json::json!({"expires_in":3600,"access_token":"t1"})),
+            Canned::json(200, serde_json::json!({"expires_in":3600,"access_token":"t2"})),
+        ],
+    );
     f.on("GET", APP_PATH, vec![
         Canned::json(401, serde_json::json!({"error":{"code":"InvalidAuthenticationToken","message":"Lifetime validation failed, the token is expired."}})),
         app_ok(),
     ]);
     let client = f.client(secret_only());
-    client.graph().application_by_app_id(&ctx(), APP_ID).await.expect("retried with a new token");
+    client
+        .graph()
+        .application_by_app_id(&ctx(), APP_ID)
+        .await
+        .expect("retried with a new token");
     let calls = f.requests_to(APP_PATH);
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].header("authorization").as_deref(), Some("Bearer t1"));
     assert_eq!(calls[1].header("authorization").as_deref(), Some("Bearer t2"));
     // A second 401 is returned, not looped on.
-    f.on("GET", "/v1.0/servicePrincipals(appId='x')", vec![Canned::json(401, serde_json::json!({"error":{"code":"InvalidAuthenticationToken","message":"no"}}))]);
-    let err = client.graph().service_principal_by_app_id(&ctx(), "x").await.expect_err("401 twice");
+    f.on(
+        "GET",
+        "/v1.0/servicePrincipals(appId='x')",
+        vec![Canned::json(
+            401,
+            serde_json::json!({"error":{"code":"InvalidAuthenticationToken","message":"no"}}),
+        )],
+    );
+    let err = client
+        .graph()
+        .service_principal_by_app_id(&ctx(), "x")
+        .await
+        .expect_err("401 twice");
     assert_eq!(err.api().map(|e| e.status), Some(401));
     assert_eq!(f.requests_to("/v1.0/servicePrincipals(appId='x')").len(), 2);
 }
@@ -345,10 +364,32 @@ async fn token_lifetimes_follow_the_servers_clock() {
     // The server's clock moves on its own (as the emulator's does); ours stands still.
     let server = ManualClock::new(Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().expect("date"));
     f.set_clock(server.clone());
-    client.graph().application_by_app_id(&ctx(), APP_ID).await.expect("ok");
+    client
+        .graph()
+        .application_by_app_id(&ctx(), APP_ID)
+        .await
+        .expect("ok");
     server.advance(chrono::Duration::hours(2));
-    client.graph().application_by_app_id(&ctx(), APP_ID).await.expect("ok");
-    assert_eq!(client.server_time().map(|t| t.format("%H:%M").to_string()).as_deref(), Some("02:00"));
-    client.graph().application_by_app_id(&ctx(), APP_ID).await.expect("ok");
-    assert_eq!(f.requests_to(TOKEN_PATH).len(), 2, "expired by the server's clock, so refreshed");
+    client
+        .graph()
+        .application_by_app_id(&ctx(), APP_ID)
+        .await
+        .expect("ok");
+    assert_eq!(
+        client
+            .server_time()
+            .map(|t| t.format("%H:%M").to_string())
+            .as_deref(),
+        Some("02:00")
+    );
+    client
+        .graph()
+        .application_by_app_id(&ctx(), APP_ID)
+        .await
+        .expect("ok");
+    assert_eq!(
+        f.requests_to(TOKEN_PATH).len(),
+        2,
+        "expired by the server's clock, so refreshed"
+    );
 }

@@ -30,7 +30,7 @@ Options:
   --timeout SECONDS          give up after this long (default 600)
 ";
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Options {
     tenant_id: Option<String>,
     client_id: Option<String>,
@@ -52,18 +52,33 @@ fn parse(args: &[String]) -> Result<Options, String> {
             _ => (arg.as_str(), None),
         };
         let mut value = |name: &str| -> Result<String, String> {
-            inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{name} needs a value"))
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))
         };
         match flag {
             "--tenant-id" => o.tenant_id = Some(value(flag)?),
             "--client-id" => o.client_id = Some(value(flag)?),
             "--client-secret-file" => o.client_secret_file = Some(value(flag)?),
             "--device-code" => o.device_code = true,
-            "--port" => o.port = Some(value(flag)?.parse().map_err(|_| "--port needs a number".to_owned())?),
+            "--port" => {
+                o.port = Some(
+                    value(flag)?
+                        .parse()
+                        .map_err(|_| "--port needs a number".to_owned())?,
+                )
+            }
             "--out" => o.out = Some(value(flag)?),
             "--environment" => o.environment = Some(value(flag)?),
             "--login-endpoint" => o.login_endpoint = Some(value(flag)?),
-            "--timeout" => o.timeout = Some(value(flag)?.parse().map_err(|_| "--timeout needs seconds".to_owned())?),
+            "--timeout" => {
+                o.timeout = Some(
+                    value(flag)?
+                        .parse()
+                        .map_err(|_| "--timeout needs seconds".to_owned())?,
+                )
+            }
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown option {other}")),
         }
@@ -101,10 +116,18 @@ pub fn run(args: &[String]) -> ExitCode {
 
 async fn login(o: Options) -> Result<(), String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let tenant_id = o.tenant_id.or_else(|| env("PARTNERCENTER_TENANT_ID")).ok_or("--tenant-id is required")?;
-    let client_id = o.client_id.or_else(|| env("PARTNERCENTER_CLIENT_ID")).ok_or("--client-id is required")?;
+    let tenant_id = o
+        .tenant_id
+        .or_else(|| env("PARTNERCENTER_TENANT_ID"))
+        .ok_or("--tenant-id is required")?;
+    let client_id = o
+        .client_id
+        .or_else(|| env("PARTNERCENTER_CLIENT_ID"))
+        .ok_or("--client-id is required")?;
     if !validation::is_guid(&client_id) {
-        return Err(format!("--client-id \"{client_id}\" is not a GUID; use the web app's App ID"));
+        return Err(format!(
+            "--client-id \"{client_id}\" is not a GUID; use the web app's App ID"
+        ));
     }
     let client_secret = match o.client_secret_file {
         Some(path) => Some(Secret::new(
@@ -122,13 +145,19 @@ async fn login(o: Options) -> Result<(), String> {
         .map_err(|e: partnercenter_microsoft::Error| e.to_string())?;
     let mut options = ClientOptions::new(
         environment,
-        Credentials { tenant_id, client_id, client_secret, ..Default::default() },
+        Credentials {
+            tenant_id,
+            client_id,
+            client_secret,
+            ..Default::default()
+        },
     );
     if let Some(url) = o.login_endpoint.or_else(|| env("PARTNERCENTER_LOGIN_ENDPOINT")) {
         options.endpoints.login = validation::endpoint_url(&url)?;
     }
     let client = Client::new(options).map_err(|e| e.to_string())?;
-    let ctx = CallContext::new(CancellationToken::new()).with_timeout(Duration::from_secs(o.timeout.unwrap_or(600)));
+    let ctx = CallContext::new(CancellationToken::new())
+        .with_timeout(Duration::from_secs(o.timeout.unwrap_or(600)));
 
     let token = if o.device_code {
         client
@@ -161,7 +190,11 @@ async fn login(o: Options) -> Result<(), String> {
 fn write_private(path: &str, content: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let _ = std::fs::remove_file(path);
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(content.as_bytes())?;
     file.write_all(b"\n")
 }
@@ -172,8 +205,17 @@ mod tests {
 
     #[test]
     fn flags_parse_in_both_forms() {
-        let args: Vec<String> =
-            ["--tenant-id", "t", "--client-id=c", "--device-code", "--port", "8401"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = [
+            "--tenant-id",
+            "t",
+            "--client-id=c",
+            "--device-code",
+            "--port",
+            "8401",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let o = parse(&args).unwrap();
         assert_eq!(o.tenant_id.as_deref(), Some("t"));
         assert_eq!(o.client_id.as_deref(), Some("c"));
@@ -188,6 +230,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rt");
         write_private(path.to_str().unwrap(), "x").unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

@@ -65,12 +65,18 @@ pub fn schema_json() -> String {
     let server = ProviderServer::new(PartnerCenter::new());
     let schemas = server.schemas();
     let map = |items: &[(&'static str, &crate::protocol::Schema)]| {
-        items.iter().map(|(name, s)| (name.to_string(), terraform_json::schema(s))).collect::<serde_json::Map<_, _>>()
+        items
+            .iter()
+            .map(|(name, s)| (name.to_string(), terraform_json::schema(s)))
+            .collect::<serde_json::Map<_, _>>()
     };
     // Like Terraform, leave out empty maps.
     let mut provider = serde_json::Map::new();
     provider.insert("provider".into(), terraform_json::schema(schemas.provider));
-    for (key, items) in [("resource_schemas", &schemas.resources), ("data_source_schemas", &schemas.data_sources)] {
+    for (key, items) in [
+        ("resource_schemas", &schemas.resources),
+        ("data_source_schemas", &schemas.data_sources),
+    ] {
         if !items.is_empty() {
             provider.insert(key.into(), map(items).into());
         }

@@ -84,7 +84,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: detail.into(), attribute: None }
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            attribute: None,
+        }
     }
 
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -135,7 +140,12 @@ impl Diagnostics {
         self.push(Diagnostic::warning(summary, detail));
     }
 
-    pub fn attribute_error(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn attribute_error(
+        &mut self,
+        path: AttributePath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Diagnostic::error(summary, detail).at(path));
     }
 
@@ -175,7 +185,10 @@ mod tests {
         let path = AttributePath::root("endpoints").attribute("login");
         assert_eq!(path.to_string(), "endpoints.login");
         assert_eq!(AttributePath::root("scopes").index(2).to_string(), "scopes[2]");
-        assert_eq!(AttributePath::root("tags").key("env").to_string(), "tags[\"env\"]");
+        assert_eq!(
+            AttributePath::root("tags").key("env").to_string(),
+            "tags[\"env\"]"
+        );
     }
 
     #[test]

@@ -74,7 +74,9 @@ fn hclog_line(event: &Event<'_>) -> String {
     line.insert("@module".into(), "partnercenter".into());
     line.insert(
         "@timestamp".into(),
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into(),
+        chrono::Utc::now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            .into(),
     );
     let mut out = Json::Object(line).to_string();
     out.push('\n');
@@ -101,7 +103,8 @@ impl Visit for FieldCollector {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}").into());
+        self.0
+            .insert(field.name().to_owned(), format!("{value:?}").into());
     }
 }
 

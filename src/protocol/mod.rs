@@ -13,7 +13,7 @@ pub mod value;
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics};
 pub use plan::PlannedChange;
-pub use schema::{Attribute, Block, Nesting, NestedBlock, Schema, Validator};
+pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::ProviderServer;
 pub use traits::{Context, DataSource, EphemeralResource, Opened, PlanRequest, Provider, Resource};
 pub use value::{Number, Type, Value};

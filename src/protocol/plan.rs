@@ -35,7 +35,10 @@ impl PlannedChange {
 /// The default plan from Terraform's proposed new state (config merged with prior state).
 pub fn default_plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) -> PlannedChange {
     if proposed.is_null() {
-        return PlannedChange { planned: Value::Null, requires_replace: Vec::new() };
+        return PlannedChange {
+            planned: Value::Null,
+            requires_replace: Vec::new(),
+        };
     }
     let mut planned = proposed.clone();
     for attribute in &schema.block.attributes {
@@ -48,7 +51,10 @@ pub fn default_plan(schema: &Schema, prior: &Value, proposed: &Value, config: &V
 
     if prior.is_null() {
         mark_computed_unknown(schema, config, &mut planned, false);
-        return PlannedChange { planned, requires_replace: Vec::new() };
+        return PlannedChange {
+            planned,
+            requires_replace: Vec::new(),
+        };
     }
 
     let requires_replace: Vec<AttributePath> = schema
@@ -65,7 +71,10 @@ pub fn default_plan(schema: &Schema, prior: &Value, proposed: &Value, config: &V
     } else if planned != *prior {
         mark_computed_unknown(schema, config, &mut planned, true);
     }
-    PlannedChange { planned, requires_replace }
+    PlannedChange {
+        planned,
+        requires_replace,
+    }
 }
 
 /// Computed attributes the configuration leaves null become unknown, except attributes with a default

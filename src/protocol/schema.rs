@@ -17,7 +17,10 @@ pub struct Schema {
 
 impl Schema {
     pub fn new(description: &str) -> Self {
-        Schema { version: 0, block: Block::new(description) }
+        Schema {
+            version: 0,
+            block: Block::new(description),
+        }
     }
 
     pub fn version(mut self, version: i64) -> Self {
@@ -41,7 +44,10 @@ impl Schema {
     }
 
     pub(crate) fn to_proto(&self) -> pb::Schema {
-        pb::Schema { version: self.version, block: Some(self.block.to_proto(self.version)) }
+        pb::Schema {
+            version: self.version,
+            block: Some(self.block.to_proto(self.version)),
+        }
     }
 }
 
@@ -55,7 +61,10 @@ pub struct Block {
 
 impl Block {
     pub fn new(description: &str) -> Self {
-        Block { description: description.to_owned(), ..Default::default() }
+        Block {
+            description: description.to_owned(),
+            ..Default::default()
+        }
     }
 
     pub fn attribute(mut self, attribute: Attribute) -> Self {
@@ -95,7 +104,10 @@ impl Block {
                 }
             }
             if let AttributeType::Nested { attributes, nesting } = &attribute.kind {
-                let nested = Block { attributes: attributes.clone(), ..Default::default() };
+                let nested = Block {
+                    attributes: attributes.clone(),
+                    ..Default::default()
+                };
                 for_each_nested(value, *nesting == Nesting::Single, &attr_path, |v, p| {
                     nested.validate(v, &p, diags)
                 });
@@ -103,18 +115,30 @@ impl Block {
         }
         for block in &self.blocks {
             let attr_path = extend(path, &block.name);
-            for_each_nested(config.get(&block.name), block.nesting == Nesting::Single, &attr_path, |v, p| {
-                block.block.validate(v, &p, diags)
-            });
+            for_each_nested(
+                config.get(&block.name),
+                block.nesting == Nesting::Single,
+                &attr_path,
+                |v, p| block.block.validate(v, &p, diags),
+            );
         }
     }
 }
 
 fn extend(path: &AttributePath, name: &str) -> AttributePath {
-    if path.0.is_empty() { AttributePath::root(name) } else { path.clone().attribute(name) }
+    if path.0.is_empty() {
+        AttributePath::root(name)
+    } else {
+        path.clone().attribute(name)
+    }
 }
 
-fn for_each_nested(value: &Value, single: bool, path: &AttributePath, mut f: impl FnMut(&Value, AttributePath)) {
+fn for_each_nested(
+    value: &Value,
+    single: bool,
+    path: &AttributePath,
+    mut f: impl FnMut(&Value, AttributePath),
+) {
     if single {
         if !value.is_null() && !value.is_unknown() {
             f(value, path.clone());
@@ -145,7 +169,10 @@ pub enum Nesting {
 #[derive(Debug, Clone)]
 pub enum AttributeType {
     Plain(Type),
-    Nested { nesting: Nesting, attributes: Vec<Attribute> },
+    Nested {
+        nesting: Nesting,
+        attributes: Vec<Attribute>,
+    },
 }
 
 /// Checks one attribute's configured value; runs at validate time, before any network call.
@@ -182,7 +209,11 @@ impl Validator {
                     Value::List(items) | Value::Set(items) => {
                         for (i, item) in items.iter().enumerate() {
                             if let Value::String(s) = item {
-                                let p = if matches!(value, Value::List(_)) { path.clone().index(i as i64) } else { path.clone() };
+                                let p = if matches!(value, Value::List(_)) {
+                                    path.clone().index(i as i64)
+                                } else {
+                                    path.clone()
+                                };
                                 report(s, p);
                             }
                         }
@@ -203,7 +234,10 @@ impl Validator {
     where
         F: Fn(&Value, &AttributePath, &mut Diagnostics) + Send + Sync + 'static,
     {
-        Validator { description: description.to_owned(), check: Arc::new(check) }
+        Validator {
+            description: description.to_owned(),
+            check: Arc::new(check),
+        }
     }
 }
 
@@ -384,7 +418,13 @@ pub struct NestedBlock {
 impl NestedBlock {
     pub fn new(name: &str, nesting: Nesting, block: Block) -> Self {
         let max_items = if nesting == Nesting::Single { 1 } else { 0 };
-        NestedBlock { name: name.to_owned(), nesting, block, min_items: 0, max_items }
+        NestedBlock {
+            name: name.to_owned(),
+            nesting,
+            block,
+            min_items: 0,
+            max_items,
+        }
     }
 
     pub fn value_type(&self) -> Type {
@@ -410,7 +450,11 @@ impl NestedBlock {
             } as i32,
             // Terraform rejects min/max on single blocks other than 0/1.
             min_items: self.min_items,
-            max_items: if self.nesting == Nesting::Single { 0 } else { self.max_items },
+            max_items: if self.nesting == Nesting::Single {
+                0
+            } else {
+                self.max_items
+            },
         }
     }
 }
@@ -478,7 +522,10 @@ pub mod terraform_json {
             AttributeType::Plain(t) => {
                 m.insert("type".into(), t.to_json());
             }
-            AttributeType::Nested { nesting: n, attributes: inner } => {
+            AttributeType::Nested {
+                nesting: n,
+                attributes: inner,
+            } => {
                 m.insert(
                     "nested_type".into(),
                     json!({ "attributes": attributes(inner), "nesting_mode": nesting(*n) }),
@@ -555,21 +602,45 @@ mod tests {
     #[test]
     fn string_validators_report_on_the_attribute_and_list_element() {
         let block = Block::new("")
-            .attribute(Attribute::string("id").optional().validate(Validator::string("a GUID", |s| {
-                if s.len() == 36 { Ok(()) } else { Err("must be a GUID".into()) }
-            })))
-            .attribute(Attribute::new("ids", Type::list(Type::String)).optional().validate(Validator::string(
-                "a GUID",
-                |s| if s.len() == 36 { Ok(()) } else { Err("must be a GUID".into()) },
-            )));
+            .attribute(
+                Attribute::string("id")
+                    .optional()
+                    .validate(Validator::string("a GUID", |s| {
+                        if s.len() == 36 {
+                            Ok(())
+                        } else {
+                            Err("must be a GUID".into())
+                        }
+                    })),
+            )
+            .attribute(
+                Attribute::new("ids", Type::list(Type::String))
+                    .optional()
+                    .validate(Validator::string("a GUID", |s| {
+                        if s.len() == 36 {
+                            Ok(())
+                        } else {
+                            Err("must be a GUID".into())
+                        }
+                    })),
+            );
         let config = Value::object([
             ("id", Value::string("nope")),
-            ("ids", Value::List(vec![Value::string("00000000-0000-0000-0000-000000000000"), Value::string("x"), Value::Unknown])),
+            (
+                "ids",
+                Value::List(vec![
+                    Value::string("00000000-0000-0000-0000-000000000000"),
+                    Value::string("x"),
+                    Value::Unknown,
+                ]),
+            ),
         ]);
         let mut diags = Diagnostics::new();
         block.validate(&config, &AttributePath::default(), &mut diags);
-        let paths: Vec<String> =
-            diags.iter().map(|d| d.attribute.as_ref().unwrap().to_string()).collect();
+        let paths: Vec<String> = diags
+            .iter()
+            .map(|d| d.attribute.as_ref().unwrap().to_string())
+            .collect();
         assert_eq!(paths, vec!["id", "ids[1]"]);
     }
 }

@@ -61,8 +61,10 @@ pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeEr
     };
 
     let socket = SocketPath::new();
-    let listener =
-        UnixListener::bind(&socket.0).map_err(|source| ServeError::Listen { path: socket.0.clone(), source })?;
+    let listener = UnixListener::bind(&socket.0).map_err(|source| ServeError::Listen {
+        path: socket.0.clone(),
+        source,
+    })?;
 
     let certificate = tls
         .as_ref()
@@ -84,7 +86,9 @@ pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeEr
 
     let serving = tonic::transport::Server::builder()
         .add_service(provider)
-        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller(shutdown.clone())))
+        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller(
+            shutdown.clone(),
+        )))
         .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(Stdio))
         .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(Broker))
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
@@ -121,7 +125,11 @@ struct SocketPath(PathBuf);
 
 impl SocketPath {
     fn new() -> Self {
-        let name = format!("plugin-partnercenter-{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let name = format!(
+            "plugin-partnercenter-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
         SocketPath(std::env::temp_dir().join(name))
     }
 }
@@ -168,7 +176,10 @@ impl tokio::io::AsyncWrite for Connection {
         }
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         match self.get_mut() {
             Connection::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Connection::Plain(s) => Pin::new(s).poll_flush(cx),

@@ -29,7 +29,11 @@ struct Registered<T: ?Sized> {
 impl<T: ?Sized> Registered<T> {
     fn new(implementation: Arc<T>, schema: Schema) -> Self {
         let value_type = schema.value_type();
-        Registered { implementation, schema, value_type }
+        Registered {
+            implementation,
+            schema,
+            value_type,
+        }
     }
 }
 
@@ -87,7 +91,9 @@ impl<P: Provider> ProviderServer<P> {
     pub fn schema_response(&self) -> &pb::get_provider_schema::Response {
         self.schema_response.get_or_init(|| {
             let sorted = |m: Vec<(&str, &Schema)>| {
-                m.into_iter().map(|(k, s)| (k.to_owned(), s.to_proto())).collect::<HashMap<_, _>>()
+                m.into_iter()
+                    .map(|(k, s)| (k.to_owned(), s.to_proto()))
+                    .collect::<HashMap<_, _>>()
             };
             pb::get_provider_schema::Response {
                 provider: Some(self.provider_schema.to_proto()),
@@ -114,7 +120,10 @@ impl<P: Provider> ProviderServer<P> {
     fn context(&self) -> Result<Context<P::Client>, Diagnostics> {
         let client = self.client.read().ok().and_then(|c| c.clone());
         match client {
-            Some(client) => Ok(Context { client, cancel: self.stop.child_token() }),
+            Some(client) => Ok(Context {
+                client,
+                cancel: self.stop.child_token(),
+            }),
             None => Err(Diagnostic::error(
                 "Provider not configured",
                 "Terraform called an operation before ConfigureProvider succeeded; see the earlier errors.",
@@ -132,7 +141,11 @@ pub struct RegisteredSchemas<'a> {
 }
 
 fn capabilities() -> pb::ServerCapabilities {
-    pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: true, move_resource_state: false }
+    pb::ServerCapabilities {
+        plan_destroy: false,
+        get_provider_schema_optional: true,
+        move_resource_state: false,
+    }
 }
 
 /// Runs a provider operation, turning a panic into an error diagnostic instead of a dead plugin.
@@ -164,19 +177,27 @@ fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value,
         value::from_msgpack(&dv.msgpack, ty)
     } else if !dv.json.is_empty() {
         serde_json::from_slice(&dv.json)
-            .map_err(|e| value::DecodeError { message: e.to_string() })
+            .map_err(|e| value::DecodeError {
+                message: e.to_string(),
+            })
             .and_then(|j| value::from_json(&j, ty, false))
     } else {
         Ok(Value::Null)
     };
     decoded.map_err(|e| {
-        Diagnostic::error(format!("Cannot decode {what}"), format!("Terraform sent a value the provider could not read: {e}."))
-            .into()
+        Diagnostic::error(
+            format!("Cannot decode {what}"),
+            format!("Terraform sent a value the provider could not read: {e}."),
+        )
+        .into()
     })
 }
 
 fn encode(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue { msgpack: value::to_msgpack(v, ty), json: Vec::new() })
+    Some(pb::DynamicValue {
+        msgpack: value::to_msgpack(v, ty),
+        json: Vec::new(),
+    })
 }
 
 fn unknown_type(kind: &str, name: &str) -> Diagnostics {
@@ -240,9 +261,27 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         use pb::get_metadata as m;
         Ok(Response::new(m::Response {
             server_capabilities: Some(capabilities()),
-            resources: self.resources.keys().map(|k| m::ResourceMetadata { type_name: (*k).into() }).collect(),
-            data_sources: self.data_sources.keys().map(|k| m::DataSourceMetadata { type_name: (*k).into() }).collect(),
-            ephemeral_resources: self.ephemeral.keys().map(|k| m::EphemeralMetadata { type_name: (*k).into() }).collect(),
+            resources: self
+                .resources
+                .keys()
+                .map(|k| m::ResourceMetadata {
+                    type_name: (*k).into(),
+                })
+                .collect(),
+            data_sources: self
+                .data_sources
+                .keys()
+                .map(|k| m::DataSourceMetadata {
+                    type_name: (*k).into(),
+                })
+                .collect(),
+            ephemeral_resources: self
+                .ephemeral
+                .keys()
+                .map(|k| m::EphemeralMetadata {
+                    type_name: (*k).into(),
+                })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -259,14 +298,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         request: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         type R = pb::validate_provider_config::Response;
-        let config = match decode(request.get_ref().config.as_ref(), &self.provider_type, "provider configuration") {
+        let config = match decode(
+            request.get_ref().config.as_ref(),
+            &self.provider_type,
+            "provider configuration",
+        ) {
             Ok(v) => v,
             Err(d) => bail!(R, d),
         };
         let mut diags = Diagnostics::new();
-        self.provider_schema.block.validate(&config, &Default::default(), &mut diags);
+        self.provider_schema
+            .block
+            .validate(&config, &Default::default(), &mut diags);
         let mut extra = Diagnostics::new();
-        guarded("provider validation", &mut diags, async { self.provider.validate(&config, &mut extra) }).await;
+        guarded("provider validation", &mut diags, async {
+            self.provider.validate(&config, &mut extra)
+        })
+        .await;
         diags.extend(extra);
         bail!(R, diags)
     }
@@ -287,7 +335,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let mut diags = Diagnostics::new();
         r.schema.block.validate(&config, &Default::default(), &mut diags);
         let mut extra = Diagnostics::new();
-        guarded("validation", &mut diags, async { r.implementation.validate(&config, &mut extra) }).await;
+        guarded("validation", &mut diags, async {
+            r.implementation.validate(&config, &mut extra)
+        })
+        .await;
         diags.extend(extra);
         bail!(R, diags)
     }
@@ -308,7 +359,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let mut diags = Diagnostics::new();
         d.schema.block.validate(&config, &Default::default(), &mut diags);
         let mut extra = Diagnostics::new();
-        guarded("validation", &mut diags, async { d.implementation.validate(&config, &mut extra) }).await;
+        guarded("validation", &mut diags, async {
+            d.implementation.validate(&config, &mut extra)
+        })
+        .await;
         diags.extend(extra);
         bail!(R, diags)
     }
@@ -322,14 +376,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(e) = self.ephemeral.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("ephemeral resource", &req.type_name))
         };
-        let config = match decode(req.config.as_ref(), &e.value_type, "ephemeral resource configuration") {
+        let config = match decode(
+            req.config.as_ref(),
+            &e.value_type,
+            "ephemeral resource configuration",
+        ) {
             Ok(v) => v,
             Err(d) => bail!(R, d),
         };
         let mut diags = Diagnostics::new();
         e.schema.block.validate(&config, &Default::default(), &mut diags);
         let mut extra = Diagnostics::new();
-        guarded("validation", &mut diags, async { e.implementation.validate(&config, &mut extra) }).await;
+        guarded("validation", &mut diags, async {
+            e.implementation.validate(&config, &mut extra)
+        })
+        .await;
         diags.extend(extra);
         bail!(R, diags)
     }
@@ -354,7 +415,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let mut json: serde_json::Value = match serde_json::from_slice(&raw.json) {
             Ok(j) => j,
             Err(e) => {
-                diags.error("Cannot read stored state", format!("The state is not valid JSON: {e}."));
+                diags.error(
+                    "Cannot read stored state",
+                    format!("The state is not valid JSON: {e}."),
+                );
                 bail!(R, diags)
             }
         };
@@ -371,7 +435,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         if req.version < r.schema.version {
             let upgraded = guarded("state upgrade", &mut diags, async {
                 let mut inner = Diagnostics::new();
-                let out = r.implementation.upgrade_state(req.version, json.clone(), &mut inner);
+                let out = r
+                    .implementation
+                    .upgrade_state(req.version, json.clone(), &mut inner);
                 (out, inner)
             })
             .await;
@@ -394,7 +460,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
                 diagnostics: diags.to_proto(),
             })),
             Err(e) => {
-                diags.error("Cannot read stored state", format!("The stored state does not match the schema: {e}."));
+                diags.error(
+                    "Cannot read stored state",
+                    format!("The stored state does not match the schema: {e}."),
+                );
                 bail!(R, diags)
             }
         }
@@ -412,11 +481,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         request: Request<pb::upgrade_resource_identity::Request>,
     ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
         type R = pb::upgrade_resource_identity::Response;
-        bail!(R, Diagnostic::error(
-            "Resource identity not supported",
-            format!("{} does not define a resource identity.", request.get_ref().type_name),
+        bail!(
+            R,
+            Diagnostic::error(
+                "Resource identity not supported",
+                format!(
+                    "{} does not define a resource identity.",
+                    request.get_ref().type_name
+                ),
+            )
+            .into()
         )
-        .into())
     }
 
     async fn configure_provider(
@@ -432,7 +507,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
         let client = guarded("provider configuration", &mut diags, async {
-            self.provider.configure(&config, &req.terraform_version, &mut inner).await
+            self.provider
+                .configure(&config, &req.terraform_version, &mut inner)
+                .await
         })
         .await
         .flatten();
@@ -464,7 +541,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         };
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
-        let read = guarded("read", &mut diags, r.implementation.read(&ctx, &state, &mut inner)).await;
+        let read = guarded(
+            "read",
+            &mut diags,
+            r.implementation.read(&ctx, &state, &mut inner),
+        )
+        .await;
         diags.extend(inner);
         // On failure Terraform must keep what it had, not forget the object.
         let new_state = match read {
@@ -507,9 +589,19 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
                 Ok(c) => c,
                 Err(d) => bail!(R, d),
             };
-            let request = PlanRequest { prior: &prior, config: &config, schema: &r.schema };
+            let request = PlanRequest {
+                prior: &prior,
+                config: &config,
+                schema: &r.schema,
+            };
             let mut inner = Diagnostics::new();
-            guarded("plan", &mut diags, r.implementation.modify_plan(&ctx, &request, &mut plan, &mut inner)).await;
+            guarded(
+                "plan",
+                &mut diags,
+                r.implementation
+                    .modify_plan(&ctx, &request, &mut plan, &mut inner),
+            )
+            .await;
             diags.extend(inner);
         }
         Ok(Response::new(R {
@@ -552,14 +644,27 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             let done = guarded("delete", &mut diags, imp.delete(&ctx, &prior, &mut inner)).await;
             diags.extend(inner);
             // A failed delete leaves the object in state.
-            if done.is_some() && !diags.has_errors() { Value::Null } else { prior }
+            if done.is_some() && !diags.has_errors() {
+                Value::Null
+            } else {
+                prior
+            }
         } else if prior.is_null() {
-            let created = guarded("create", &mut diags, imp.create(&ctx, &planned, &config, &mut inner)).await;
+            let created = guarded(
+                "create",
+                &mut diags,
+                imp.create(&ctx, &planned, &config, &mut inner),
+            )
+            .await;
             diags.extend(inner);
             created.flatten().unwrap_or(Value::Null)
         } else {
-            let updated =
-                guarded("update", &mut diags, imp.update(&ctx, &prior, &planned, &config, &mut inner)).await;
+            let updated = guarded(
+                "update",
+                &mut diags,
+                imp.update(&ctx, &prior, &planned, &config, &mut inner),
+            )
+            .await;
             diags.extend(inner);
             updated.flatten().unwrap_or(prior)
         };
@@ -586,7 +691,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         };
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
-        let state = guarded("import", &mut diags, r.implementation.import(&ctx, &req.id, &mut inner)).await.flatten();
+        let state = guarded(
+            "import",
+            &mut diags,
+            r.implementation.import(&ctx, &req.id, &mut inner),
+        )
+        .await
+        .flatten();
         diags.extend(inner);
         let imported = match state {
             Some(state) if !diags.has_errors() => vec![pb::import_resource_state::ImportedResource {
@@ -596,7 +707,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             }],
             _ => Vec::new(),
         };
-        Ok(Response::new(R { imported_resources: imported, diagnostics: diags.to_proto(), ..Default::default() }))
+        Ok(Response::new(R {
+            imported_resources: imported,
+            diagnostics: diags.to_proto(),
+            ..Default::default()
+        }))
     }
 
     async fn move_resource_state(
@@ -605,11 +720,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Result<Response<pb::move_resource_state::Response>, Status> {
         type R = pb::move_resource_state::Response;
         let req = request.get_ref();
-        bail!(R, Diagnostic::error(
-            "Move not supported",
-            format!("{} cannot be moved to {}.", req.source_type_name, req.target_type_name),
+        bail!(
+            R,
+            Diagnostic::error(
+                "Move not supported",
+                format!(
+                    "{} cannot be moved to {}.",
+                    req.source_type_name, req.target_type_name
+                ),
+            )
+            .into()
         )
-        .into())
     }
 
     async fn read_data_source(
@@ -631,10 +752,18 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         };
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
-        let state = guarded("read", &mut diags, d.implementation.read(&ctx, &config, &mut inner)).await.flatten();
+        let state = guarded(
+            "read",
+            &mut diags,
+            d.implementation.read(&ctx, &config, &mut inner),
+        )
+        .await
+        .flatten();
         diags.extend(inner);
         Ok(Response::new(R {
-            state: state.filter(|_| !diags.has_errors()).and_then(|s| encode(&s, &d.value_type)),
+            state: state
+                .filter(|_| !diags.has_errors())
+                .and_then(|s| encode(&s, &d.value_type)),
             diagnostics: diags.to_proto(),
             ..Default::default()
         }))
@@ -659,9 +788,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         };
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
-        let opened = guarded("open", &mut diags, e.implementation.open(&ctx, &config, &mut inner)).await.flatten();
+        let opened = guarded(
+            "open",
+            &mut diags,
+            e.implementation.open(&ctx, &config, &mut inner),
+        )
+        .await
+        .flatten();
         diags.extend(inner);
-        let Some(opened) = opened.filter(|_| !diags.has_errors()) else { bail!(R, diags) };
+        let Some(opened) = opened.filter(|_| !diags.has_errors()) else {
+            bail!(R, diags)
+        };
         Ok(Response::new(R {
             result: encode(&opened.result, &e.value_type),
             renew_at: opened.renew_at.map(timestamp),
@@ -686,8 +823,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         };
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
-        let renew_at =
-            guarded("renew", &mut diags, e.implementation.renew(&ctx, req.private.as_deref(), &mut inner)).await.flatten();
+        let renew_at = guarded(
+            "renew",
+            &mut diags,
+            e.implementation.renew(&ctx, req.private.as_deref(), &mut inner),
+        )
+        .await
+        .flatten();
         diags.extend(inner);
         Ok(Response::new(R {
             renew_at: renew_at.map(timestamp),
@@ -711,7 +853,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         };
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
-        guarded("close", &mut diags, e.implementation.close(&ctx, req.private.as_deref(), &mut inner)).await;
+        guarded(
+            "close",
+            &mut diags,
+            e.implementation.close(&ctx, req.private.as_deref(), &mut inner),
+        )
+        .await;
         diags.extend(inner);
         bail!(R, diags)
     }
@@ -730,7 +877,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         Ok(Response::new(pb::call_function::Response {
             result: None,
             error: Some(pb::FunctionError {
-                text: format!("this provider defines no function named \"{}\"", request.get_ref().name),
+                text: format!(
+                    "this provider defines no function named \"{}\"",
+                    request.get_ref().name
+                ),
                 function_argument: None,
             }),
         }))
@@ -742,6 +892,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Result<Response<pb::stop_provider::Response>, Status> {
         tracing::info!("StopProvider: cancelling in-flight operations");
         self.stop.cancel();
-        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }

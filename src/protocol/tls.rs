@@ -2,16 +2,26 @@
 //! accepts exactly the certificate Terraform handed over in `PLUGIN_CLIENT_CERT` (pinned by its bytes).
 //!
 //! Terraform's certificate is self-signed with CA:true, which WebPKI verifiers refuse as an end entity, so
-//! the pin is checked here directly; the handshake signature (ECDSA P-521/SHA-512) is verified with
-//! aws-lc-rs, which, unlike ring, supports that curve.
+//! the pin is checked here directly.
+//!
+//! TLS runs on ring. aws-lc-rs would verify Terraform's P-521/SHA-512 handshake signature out of the box,
+//! but it seeds its random generator from CPU jitter on first use: 44 ms measured here, on every provider
+//! start (Terraform starts a provider up to three times per plan). ring starts instantly but has no P-521,
+//! so that one signature check is done by RustCrypto's `p521`, plugged in as a rustls verification
+//! algorithm; every other scheme stays ring's.
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+};
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::pki_types::{
+    AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, PrivatePkcs8KeyDer,
+    SignatureVerificationAlgorithm, UnixTime, alg_id,
+};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 
@@ -39,7 +49,7 @@ impl AutoMtls {
             .and_then(Result::ok)
             .ok_or(TlsError::NoClientCertificate)?;
 
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let (certificate, key) = self_signed_localhost()?;
         let verifier = PinnedClientCertificate {
             pinned: pinned.into_owned(),
@@ -51,7 +61,10 @@ impl AutoMtls {
             .with_single_cert(vec![certificate.clone()], key)?;
         // gRPC needs HTTP/2; recent grpc-go clients refuse a server that does not negotiate it.
         config.alpn_protocols = vec![b"h2".to_vec()];
-        Ok(AutoMtls { config: Arc::new(config), server_certificate: certificate.to_vec() })
+        Ok(AutoMtls {
+            config: Arc::new(config),
+            server_certificate: certificate.to_vec(),
+        })
     }
 }
 
@@ -60,14 +73,19 @@ fn self_signed_localhost() -> Result<(CertificateDer<'static>, PrivateKeyDer<'st
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
     params.distinguished_name.push(DnType::CommonName, "localhost");
-    params.distinguished_name.push(DnType::OrganizationName, "terraform-provider-partnercenter");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "terraform-provider-partnercenter");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
         KeyUsagePurpose::KeyCertSign,
     ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let certificate = params.self_signed(&key)?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     Ok((certificate.der().clone(), key))
@@ -102,7 +120,9 @@ impl ClientCertVerifier for PinnedClientCertificate {
         if end_entity.as_ref() == self.pinned.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(rustls::Error::General("client certificate is not the one in PLUGIN_CLIENT_CERT".into()))
+            Err(rustls::Error::General(
+                "client certificate is not the one in PLUGIN_CLIENT_CERT".into(),
+            ))
         }
     }
 
@@ -112,7 +132,7 @@ impl ClientCertVerifier for PinnedClientCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, self.algorithms_for(dss.scheme))
     }
 
     fn verify_tls13_signature(
@@ -121,25 +141,85 @@ impl ClientCertVerifier for PinnedClientCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, self.algorithms_for(dss.scheme))
     }
 
+    // Terraform's key is P-521, so that scheme must be offered or its TLS client gives up.
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
+        let mut schemes = self.algorithms.supported_schemes();
+        schemes.push(SignatureScheme::ECDSA_NISTP521_SHA512);
+        schemes
     }
 }
 
-/// The crypto provider used for everything TLS in this process.
-pub fn crypto_provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+impl PinnedClientCertificate {
+    fn algorithms_for(&self, scheme: SignatureScheme) -> &WebPkiSupportedAlgorithms {
+        if scheme == SignatureScheme::ECDSA_NISTP521_SHA512 {
+            &P521_ONLY
+        } else {
+            &self.algorithms
+        }
+    }
 }
 
-/// A P-521 certificate and key like the one Terraform generates, for tests that play Terraform's part.
-pub fn terraform_like_client_certificate() -> Result<(String, String), TlsError> {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512)?;
-    let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
-    params.distinguished_name.push(DnType::CommonName, "localhost");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let certificate = params.self_signed(&key)?;
-    Ok((certificate.pem(), key.serialize_pem()))
+static P521_SHA512: EcdsaP521Sha512 = EcdsaP521Sha512;
+
+static P521_ONLY: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
+    all: &[&P521_SHA512],
+    mapping: &[(SignatureScheme::ECDSA_NISTP521_SHA512, &[&P521_SHA512])],
+};
+
+/// ECDSA on P-521 with SHA-512: the signature Terraform's client certificate key makes.
+#[derive(Debug)]
+struct EcdsaP521Sha512;
+
+impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        use p521::ecdsa::signature::Verifier;
+        let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+        let signature = p521::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+        key.verify(message, &signature).map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P521
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_SHA512
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p521_signatures_verify_and_tampering_is_caught() {
+        use p521::ecdsa::signature::Signer;
+        let signing = p521::ecdsa::SigningKey::from_slice(&[1u8; 66]).unwrap();
+        let public = p521::ecdsa::VerifyingKey::from(&signing).to_encoded_point(false);
+        let signature: p521::ecdsa::Signature = signing.sign(b"handshake transcript");
+        let der = signature.to_der();
+        assert!(
+            P521_SHA512
+                .verify_signature(public.as_bytes(), b"handshake transcript", der.as_bytes())
+                .is_ok()
+        );
+        assert!(
+            P521_SHA512
+                .verify_signature(public.as_bytes(), b"another transcript", der.as_bytes())
+                .is_err()
+        );
+        assert!(
+            P521_SHA512
+                .verify_signature(&public.as_bytes()[1..], b"handshake transcript", der.as_bytes())
+                .is_err()
+        );
+    }
 }

@@ -23,7 +23,10 @@ pub struct Context<C> {
 
 impl<C> Clone for Context<C> {
     fn clone(&self) -> Self {
-        Context { client: self.client.clone(), cancel: self.cancel.clone() }
+        Context {
+            client: self.client.clone(),
+            cancel: self.cancel.clone(),
+        }
     }
 }
 
@@ -40,8 +43,12 @@ pub trait Provider: Send + Sync + 'static {
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
     /// Builds the client from the provider block. Must not need the network: credentials are used lazily.
-    async fn configure(&self, config: &Value, terraform_version: &str, diags: &mut Diagnostics)
-    -> Option<Self::Client>;
+    async fn configure(
+        &self,
+        config: &Value,
+        terraform_version: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Self::Client>;
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Client>>>;
@@ -77,8 +84,13 @@ pub trait Resource<C>: Send + Sync + 'static {
     ) {
     }
 
-    async fn create(&self, ctx: &Context<C>, planned: &Value, config: &Value, diags: &mut Diagnostics)
-    -> Option<Value>;
+    async fn create(
+        &self,
+        ctx: &Context<C>,
+        planned: &Value,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value>;
 
     /// `None` means the object no longer exists: Terraform drops it from state and plans a create.
     async fn read(&self, ctx: &Context<C>, state: &Value, diags: &mut Diagnostics) -> Option<Value>;

@@ -95,7 +95,9 @@ impl Type {
                     }
                     "tuple" => {
                         let elems = parts[1].as_array().ok_or_else(bad)?;
-                        Ok(Type::Tuple(elems.iter().map(Type::from_json).collect::<Result<_, _>>()?))
+                        Ok(Type::Tuple(
+                            elems.iter().map(Type::from_json).collect::<Result<_, _>>()?,
+                        ))
                     }
                     _ => Err(bad()),
                 }
@@ -335,7 +337,9 @@ pub struct DecodeError {
 
 impl DecodeError {
     fn new(message: impl Into<String>) -> Self {
-        DecodeError { message: message.into() }
+        DecodeError {
+            message: message.into(),
+        }
     }
 }
 
@@ -371,7 +375,10 @@ impl<'a> MsgpackReader<'a> {
     }
 
     fn uint(&mut self, n: usize) -> Result<u64, DecodeError> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
     fn len(&mut self, n: usize) -> Result<usize, DecodeError> {
@@ -446,15 +453,24 @@ impl<'a> MsgpackReader<'a> {
             Type::Number => self.number(marker).map(Value::Number),
             Type::List(e) | Type::Set(e) => {
                 let len = self.array_len(marker)?;
-                let items = (0..len).map(|_| self.value(e, depth + 1)).collect::<Result<Vec<_>, _>>()?;
-                Ok(if matches!(ty, Type::List(_)) { Value::List(items) } else { Value::Set(items) })
+                let items = (0..len)
+                    .map(|_| self.value(e, depth + 1))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(if matches!(ty, Type::List(_)) {
+                    Value::List(items)
+                } else {
+                    Value::Set(items)
+                })
             }
             Type::Tuple(elems) => {
                 let len = self.array_len(marker)?;
                 if len != elems.len() {
                     return Err(DecodeError::new("tuple has the wrong number of elements"));
                 }
-                let items = elems.iter().map(|t| self.value(t, depth + 1)).collect::<Result<Vec<_>, _>>()?;
+                let items = elems
+                    .iter()
+                    .map(|t| self.value(t, depth + 1))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Value::Tuple(items))
             }
             Type::Map(e) => {
@@ -468,7 +484,8 @@ impl<'a> MsgpackReader<'a> {
             }
             Type::Object(attrs) => {
                 let len = self.map_len(marker)?;
-                let mut out: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+                let mut out: BTreeMap<String, Value> =
+                    attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
                 for _ in 0..len {
                     let key = self.key()?;
                     let attr_ty = attrs
@@ -658,12 +675,22 @@ fn json_value(json: &Json, ty: &Type, lenient: bool, depth: usize) -> Result<Val
     let mismatch = |what: &str| DecodeError::new(format!("expected {what}, found {json}"));
     match ty {
         Type::Dynamic => {
-            let obj = json.as_object().ok_or_else(|| mismatch("a dynamic value {value, type}"))?;
+            let obj = json
+                .as_object()
+                .ok_or_else(|| mismatch("a dynamic value {value, type}"))?;
             let inner_ty = Type::from_json(obj.get("type").ok_or_else(|| mismatch("a \"type\""))?)?;
-            json_value(obj.get("value").unwrap_or(&Json::Null), &inner_ty, lenient, depth + 1)
+            json_value(
+                obj.get("value").unwrap_or(&Json::Null),
+                &inner_ty,
+                lenient,
+                depth + 1,
+            )
         }
         Type::Bool => json.as_bool().map(Value::Bool).ok_or_else(|| mismatch("a bool")),
-        Type::String => json.as_str().map(Value::string).ok_or_else(|| mismatch("a string")),
+        Type::String => json
+            .as_str()
+            .map(Value::string)
+            .ok_or_else(|| mismatch("a string")),
         Type::Number => match json {
             Json::Number(n) => Ok(Value::Number(match n.as_i64() {
                 Some(i) => Number::Int(i),
@@ -678,7 +705,11 @@ fn json_value(json: &Json, ty: &Type, lenient: bool, depth: usize) -> Result<Val
                 .iter()
                 .map(|j| json_value(j, e, lenient, depth + 1))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::List(_)) { Value::List(items) } else { Value::Set(items) })
+            Ok(if matches!(ty, Type::List(_)) {
+                Value::List(items)
+            } else {
+                Value::Set(items)
+            })
         }
         Type::Tuple(elems) => {
             let items = json.as_array().ok_or_else(|| mismatch("an array"))?;
@@ -780,7 +811,10 @@ mod tests {
             ("count", Value::from(42)),
             ("enabled", Value::Bool(true)),
             ("tags", Value::Map([("a".to_owned(), Value::string("1"))].into())),
-            ("scopes", Value::Set(vec![Value::string("User.Read"), Value::Unknown])),
+            (
+                "scopes",
+                Value::Set(vec![Value::string("User.Read"), Value::Unknown]),
+            ),
             ("items", Value::List(vec![Value::object([("id", Value::Null)])])),
         ])
     }
@@ -802,7 +836,10 @@ mod tests {
         // Terraform 1.6+ sends refined unknowns as extension 12 with a payload.
         let refined = [0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc3];
         assert_eq!(from_msgpack(&refined, &Type::String).unwrap(), Value::Unknown);
-        assert_eq!(from_msgpack(&[0xd5, 0x05, 0x00, 0x00], &Type::Number).unwrap(), Value::Unknown);
+        assert_eq!(
+            from_msgpack(&[0xd5, 0x05, 0x00, 0x00], &Type::Number).unwrap(),
+            Value::Unknown
+        );
     }
 
     #[test]
@@ -815,7 +852,10 @@ mod tests {
         assert_eq!(from_msgpack(&f, &ty).unwrap(), Value::Number(Number::Float(2.5)));
         let mut s = Vec::new();
         rmp::encode::write_str(&mut s, "12345678901234567890").unwrap();
-        assert!(matches!(from_msgpack(&s, &ty).unwrap(), Value::Number(Number::Float(_))));
+        assert!(matches!(
+            from_msgpack(&s, &ty).unwrap(),
+            Value::Number(Number::Float(_))
+        ));
     }
 
     #[test]
@@ -833,7 +873,13 @@ mod tests {
     #[test]
     fn hostile_msgpack_is_an_error_not_a_panic() {
         let ty = sample_type();
-        for input in [&[][..], &[0xdd, 0xff, 0xff, 0xff, 0xff], &[0x81, 0xa1], &[0xc1], &[0x93, 0x01]] {
+        for input in [
+            &[][..],
+            &[0xdd, 0xff, 0xff, 0xff, 0xff],
+            &[0x81, 0xa1],
+            &[0xc1],
+            &[0x93, 0x01],
+        ] {
             assert!(from_msgpack(input, &ty).is_err(), "{input:?}");
         }
         let deep: Vec<u8> = std::iter::repeat_n(0x91, 200).collect();
@@ -872,14 +918,19 @@ mod tests {
         let a = Value::Set(vec![Value::string("a"), Value::string("b")]);
         let b = Value::Set(vec![Value::string("b"), Value::string("a")]);
         assert_eq!(a, b);
-        assert_ne!(Value::List(a.elements().to_vec()), Value::List(b.elements().to_vec()));
+        assert_ne!(
+            Value::List(a.elements().to_vec()),
+            Value::List(b.elements().to_vec())
+        );
     }
 
     #[test]
     fn type_json_round_trips() {
         let ty = sample_type();
         assert_eq!(Type::from_json(&ty.to_json()).unwrap(), ty);
-        assert_eq!(Type::from_json(&serde_json::json!(["object", {"a": "string"}, ["a"]])).unwrap(),
-            Type::object([("a", Type::String)]));
+        assert_eq!(
+            Type::from_json(&serde_json::json!(["object", {"a": "string"}, ["a"]])).unwrap(),
+            Type::object([("a", Type::String)])
+        );
     }
 }

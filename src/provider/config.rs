@@ -5,10 +5,14 @@
 
 use std::path::Path;
 
-use partnercenter_microsoft::{Client, ClientOptions, Credentials, Endpoints, Environment, FederatedToken, Secret};
+use partnercenter_microsoft::{
+    Client, ClientOptions, Credentials, Endpoints, Environment, FederatedToken, Secret,
+};
 
 use super::validation;
-use crate::protocol::{AttributePath, Attribute, Block, Diagnostic, Diagnostics, Nesting, NestedBlock, Schema, Value};
+use crate::protocol::{
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Value,
+};
 
 pub fn schema() -> Schema {
     let endpoint = |name: &str, env: &str, default: &str| {
@@ -110,7 +114,10 @@ const ENVIRONMENTS: [&str; 3] = ["public", "usgovernment", "china"];
 
 /// Checks that need more than one attribute; no network, no files.
 pub fn validate(config: &Value, diags: &mut Diagnostics) {
-    for (value, file) in [("client_secret", "client_secret_file_path"), ("refresh_token", "refresh_token_file_path")] {
+    for (value, file) in [
+        ("client_secret", "client_secret_file_path"),
+        ("refresh_token", "refresh_token_file_path"),
+    ] {
         if !config.get(value).is_null() && !config.get(file).is_null() {
             diags.attribute_error(
                 AttributePath::root(file),
@@ -152,9 +159,9 @@ impl Configured {
             missing.push("`client_id` (or PARTNERCENTER_CLIENT_ID)");
         }
         match needs {
-            Needs::AppOnly if !self.has_app_credential => {
-                missing.push("`client_secret`, `client_secret_file_path` or `use_oidc` (or PARTNERCENTER_CLIENT_SECRET)")
-            }
+            Needs::AppOnly if !self.has_app_credential => missing.push(
+                "`client_secret`, `client_secret_file_path` or `use_oidc` (or PARTNERCENTER_CLIENT_SECRET)",
+            ),
             Needs::AppUser if !self.has_refresh_token => missing.push(
                 "`refresh_token` or `refresh_token_file_path` (or PARTNERCENTER_REFRESH_TOKEN); get one with \
                  `terraform-provider-partnercenter login --tenant-id <tenant> --client-id <app id>`",
@@ -180,7 +187,11 @@ impl Configured {
 
 /// Reads the provider block with its environment fallbacks; reports problems on the attribute (or the
 /// environment variable) they come from.
-pub fn configure(config: &Value, env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) -> Option<Configured> {
+pub fn configure(
+    config: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+) -> Option<Configured> {
     if !config.is_wholly_known() {
         // Terraform 1.0 configures even when values depend on resources not yet created; fail only if an
         // operation actually runs before they are known.
@@ -193,10 +204,16 @@ pub fn configure(config: &Value, env: &dyn Fn(&str) -> Option<String>, diags: &m
     }
     let setting = |name: &str, vars: &[&str]| -> Option<Setting> {
         if let Some(v) = config.get(name).as_str() {
-            return Some(Setting { value: v.to_owned(), source: Source::Attribute(name.to_owned()) });
+            return Some(Setting {
+                value: v.to_owned(),
+                source: Source::Attribute(name.to_owned()),
+            });
         }
         vars.iter().find_map(|var| {
-            env(var).filter(|v| !v.trim().is_empty()).map(|value| Setting { value, source: Source::Env(var.to_string()) })
+            env(var).filter(|v| !v.trim().is_empty()).map(|value| Setting {
+                value,
+                source: Source::Env(var.to_string()),
+            })
         })
     };
 
@@ -204,7 +221,14 @@ pub fn configure(config: &Value, env: &dyn Fn(&str) -> Option<String>, diags: &m
     let client_id = setting("client_id", &["PARTNERCENTER_CLIENT_ID", "ARM_CLIENT_ID"]);
     for s in [&tenant_id, &client_id].into_iter().flatten() {
         if !validation::is_guid(&s.value) {
-            s.report(diags, "Invalid GUID", &format!("\"{}\" is not a GUID like 00000000-0000-0000-0000-000000000000.", s.value));
+            s.report(
+                diags,
+                "Invalid GUID",
+                &format!(
+                    "\"{}\" is not a GUID like 00000000-0000-0000-0000-000000000000.",
+                    s.value
+                ),
+            );
         }
     }
 
@@ -224,14 +248,22 @@ pub fn configure(config: &Value, env: &dyn Fn(&str) -> Option<String>, diags: &m
     for (name, var, slot) in [
         ("login", "PARTNERCENTER_LOGIN_ENDPOINT", &mut endpoints.login),
         ("graph", "PARTNERCENTER_GRAPH_ENDPOINT", &mut endpoints.graph),
-        ("partner_center", "PARTNERCENTER_PARTNER_CENTER_ENDPOINT", &mut endpoints.partner_center),
+        (
+            "partner_center",
+            "PARTNERCENTER_PARTNER_CENTER_ENDPOINT",
+            &mut endpoints.partner_center,
+        ),
     ] {
         let configured = block.get(name).as_str().map(|v| Setting {
             value: v.to_owned(),
             source: Source::Path(AttributePath::root("endpoints").attribute(name)),
         });
-        let Some(s) = configured.or_else(|| env(var).filter(|v| !v.is_empty()).map(|value| Setting { value, source: Source::Env(var.into()) }))
-        else {
+        let Some(s) = configured.or_else(|| {
+            env(var).filter(|v| !v.is_empty()).map(|value| Setting {
+                value,
+                source: Source::Env(var.into()),
+            })
+        }) else {
             continue;
         };
         match validation::endpoint_url(&s.value) {
@@ -240,10 +272,24 @@ pub fn configure(config: &Value, env: &dyn Fn(&str) -> Option<String>, diags: &m
         }
     }
 
-    let client_secret = secret_setting(config, env, "client_secret", &["PARTNERCENTER_CLIENT_SECRET", "ARM_CLIENT_SECRET"],
-        "client_secret_file_path", &["PARTNERCENTER_CLIENT_SECRET_FILE_PATH"], diags);
-    let refresh_token = secret_setting(config, env, "refresh_token", &["PARTNERCENTER_REFRESH_TOKEN"],
-        "refresh_token_file_path", &["PARTNERCENTER_REFRESH_TOKEN_FILE_PATH"], diags);
+    let client_secret = secret_setting(
+        config,
+        env,
+        "client_secret",
+        &["PARTNERCENTER_CLIENT_SECRET", "ARM_CLIENT_SECRET"],
+        "client_secret_file_path",
+        &["PARTNERCENTER_CLIENT_SECRET_FILE_PATH"],
+        diags,
+    );
+    let refresh_token = secret_setting(
+        config,
+        env,
+        "refresh_token",
+        &["PARTNERCENTER_REFRESH_TOKEN"],
+        "refresh_token_file_path",
+        &["PARTNERCENTER_REFRESH_TOKEN_FILE_PATH"],
+        diags,
+    );
 
     let use_oidc = match config.get("use_oidc").as_bool() {
         Some(b) => b,
@@ -252,7 +298,11 @@ pub fn configure(config: &Value, env: &dyn Fn(&str) -> Option<String>, diags: &m
             .find_map(|v| env(v))
             .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
     };
-    let federated = if use_oidc { federated_token(env, diags) } else { None };
+    let federated = if use_oidc {
+        federated_token(env, diags)
+    } else {
+        None
+    };
 
     if diags.has_errors() {
         return None;
@@ -303,7 +353,9 @@ impl Setting {
         match &self.source {
             Source::Attribute(name) => diags.attribute_error(AttributePath::root(name), summary, detail),
             Source::Path(path) => diags.attribute_error(path.clone(), summary, detail),
-            Source::Env(var) => diags.error(summary, format!("From the environment variable {var}: {detail}")),
+            Source::Env(var) => {
+                diags.error(summary, format!("From the environment variable {var}: {detail}"))
+            }
         }
     }
 }
@@ -322,9 +374,17 @@ fn secret_setting(
         return Some(Secret::new(v));
     }
     if let Some(path) = config.get(file_attr).as_str() {
-        return read_secret_file(path, diags, || AttributePath::root(file_attr).to_string(), Some(file_attr));
+        return read_secret_file(
+            path,
+            diags,
+            || AttributePath::root(file_attr).to_string(),
+            Some(file_attr),
+        );
     }
-    if let Some(v) = value_vars.iter().find_map(|var| env(var).filter(|v| !v.is_empty())) {
+    if let Some(v) = value_vars
+        .iter()
+        .find_map(|var| env(var).filter(|v| !v.is_empty()))
+    {
         return Some(Secret::new(v));
     }
     for var in file_vars {
@@ -344,7 +404,10 @@ fn read_secret_file(
     let problem = match std::fs::read_to_string(Path::new(path)) {
         Ok(text) if !text.trim().is_empty() => return Some(Secret::new(text.trim_end_matches(['\r', '\n']))),
         Ok(_) => format!("The file {path} (from {}) is empty.", origin()),
-        Err(e) => format!("Cannot read {path} (from {}): {e}. Check the path and its permissions.", origin()),
+        Err(e) => format!(
+            "Cannot read {path} (from {}): {e}. Check the path and its permissions.",
+            origin()
+        ),
     };
     match attribute {
         Some(a) => diags.attribute_error(AttributePath::root(a), "Cannot read secret file", problem),
@@ -358,11 +421,18 @@ fn federated_token(env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics
         return Some(FederatedToken::Assertion(Secret::new(token)));
     }
     if let Some(path) = env("ARM_OIDC_TOKEN_FILE_PATH").filter(|v| !v.is_empty()) {
-        return read_secret_file(&path, diags, || "ARM_OIDC_TOKEN_FILE_PATH".into(), None).map(FederatedToken::Assertion);
+        return read_secret_file(&path, diags, || "ARM_OIDC_TOKEN_FILE_PATH".into(), None)
+            .map(FederatedToken::Assertion);
     }
-    match (env("ACTIONS_ID_TOKEN_REQUEST_URL"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")) {
+    match (
+        env("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) {
         (Some(url), Some(token)) if !url.is_empty() && !token.is_empty() => {
-            Some(FederatedToken::GitHubActions { request_url: url, request_token: Secret::new(token) })
+            Some(FederatedToken::GitHubActions {
+                request_url: url,
+                request_token: Secret::new(token),
+            })
         }
         _ => {
             diags.attribute_error(
@@ -391,7 +461,10 @@ mod tests {
     }
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -401,7 +474,11 @@ mod tests {
         let c = configure(&block(&[]), &env_of(&[]), &mut diags).unwrap();
         assert!(diags.is_empty());
         let err = c.require(Needs::AppUser, "Reading the MPN profile").unwrap_err();
-        assert!(err.detail.contains("tenant_id") && err.detail.contains("refresh_token"), "{}", err.detail);
+        assert!(
+            err.detail.contains("tenant_id") && err.detail.contains("refresh_token"),
+            "{}",
+            err.detail
+        );
         assert!(err.detail.contains("terraform-provider-partnercenter login"));
     }
 
@@ -415,19 +492,39 @@ mod tests {
             ("PARTNERCENTER_CLIENT_SECRET", "s3cret"),
         ]);
         let c = configure(&block(&[]), &env, &mut diags).unwrap();
-        assert_eq!(c.tenant_id.as_deref(), Some("11111111-1111-1111-1111-111111111111"));
-        assert_eq!(c.client_id.as_deref(), Some("22222222-2222-2222-2222-222222222222"));
+        assert_eq!(
+            c.tenant_id.as_deref(),
+            Some("11111111-1111-1111-1111-111111111111")
+        );
+        assert_eq!(
+            c.client_id.as_deref(),
+            Some("22222222-2222-2222-2222-222222222222")
+        );
         assert!(c.require(Needs::AppOnly, "x").is_ok());
 
-        let c = configure(&block(&[("tenant_id", Value::string("44444444-4444-4444-4444-444444444444"))]), &env, &mut diags)
-            .unwrap();
-        assert_eq!(c.tenant_id.as_deref(), Some("44444444-4444-4444-4444-444444444444"));
+        let c = configure(
+            &block(&[("tenant_id", Value::string("44444444-4444-4444-4444-444444444444"))]),
+            &env,
+            &mut diags,
+        )
+        .unwrap();
+        assert_eq!(
+            c.tenant_id.as_deref(),
+            Some("44444444-4444-4444-4444-444444444444")
+        );
     }
 
     #[test]
     fn a_bad_environment_variable_is_reported_with_its_name() {
         let mut diags = Diagnostics::new();
-        assert!(configure(&block(&[]), &env_of(&[("PARTNERCENTER_TENANT_ID", "contoso")]), &mut diags).is_none());
+        assert!(
+            configure(
+                &block(&[]),
+                &env_of(&[("PARTNERCENTER_TENANT_ID", "contoso")]),
+                &mut diags
+            )
+            .is_none()
+        );
         assert!(diags.0[0].detail.contains("PARTNERCENTER_TENANT_ID"));
     }
 
@@ -440,7 +537,10 @@ mod tests {
             ("partner_center", Value::Null),
         ]);
         assert!(configure(&block(&[("endpoints", endpoints)]), &env_of(&[]), &mut diags).is_none());
-        assert_eq!(diags.0[0].attribute.as_ref().unwrap().to_string(), "endpoints.login");
+        assert_eq!(
+            diags.0[0].attribute.as_ref().unwrap().to_string(),
+            "endpoints.login"
+        );
     }
 
     #[test]
@@ -464,14 +564,28 @@ mod tests {
 
         let mut diags = Diagnostics::new();
         let missing = dir.path().join("nope");
-        configure(&block(&[("client_secret_file_path", Value::string(missing.to_str().unwrap()))]), &env_of(&[]), &mut diags);
-        assert_eq!(diags.0[0].attribute.as_ref().unwrap().to_string(), "client_secret_file_path");
+        configure(
+            &block(&[(
+                "client_secret_file_path",
+                Value::string(missing.to_str().unwrap()),
+            )]),
+            &env_of(&[]),
+            &mut diags,
+        );
+        assert_eq!(
+            diags.0[0].attribute.as_ref().unwrap().to_string(),
+            "client_secret_file_path"
+        );
     }
 
     #[test]
     fn use_oidc_without_a_token_says_where_tokens_come_from() {
         let mut diags = Diagnostics::new();
-        configure(&block(&[("use_oidc", Value::Bool(true))]), &env_of(&[]), &mut diags);
+        configure(
+            &block(&[("use_oidc", Value::Bool(true))]),
+            &env_of(&[]),
+            &mut diags,
+        );
         assert!(diags.0[0].detail.contains("ARM_OIDC_TOKEN"));
     }
 }

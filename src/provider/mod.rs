@@ -23,7 +23,9 @@ pub struct PartnerCenter {
 impl PartnerCenter {
     /// The provider reading fallbacks from the process environment.
     pub fn new() -> Self {
-        PartnerCenter { env: Box::new(|name| std::env::var(name).ok()) }
+        PartnerCenter {
+            env: Box::new(|name| std::env::var(name).ok()),
+        }
     }
 
     /// The provider with a given environment, for tests.
@@ -54,7 +56,12 @@ impl Provider for PartnerCenter {
         config::validate(config, diags);
     }
 
-    async fn configure(&self, config: &Value, _terraform_version: &str, diags: &mut Diagnostics) -> Option<Configured> {
+    async fn configure(
+        &self,
+        config: &Value,
+        _terraform_version: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Configured> {
         config::configure(config, &*self.env, diags)
     }
 

@@ -10,7 +10,10 @@ pub fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     let lengths = [8, 4, 4, 4, 12];
     groups.len() == 5
-        && groups.iter().zip(lengths).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip(lengths)
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// `what` completes "must be ..." in the error, e.g. "the Directory (tenant) ID".
@@ -29,7 +32,8 @@ pub fn guid(what: &'static str) -> Validator {
 
 /// Checks an endpoint URL: absolute, https, or http on a loopback host only.
 pub fn endpoint_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s).map_err(|e| format!("\"{s}\" is not an absolute URL ({e}); write it like https://host"))?;
+    let url = Url::parse(s)
+        .map_err(|e| format!("\"{s}\" is not an absolute URL ({e}); write it like https://host"))?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
@@ -51,17 +55,27 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 pub fn endpoint() -> Validator {
-    Validator::string("must be an https URL (http only for loopback)", |s| endpoint_url(s).map(|_| ()))
+    Validator::string("must be an https URL (http only for loopback)", |s| {
+        endpoint_url(s).map(|_| ())
+    })
 }
 
 /// One of a fixed set of words.
 pub fn one_of(choices: &'static [&'static str]) -> Validator {
-    let described = choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+    let described = choices
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     Validator::string(&format!("one of {described}"), move |s| {
         if choices.contains(&s) {
             Ok(())
         } else {
-            let list = choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+            let list = choices
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
             Err(format!("\"{s}\" is not one of {list}."))
         }
     })
@@ -70,7 +84,11 @@ pub fn one_of(choices: &'static [&'static str]) -> Validator {
 /// A value that must not be empty or blank.
 pub fn not_blank() -> Validator {
     Validator::string("must not be empty", |s| {
-        if s.trim().is_empty() { Err("The value is empty; remove the attribute or give it a value.".into()) } else { Ok(()) }
+        if s.trim().is_empty() {
+            Err("The value is empty; remove the attribute or give it a value.".into())
+        } else {
+            Ok(())
+        }
     })
 }
 
@@ -93,7 +111,11 @@ mod tests {
         assert!(endpoint_url("http://127.0.0.1:8080").is_ok());
         assert!(endpoint_url("http://localhost:1").is_ok());
         assert!(endpoint_url("http://[::1]:1").is_ok());
-        assert!(endpoint_url("http://10.0.0.1").unwrap_err().contains("clear text"));
+        assert!(
+            endpoint_url("http://10.0.0.1")
+                .unwrap_err()
+                .contains("clear text")
+        );
         assert!(endpoint_url("login.microsoftonline.com").is_err());
     }
 }

@@ -33,7 +33,10 @@ pub async fn in_process<P: Provider>(server: ProviderServer<P>) -> ProviderClien
     let channel = Endpoint::from_static("http://in-process")
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let io = client_io.take();
-            async move { io.map(TokioIo::new).ok_or_else(|| std::io::Error::other("connection already used")) }
+            async move {
+                io.map(TokioIo::new)
+                    .ok_or_else(|| std::io::Error::other("connection already used"))
+            }
         }))
         .await
         .expect("in-process channel");
@@ -52,22 +55,26 @@ pub struct Plugin {
 
 impl Plugin {
     pub fn start(extra_env: &[(&str, &str)]) -> Plugin {
-        let (cert, key) =
-            terraform_provider_partnercenter::protocol::tls::terraform_like_client_certificate().expect("client cert");
+        let (cert, key) = super::terraform_cert::terraform_like_client_certificate();
         let mut cmd = Command::new(super::provider_binary());
-        cmd.env("TF_PLUGIN_MAGIC_COOKIE", terraform_provider_partnercenter::protocol::serve::MAGIC_COOKIE_VALUE)
-            .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
-            .env("PLUGIN_CLIENT_CERT", &cert)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.env(
+            "TF_PLUGIN_MAGIC_COOKIE",
+            terraform_provider_partnercenter::protocol::serve::MAGIC_COOKIE_VALUE,
+        )
+        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
+        .env("PLUGIN_CLIENT_CERT", &cert)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start plugin");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("handshake line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("handshake line");
         let parts: Vec<&str> = line.trim().split('|').collect();
         assert_eq!(parts.len(), 6, "handshake: {line}");
         assert_eq!(&parts[..3], &["1", "6", "unix"], "handshake: {line}");
@@ -86,7 +93,10 @@ impl Plugin {
     }
 
     /// A provider client presenting `identity` (certificate PEM, key PEM), or no certificate at all.
-    pub async fn connect(&self, identity: Option<(&str, &str)>) -> Result<ProviderClient<Channel>, tonic::transport::Error> {
+    pub async fn connect(
+        &self,
+        identity: Option<(&str, &str)>,
+    ) -> Result<ProviderClient<Channel>, tonic::transport::Error> {
         Ok(ProviderClient::new(self.channel(identity).await?))
     }
 
@@ -162,7 +172,9 @@ impl ServerCertVerifier for PinnedServer {
         if end_entity.as_ref() == self.pinned.as_slice() {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::General("not the announced server certificate".into()))
+            Err(rustls::Error::General(
+                "not the announced server certificate".into(),
+            ))
         }
     }
 

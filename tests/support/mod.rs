@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod grpc;
+pub mod terraform_cert;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,7 +25,11 @@ pub fn terraform() -> &'static Path {
             .arg(root.join("scripts/install-terraform.sh"))
             .output()
             .expect("running scripts/install-terraform.sh");
-        assert!(out.status.success(), "installing Terraform failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "installing Terraform failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     })
 }
@@ -51,7 +56,12 @@ impl Run {
 
     #[track_caller]
     pub fn failure(self) -> Self {
-        assert_ne!(self.code, 0, "terraform unexpectedly succeeded:\n{}", self.output());
+        assert_ne!(
+            self.code,
+            0,
+            "terraform unexpectedly succeeded:\n{}",
+            self.output()
+        );
         self
     }
 }

@@ -1,8 +1,8 @@
 //! `/applications`: read by object id, `(appId='...')` or `$filter=appId eq`; addPassword / removePassword;
 //! PATCH of `requiredResourceAccess` (whole-list replace).
 
-use chrono::{DateTime, Months, Utc};
 use axum::response::IntoResponse as _;
+use chrono::{DateTime, Months, Utc};
 use http::{Method, StatusCode};
 use rand::Rng as _;
 use serde_json::{Value, json};
@@ -27,12 +27,21 @@ pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<axum::respons
     match (request.method.clone(), action.as_deref(), request.rest.len()) {
         (Method::GET, None, _) => {
             let seen = state.directory.applications[index].replica_view(request.now);
-            Ok(entity(StatusCode::OK, "applications/$entity", to_json(&seen, &state.partner.domain)))
+            Ok(entity(
+                StatusCode::OK,
+                "applications/$entity",
+                to_json(&seen, &state.partner.domain),
+            ))
         }
         (Method::PATCH, None, _) => patch(&mut state, index, &request),
         (Method::DELETE, None, _) => {
             let app = state.directory.applications.remove(index);
-            if let Some(sp) = state.directory.service_principals.iter().find(|sp| sp.app_id == app.app_id) {
+            if let Some(sp) = state
+                .directory
+                .service_principals
+                .iter()
+                .find(|sp| sp.app_id == app.app_id)
+            {
                 let sp_id = sp.id.clone();
                 state.directory.delete_service_principal(&sp_id);
             }
@@ -54,7 +63,9 @@ fn find(state: &State, key: &EntityKey) -> Option<usize> {
 }
 
 fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<axum::response::Response, GraphError> {
-    request.query.only(&["appId", "id", "displayName"], "Application")?;
+    request
+        .query
+        .only(&["appId", "id", "displayName"], "Application")?;
     let domain = state.partner.domain.clone();
     let items = state
         .directory
@@ -108,7 +119,11 @@ fn password_json(key: &PasswordCredential, with_secret: bool) -> Value {
     })
 }
 
-fn patch(state: &mut State, index: usize, request: &GraphRequest<'_>) -> Result<axum::response::Response, GraphError> {
+fn patch(
+    state: &mut State,
+    index: usize,
+    request: &GraphRequest<'_>,
+) -> Result<axum::response::Response, GraphError> {
     let body = body_json(request.body)?;
     let Value::Object(fields) = body else {
         return Err(GraphError::bad_request("The request body must be a JSON object."));
@@ -118,8 +133,11 @@ fn patch(state: &mut State, index: usize, request: &GraphRequest<'_>) -> Result<
     for (name, value) in fields {
         match name.as_str() {
             "requiredResourceAccess" => {
-                let list: Vec<RequiredResourceAccess> = serde_json::from_value(value)
-                    .map_err(|e| GraphError::bad_request(format!("Invalid value for property 'requiredResourceAccess': {e}")))?;
+                let list: Vec<RequiredResourceAccess> = serde_json::from_value(value).map_err(|e| {
+                    GraphError::bad_request(format!(
+                        "Invalid value for property 'requiredResourceAccess': {e}"
+                    ))
+                })?;
                 required = Some(list);
             }
             "displayName" => display_name = value.as_str().map(str::to_owned),
@@ -152,7 +170,9 @@ fn parse_time(value: Option<&Value>, field: &str) -> Result<Option<DateTime<Utc>
         Some(Value::String(text)) => DateTime::parse_from_rfc3339(text)
             .map(|t| Some(t.with_timezone(&Utc)))
             .map_err(|_| GraphError::bad_request(format!("Invalid value '{text}' for property '{field}'."))),
-        Some(other) => Err(GraphError::bad_request(format!("Invalid value '{other}' for property '{field}'."))),
+        Some(other) => Err(GraphError::bad_request(format!(
+            "Invalid value '{other}' for property '{field}'."
+        ))),
     }
 }
 
@@ -161,12 +181,20 @@ fn new_secret() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     const TAIL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-";
     let mut rng = rand::rng();
-    let head: String = (0..3).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect();
-    let tail: String = (0..34).map(|_| char::from(TAIL[rng.random_range(0..TAIL.len())])).collect();
+    let head: String = (0..3)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    let tail: String = (0..34)
+        .map(|_| char::from(TAIL[rng.random_range(0..TAIL.len())]))
+        .collect();
     format!("{head}8Q~{tail}")
 }
 
-fn add_password(state: &mut State, index: usize, request: &GraphRequest<'_>) -> Result<axum::response::Response, GraphError> {
+fn add_password(
+    state: &mut State,
+    index: usize,
+    request: &GraphRequest<'_>,
+) -> Result<axum::response::Response, GraphError> {
     let body = body_json(request.body)?;
     let credential = body.get("passwordCredential").cloned().unwrap_or(Value::Null);
     let start = parse_time(credential.get("startDateTime"), "startDateTime")?.unwrap_or(request.now);
@@ -181,7 +209,10 @@ fn add_password(state: &mut State, index: usize, request: &GraphRequest<'_>) -> 
     let secret = new_secret();
     let key = PasswordCredential {
         key_id: uuid::Uuid::new_v4().to_string(),
-        display_name: credential.get("displayName").and_then(Value::as_str).map(str::to_owned),
+        display_name: credential
+            .get("displayName")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         start_date_time: start,
         end_date_time: end,
         hint: secret.chars().take(3).collect(),
@@ -190,10 +221,18 @@ fn add_password(state: &mut State, index: usize, request: &GraphRequest<'_>) -> 
     };
     let shown = password_json(&key, true);
     state.directory.applications[index].password_credentials.push(key);
-    Ok(entity(StatusCode::OK, "microsoft.graph.passwordCredential", shown))
+    Ok(entity(
+        StatusCode::OK,
+        "microsoft.graph.passwordCredential",
+        shown,
+    ))
 }
 
-fn remove_password(state: &mut State, index: usize, request: &GraphRequest<'_>) -> Result<axum::response::Response, GraphError> {
+fn remove_password(
+    state: &mut State,
+    index: usize,
+    request: &GraphRequest<'_>,
+) -> Result<axum::response::Response, GraphError> {
     let body = body_json(request.body)?;
     let key_id = body
         .get("keyId")
@@ -202,7 +241,8 @@ fn remove_password(state: &mut State, index: usize, request: &GraphRequest<'_>) 
         .to_owned();
     let app = &mut state.directory.applications[index];
     let before = app.password_credentials.len();
-    app.password_credentials.retain(|k| !k.key_id.eq_ignore_ascii_case(&key_id));
+    app.password_credentials
+        .retain(|k| !k.key_id.eq_ignore_ascii_case(&key_id));
     if app.password_credentials.len() == before {
         return Err(GraphError::bad_request(format!(
             "No password credential found with keyId '{key_id}' on application '{}'.",

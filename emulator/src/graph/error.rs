@@ -17,7 +17,11 @@ pub struct GraphError {
 
 impl GraphError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -28,7 +32,9 @@ impl GraphError {
         Self::new(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
-            format!("Resource '{key}' does not exist or one of its queried reference-property objects are not present."),
+            format!(
+                "Resource '{key}' does not exist or one of its queried reference-property objects are not present."
+            ),
         )
     }
 
@@ -37,7 +43,11 @@ impl GraphError {
     }
 
     pub fn segment_not_found(segment: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "BadRequest", format!("Resource not found for the segment '{segment}'."))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("Resource not found for the segment '{segment}'."),
+        )
     }
 
     pub fn method_not_allowed() -> Self {
@@ -53,11 +63,23 @@ impl GraphError {
         let (code, message) = match status.as_u16() {
             400 => ("Request_BadRequest", "The request is invalid."),
             401 => ("InvalidAuthenticationToken", "Access token validation failure."),
-            403 => ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
-            404 => ("Request_ResourceNotFound", "The requested resource does not exist."),
-            409 => ("Request_MultipleObjectsWithSameKeyValue", "Another object with the same value already exists."),
+            403 => (
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            ),
+            404 => (
+                "Request_ResourceNotFound",
+                "The requested resource does not exist.",
+            ),
+            409 => (
+                "Request_MultipleObjectsWithSameKeyValue",
+                "Another object with the same value already exists.",
+            ),
             429 => ("TooManyRequests", "Too many requests. Please try again later."),
-            503 => ("serviceNotAvailable", "The service is temporarily unavailable. Please try again later."),
+            503 => (
+                "serviceNotAvailable",
+                "The service is temporarily unavailable. Please try again later.",
+            ),
             504 => ("UnknownError", "The gateway timed out."),
             _ => ("generalException", "An unexpected error occurred."),
         };

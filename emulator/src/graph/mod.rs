@@ -66,7 +66,11 @@ fn handle(
     let segments: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let Some(first) = segments.first() else {
         return Err(GraphError::segment_not_found(""));
@@ -80,7 +84,14 @@ fn handle(
         },
     };
     let query = Query::parse(uri.query())?;
-    let request = GraphRequest { method, key, rest, query, body, now };
+    let request = GraphRequest {
+        method,
+        key,
+        rest,
+        query,
+        body,
+        now,
+    };
     match set.to_ascii_lowercase().as_str() {
         "applications" => applications::handle(emu, request),
         "serviceprincipals" => service_principals::handle(emu, request),
@@ -103,10 +114,14 @@ fn authenticate(emu: &Emulator, headers: &HeaderMap, now: DateTime<Utc>) -> Resu
         })
     })?;
     if !Api::MicrosoftGraph.accepts_audience(&claims.aud) {
-        return Err(GraphError::unauthenticated("Access token validation failure. Invalid audience."));
+        return Err(GraphError::unauthenticated(
+            "Access token validation failure. Invalid audience.",
+        ));
     }
     if !claims.tid.eq_ignore_ascii_case(&emu.state().partner.tenant_id) {
-        return Err(GraphError::unauthenticated("Access token validation failure. Invalid tenant."));
+        return Err(GraphError::unauthenticated(
+            "Access token validation failure. Invalid tenant.",
+        ));
     }
     Ok(claims)
 }
@@ -137,7 +152,10 @@ pub fn collection(context: &str, items: Vec<Value>) -> Response {
 /// One entity with its `@odata.context`.
 pub fn entity(status: StatusCode, context: &str, mut item: Value) -> Response {
     if let Some(map) = item.as_object_mut() {
-        map.insert("@odata.context".into(), Value::String(format!("{METADATA}#{context}")));
+        map.insert(
+            "@odata.context".into(),
+            Value::String(format!("{METADATA}#{context}")),
+        );
     }
     json_response(status, &item)
 }
@@ -147,6 +165,11 @@ pub fn body_json(body: &Bytes) -> Result<Value, GraphError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(serde_json::Map::new()));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("Invalid JSON in the request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("Invalid JSON in the request body: {e}"),
+        )
+    })
 }

@@ -26,8 +26,12 @@ pub fn split_alternate_key(segment: &str) -> Result<(String, Option<EntityKey>),
     let Some((set, rest)) = segment.split_once('(') else {
         return Ok((segment.to_owned(), None));
     };
-    let inner = rest.strip_suffix(')').ok_or_else(|| GraphError::segment_not_found(segment))?;
-    let (name, value) = inner.split_once('=').ok_or_else(|| GraphError::segment_not_found(segment))?;
+    let inner = rest
+        .strip_suffix(')')
+        .ok_or_else(|| GraphError::segment_not_found(segment))?;
+    let (name, value) = inner
+        .split_once('=')
+        .ok_or_else(|| GraphError::segment_not_found(segment))?;
     let value = value.trim().trim_matches('\'');
     if name.trim().eq_ignore_ascii_case("appId") {
         Ok((set.to_owned(), Some(EntityKey::AppId(value.to_owned()))))
@@ -57,11 +61,17 @@ impl Query {
 
     /// Checks that the filter only uses `allowed` properties, answering Graph's unsupported-query error.
     pub fn only(&self, allowed: &[&str], resource: &str) -> Result<(), GraphError> {
-        match self.filter.iter().find(|(p, _)| !allowed.iter().any(|a| a.eq_ignore_ascii_case(p))) {
+        match self
+            .filter
+            .iter()
+            .find(|(p, _)| !allowed.iter().any(|a| a.eq_ignore_ascii_case(p)))
+        {
             Some((property, _)) => Err(GraphError::new(
                 StatusCode::BAD_REQUEST,
                 "Request_UnsupportedQuery",
-                format!("Unsupported or invalid query filter clause specified for property '{property}' of resource '{resource}'."),
+                format!(
+                    "Unsupported or invalid query filter clause specified for property '{property}' of resource '{resource}'."
+                ),
             )),
             None => Ok(()),
         }
@@ -76,7 +86,13 @@ impl Query {
 }
 
 fn parse_filter(text: &str) -> Result<Vec<(String, String)>, GraphError> {
-    let invalid = || GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("Invalid filter clause: {text}"));
+    let invalid = || {
+        GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("Invalid filter clause: {text}"),
+        )
+    };
     let mut clauses = Vec::new();
     for clause in split_and(text) {
         let clause = clause.trim();
@@ -88,7 +104,10 @@ fn parse_filter(text: &str) -> Result<Vec<(String, String)>, GraphError> {
             return Err(invalid());
         }
         let value = value.trim();
-        let value = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(value);
+        let value = value
+            .strip_prefix('\'')
+            .and_then(|v| v.strip_suffix('\''))
+            .unwrap_or(value);
         clauses.push((property.to_owned(), value.replace("''", "'")));
     }
     Ok(clauses)

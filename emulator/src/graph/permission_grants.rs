@@ -28,7 +28,9 @@ pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, Gra
         return Err(GraphError::segment_not_found(segment));
     }
     let EntityKey::Id(id) = key else {
-        return Err(GraphError::bad_request("oAuth2PermissionGrant has no appId alternate key."));
+        return Err(GraphError::bad_request(
+            "oAuth2PermissionGrant has no appId alternate key.",
+        ));
     };
     let index = state
         .directory
@@ -42,14 +44,17 @@ pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, Gra
             if !replication::read_sees(&mut grant.replication, request.now) {
                 return Err(GraphError::not_found(&id));
             }
-            Ok(entity(StatusCode::OK, "oauth2PermissionGrants/$entity", to_json(grant)))
+            Ok(entity(
+                StatusCode::OK,
+                "oauth2PermissionGrants/$entity",
+                to_json(grant),
+            ))
         }
         Method::PATCH => {
             let body = body_json(request.body)?;
-            let scope = body
-                .get("scope")
-                .and_then(Value::as_str)
-                .ok_or_else(|| GraphError::bad_request("Only the 'scope' property of a grant can be updated."))?;
+            let scope = body.get("scope").and_then(Value::as_str).ok_or_else(|| {
+                GraphError::bad_request("Only the 'scope' property of a grant can be updated.")
+            })?;
             // The new value replaces the old one.
             state.directory.oauth2_permission_grants[index].scope = scope.to_owned();
             Ok(StatusCode::NO_CONTENT.into_response())
@@ -63,7 +68,10 @@ pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, Gra
 }
 
 fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    request.query.only(&["clientId", "resourceId", "consentType", "principalId"], "OAuth2PermissionGrant")?;
+    request.query.only(
+        &["clientId", "resourceId", "consentType", "principalId"],
+        "OAuth2PermissionGrant",
+    )?;
     let now = request.now;
     let items = state
         .directory
@@ -92,9 +100,17 @@ fn text(body: &Value, name: &str) -> Result<String, GraphError> {
 }
 
 /// A service principal a new grant names must be readable (it may still be replicating).
-fn service_principal_readable(state: &mut State, id: &str, request: &GraphRequest<'_>) -> Result<(), GraphError> {
+fn service_principal_readable(
+    state: &mut State,
+    id: &str,
+    request: &GraphRequest<'_>,
+) -> Result<(), GraphError> {
     let now = request.now;
-    let sp = state.directory.service_principals.iter_mut().find(|sp| sp.id.eq_ignore_ascii_case(id));
+    let sp = state
+        .directory
+        .service_principals
+        .iter_mut()
+        .find(|sp| sp.id.eq_ignore_ascii_case(id));
     let seen = sp.is_some_and(|sp| replication::read_sees(&mut sp.replication, now));
     match seen {
         true => Ok(()),
@@ -109,17 +125,29 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
     let client_id = text(&body, "clientId")?;
     let resource_id = text(&body, "resourceId")?;
     let consent_type = text(&body, "consentType")?;
-    let scope = body.get("scope").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let scope = body
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let principal_id = body.get("principalId").and_then(Value::as_str).map(str::to_owned);
     match consent_type.as_str() {
         "AllPrincipals" if principal_id.is_some() => {
-            return Err(GraphError::bad_request("principalId must be null when consentType is AllPrincipals."));
+            return Err(GraphError::bad_request(
+                "principalId must be null when consentType is AllPrincipals.",
+            ));
         }
         "Principal" if principal_id.is_none() => {
-            return Err(GraphError::bad_request("principalId is required when consentType is Principal."));
+            return Err(GraphError::bad_request(
+                "principalId is required when consentType is Principal.",
+            ));
         }
         "AllPrincipals" | "Principal" => {}
-        other => return Err(GraphError::bad_request(format!("Invalid value '{other}' for property 'consentType'."))),
+        other => {
+            return Err(GraphError::bad_request(format!(
+                "Invalid value '{other}' for property 'consentType'."
+            )));
+        }
     }
     service_principal_readable(state, &client_id, request)?;
     service_principal_readable(state, &resource_id, request)?;
@@ -130,7 +158,11 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
             && g.principal_id == principal_id
     });
     if duplicate {
-        return Err(GraphError::new(StatusCode::CONFLICT, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists."));
+        return Err(GraphError::new(
+            StatusCode::CONFLICT,
+            "Request_MultipleObjectsWithSameKeyValue",
+            "Permission entry already exists.",
+        ));
     }
     // Real grant ids are 43-character base64url strings, not GUIDs.
     let mut raw = [0u8; 32];
@@ -146,7 +178,11 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
     };
     let shown = to_json(&grant);
     state.directory.oauth2_permission_grants.push(grant);
-    Ok(entity(StatusCode::CREATED, "oauth2PermissionGrants/$entity", shown))
+    Ok(entity(
+        StatusCode::CREATED,
+        "oauth2PermissionGrants/$entity",
+        shown,
+    ))
 }
 
 /// Graph's oAuth2PermissionGrant JSON.

@@ -36,7 +36,9 @@ pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, Gra
                 .oauth2_permission_grants
                 .iter_mut()
                 .filter(|g| g.client_id.eq_ignore_ascii_case(&sp.id))
-                .filter_map(|g| replication::read_sees(&mut g.replication, now).then(|| permission_grants::to_json(g)))
+                .filter_map(|g| {
+                    replication::read_sees(&mut g.replication, now).then(|| permission_grants::to_json(g))
+                })
                 .collect();
             Ok(collection("oauth2PermissionGrants", items))
         }
@@ -57,14 +59,22 @@ pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, Gra
 }
 
 fn find(state: &State, key: &EntityKey) -> Option<usize> {
-    state.directory.service_principals.iter().position(|sp| match key {
-        EntityKey::Id(id) => sp.id.eq_ignore_ascii_case(id),
-        EntityKey::AppId(app_id) => sp.app_id.eq_ignore_ascii_case(app_id),
-    })
+    state
+        .directory
+        .service_principals
+        .iter()
+        .position(|sp| match key {
+            EntityKey::Id(id) => sp.id.eq_ignore_ascii_case(id),
+            EntityKey::AppId(app_id) => sp.app_id.eq_ignore_ascii_case(app_id),
+        })
 }
 
 /// The service principal as a reader sees it (404 while it is still replicating).
-fn visible(state: &mut State, key: &EntityKey, request: &GraphRequest<'_>) -> Result<ServicePrincipal, GraphError> {
+fn visible(
+    state: &mut State,
+    key: &EntityKey,
+    request: &GraphRequest<'_>,
+) -> Result<ServicePrincipal, GraphError> {
     let index = find(state, key).ok_or_else(|| GraphError::not_found(key.shown()))?;
     let sp = &mut state.directory.service_principals[index];
     if replication::read_sees(&mut sp.replication, request.now) {
@@ -75,7 +85,9 @@ fn visible(state: &mut State, key: &EntityKey, request: &GraphRequest<'_>) -> Re
 }
 
 fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    request.query.only(&["appId", "id", "displayName"], "ServicePrincipal")?;
+    request
+        .query
+        .only(&["appId", "id", "displayName"], "ServicePrincipal")?;
     let now = request.now;
     let items = state
         .directory
@@ -99,9 +111,16 @@ fn create(emu: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Resu
     let app_id = body
         .get("appId")
         .and_then(Value::as_str)
-        .ok_or_else(|| GraphError::bad_request("Property 'appId' is required when creating a service principal."))?
+        .ok_or_else(|| {
+            GraphError::bad_request("Property 'appId' is required when creating a service principal.")
+        })?
         .to_owned();
-    if state.directory.service_principals.iter().any(|sp| sp.app_id.eq_ignore_ascii_case(&app_id)) {
+    if state
+        .directory
+        .service_principals
+        .iter()
+        .any(|sp| sp.app_id.eq_ignore_ascii_case(&app_id))
+    {
         return Err(GraphError::new(
             StatusCode::CONFLICT,
             "Request_MultipleObjectsWithSameKeyValue",
@@ -112,9 +131,19 @@ fn create(emu: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Resu
         .into_iter()
         .find(|api| api.app_id.eq_ignore_ascii_case(&app_id));
     let (display_name, owner, scopes, canonical_app_id) = match first_party {
-        Some(api) => (api.display_name.to_owned(), MICROSOFT_TENANT_ID.to_owned(), api.scopes, api.app_id.to_owned()),
+        Some(api) => (
+            api.display_name.to_owned(),
+            MICROSOFT_TENANT_ID.to_owned(),
+            api.scopes,
+            api.app_id.to_owned(),
+        ),
         None => match state.directory.application_by_app_id(&app_id) {
-            Some(app) => (app.display_name.clone(), state.partner.tenant_id.clone(), vec![], app.app_id.clone()),
+            Some(app) => (
+                app.display_name.clone(),
+                state.partner.tenant_id.clone(),
+                vec![],
+                app.app_id.clone(),
+            ),
             None => {
                 return Err(GraphError::bad_request(format!(
                     "The appId '{app_id}' of the service principal does not reference a valid application object."

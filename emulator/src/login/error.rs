@@ -19,7 +19,12 @@ pub struct Aadsts {
 
 impl Aadsts {
     pub fn new(status: StatusCode, error: &'static str, code: u32, description: impl Into<String>) -> Self {
-        Self { status, error, code, description: description.into() }
+        Self {
+            status,
+            error,
+            code,
+            description: description.into(),
+        }
     }
 
     pub fn tenant_not_found(tenant: &str) -> Self {
@@ -161,16 +166,28 @@ impl Aadsts {
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             70011,
-            format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
+            format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+            ),
         )
     }
 
     pub fn malformed_grant() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            9002313,
+            "Invalid request. Request is malformed or invalid.",
+        )
     }
 
     pub fn grant_for_other_client() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", 70000, "Provided grant is invalid or malformed.")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70000,
+            "Provided grant is invalid or malformed.",
+        )
     }
 
     pub fn refresh_token_inactive(issued: DateTime<Utc>, inactive_seconds: i64) -> Self {
@@ -252,11 +269,21 @@ impl Aadsts {
     }
 
     pub fn device_code_expired() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "expired_token", 70019, "Verification code expired.")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "expired_token",
+            70019,
+            "Verification code expired.",
+        )
     }
 
     pub fn transient(status: StatusCode) -> Self {
-        Self::new(status, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+        Self::new(
+            status,
+            "temporarily_unavailable",
+            90033,
+            "A transient error has occurred. Please try again.",
+        )
     }
 
     /// The JSON body Entra sends, with the emulator clock's timestamp and this request's ids.

@@ -60,7 +60,10 @@ fn parse_form(bytes: &[u8]) -> Form {
 }
 
 fn param<'a>(form: &'a Form, name: &str) -> Result<&'a str, Aadsts> {
-    form.get(name).map(String::as_str).filter(|v| !v.is_empty()).ok_or_else(|| Aadsts::missing_parameter(name))
+    form.get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Aadsts::missing_parameter(name))
 }
 
 fn random_token(bytes: usize) -> String {
@@ -75,7 +78,8 @@ fn resolve_tenant(state: &State, segment: &str, multi_tenant: bool) -> Result<St
     let partner = &state.partner;
     if segment.eq_ignore_ascii_case(&partner.tenant_id)
         || segment.eq_ignore_ascii_case(&partner.domain)
-        || (multi_tenant && (segment.eq_ignore_ascii_case("common") || segment.eq_ignore_ascii_case("organizations")))
+        || (multi_tenant
+            && (segment.eq_ignore_ascii_case("common") || segment.eq_ignore_ascii_case("organizations")))
     {
         Ok(partner.tenant_id.clone())
     } else {
@@ -84,11 +88,20 @@ fn resolve_tenant(state: &State, segment: &str, multi_tenant: bool) -> Result<St
 }
 
 fn find_app(state: &State, client_id: &str, tenant: &str) -> Result<Application, Aadsts> {
-    state.directory.application_by_app_id(client_id).cloned().ok_or_else(|| Aadsts::unknown_client(client_id, tenant))
+    state
+        .directory
+        .application_by_app_id(client_id)
+        .cloned()
+        .ok_or_else(|| Aadsts::unknown_client(client_id, tenant))
 }
 
 /// Client authentication: a secret, a federated client assertion, or nothing for public client flows.
-fn authenticate_client(app: &Application, form: &Form, now: DateTime<Utc>, required: bool) -> Result<(), Aadsts> {
+fn authenticate_client(
+    app: &Application,
+    form: &Form,
+    now: DateTime<Utc>,
+    required: bool,
+) -> Result<(), Aadsts> {
     if let Some(secret) = form.get("client_secret").filter(|s| !s.is_empty()) {
         let key = app.password_credentials.iter().find(|k| &k.secret_text == secret);
         return match key {
@@ -116,7 +129,13 @@ fn authenticate_client(app: &Application, form: &Form, now: DateTime<Utc>, requi
         if now_ts >= exp || nbf > now_ts + 300 {
             return Err(Aadsts::assertion_out_of_time());
         }
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let (iss, sub) = (text("iss"), text("sub"));
         let auds: Vec<String> = match claims.get("aud") {
             Some(Value::String(a)) => vec![a.clone()],
@@ -126,9 +145,17 @@ fn authenticate_client(app: &Application, form: &Form, now: DateTime<Utc>, requi
         let matched = app.federated_identity_credentials.iter().any(|fic| {
             fic.issuer == iss && fic.subject == sub && fic.audiences.iter().any(|a| auds.contains(a))
         });
-        return if matched { Ok(()) } else { Err(Aadsts::no_federated_match()) };
+        return if matched {
+            Ok(())
+        } else {
+            Err(Aadsts::no_federated_match())
+        };
     }
-    if required || !app.is_fallback_public_client { Err(Aadsts::credential_required()) } else { Ok(()) }
+    if required || !app.is_fallback_public_client {
+        Err(Aadsts::credential_required())
+    } else {
+        Ok(())
+    }
 }
 
 /// What a token is for: its audience and the delegated scope values it carries.
@@ -144,16 +171,25 @@ fn find_resource(emu: &Emulator, state: &State, resource: &str) -> Option<(Strin
     let wanted = resource.trim_end_matches('/');
     for api in well_known::first_party_apis(&emu.dev_center_scope_id) {
         let named = api.app_id.eq_ignore_ascii_case(wanted)
-            || api.identifier_uris.iter().any(|uri| uri.trim_end_matches('/').eq_ignore_ascii_case(wanted));
+            || api
+                .identifier_uris
+                .iter()
+                .any(|uri| uri.trim_end_matches('/').eq_ignore_ascii_case(wanted));
         if named {
-            return Some((api.app_id.to_owned(), api.scopes.into_iter().map(|s| s.value).collect()));
+            return Some((
+                api.app_id.to_owned(),
+                api.scopes.into_iter().map(|s| s.value).collect(),
+            ));
         }
     }
     state
         .directory
         .applications
         .iter()
-        .find(|a| a.app_id.eq_ignore_ascii_case(wanted) || format!("api://{}", a.app_id).eq_ignore_ascii_case(wanted))
+        .find(|a| {
+            a.app_id.eq_ignore_ascii_case(wanted)
+                || format!("api://{}", a.app_id).eq_ignore_ascii_case(wanted)
+        })
         .map(|a| (a.app_id.clone(), vec![]))
 }
 
@@ -161,7 +197,11 @@ fn target_v1(emu: &Emulator, state: &State, resource: &str, tenant: &str) -> Res
     let (api_app_id, published) =
         find_resource(emu, state, resource).ok_or_else(|| Aadsts::resource_not_found(resource, tenant))?;
     // v1 tokens carry every consented scope of the resource.
-    Ok(Target { audience: resource.trim_end_matches('/').to_owned(), api_app_id, scopes: published })
+    Ok(Target {
+        audience: resource.trim_end_matches('/').to_owned(),
+        api_app_id,
+        scopes: published,
+    })
 }
 
 fn target_v2(
@@ -171,8 +211,10 @@ fn target_v2(
     client_credentials: bool,
     tenant: &str,
 ) -> Result<Target, Aadsts> {
-    let api_scopes: Vec<&str> =
-        scope.split_whitespace().filter(|s| !OIDC_SCOPES.iter().any(|o| o.eq_ignore_ascii_case(s))).collect();
+    let api_scopes: Vec<&str> = scope
+        .split_whitespace()
+        .filter(|s| !OIDC_SCOPES.iter().any(|o| o.eq_ignore_ascii_case(s)))
+        .collect();
     if client_credentials {
         let [only] = api_scopes.as_slice() else {
             return Err(Aadsts::default_scope_required(scope));
@@ -180,9 +222,13 @@ fn target_v2(
         let Some(resource) = only.strip_suffix("/.default") else {
             return Err(Aadsts::default_scope_required(scope));
         };
-        let (api_app_id, _) =
-            find_resource(emu, state, resource).ok_or_else(|| Aadsts::resource_not_found(resource, tenant))?;
-        return Ok(Target { audience: resource.trim_end_matches('/').to_owned(), api_app_id, scopes: vec![] });
+        let (api_app_id, _) = find_resource(emu, state, resource)
+            .ok_or_else(|| Aadsts::resource_not_found(resource, tenant))?;
+        return Ok(Target {
+            audience: resource.trim_end_matches('/').to_owned(),
+            api_app_id,
+            scopes: vec![],
+        });
     }
     let mut resource: Option<String> = None;
     let mut values = Vec::new();
@@ -193,7 +239,11 @@ fn target_v2(
             _ => (crate::demo::GRAPH_AUDIENCE.to_owned(), (*s).to_owned()),
         };
         match &resource {
-            Some(r) if !r.trim_end_matches('/').eq_ignore_ascii_case(res.trim_end_matches('/')) => {
+            Some(r)
+                if !r
+                    .trim_end_matches('/')
+                    .eq_ignore_ascii_case(res.trim_end_matches('/')) =>
+            {
                 return Err(Aadsts::several_resources());
             }
             _ => resource = Some(res),
@@ -210,13 +260,20 @@ fn target_v2(
         published
     } else {
         if !published.is_empty() {
-            if let Some(unknown) = values.iter().find(|v| !published.iter().any(|p| p.eq_ignore_ascii_case(v))) {
+            if let Some(unknown) = values
+                .iter()
+                .find(|v| !published.iter().any(|p| p.eq_ignore_ascii_case(v)))
+            {
                 return Err(Aadsts::invalid_scope(&format!("{resource}/{unknown}")));
             }
         }
         values
     };
-    Ok(Target { audience: resource.trim_end_matches('/').to_owned(), api_app_id, scopes })
+    Ok(Target {
+        audience: resource.trim_end_matches('/').to_owned(),
+        api_app_id,
+        scopes,
+    })
 }
 
 /// The signed-in user of an app+user token.
@@ -246,7 +303,11 @@ fn mint(
     now: DateTime<Utc>,
 ) -> (String, i64) {
     let lifetime = state.settings.access_token_lifetime_seconds;
-    let app_sp = state.directory.service_principals.iter().find(|sp| sp.app_id.eq_ignore_ascii_case(&app.app_id));
+    let app_sp = state
+        .directory
+        .service_principals
+        .iter()
+        .find(|sp| sp.app_id.eq_ignore_ascii_case(&app.app_id));
     let app_oid = app_sp.map_or_else(|| app.id.clone(), |sp| sp.id.clone());
     let mut claims = AccessClaims {
         aud: target.audience.clone(),
@@ -277,7 +338,10 @@ fn mint(
         }
         None if target.api_app_id == crate::demo::MICROSOFT_GRAPH_APP_ID => {
             // The application permissions a Partner Center web app is usually granted on Graph.
-            claims.roles = Some(vec!["Application.ReadWrite.All".into(), "DelegatedPermissionGrant.ReadWrite.All".into()]);
+            claims.roles = Some(vec![
+                "Application.ReadWrite.All".into(),
+                "DelegatedPermissionGrant.ReadWrite.All".into(),
+            ]);
         }
         None => {}
     }
@@ -316,11 +380,21 @@ fn new_refresh_token(state: &mut State, client_id: &str, user: &User, now: DateT
     token
 }
 
-async fn token_v2(AxumState(emu): Shared, Extension(ctx): Extension<RequestContext>, Path(tenant): Path<String>, body: Bytes) -> Response {
+async fn token_v2(
+    AxumState(emu): Shared,
+    Extension(ctx): Extension<RequestContext>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
     token(&emu, &ctx, &tenant, &parse_form(&body), Version::V2)
 }
 
-async fn token_v1(AxumState(emu): Shared, Extension(ctx): Extension<RequestContext>, Path(tenant): Path<String>, body: Bytes) -> Response {
+async fn token_v1(
+    AxumState(emu): Shared,
+    Extension(ctx): Extension<RequestContext>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
     token(&emu, &ctx, &tenant, &parse_form(&body), Version::V1)
 }
 
@@ -330,7 +404,10 @@ fn token(emu: &Emulator, ctx: &RequestContext, tenant: &str, form: &Form, versio
         Ok(issued) => {
             let mut response = axum::Json(token_response(&issued, version)).into_response();
             let headers = response.headers_mut();
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store, no-cache"),
+            );
             headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             response
         }
@@ -342,9 +419,13 @@ fn token_response(issued: &Issued, version: Version) -> Value {
     let lifetime = issued.lifetime;
     let scope = issued.user_flow.then(|| match version {
         Version::V1 => issued.target.scopes.join(" "),
-        Version::V2 => {
-            issued.target.scopes.iter().map(|s| format!("{}/{s}", issued.target.audience)).collect::<Vec<_>>().join(" ")
-        }
+        Version::V2 => issued
+            .target
+            .scopes
+            .iter()
+            .map(|s| format!("{}/{s}", issued.target.audience))
+            .collect::<Vec<_>>()
+            .join(" "),
     });
     let mut body = match version {
         Version::V2 => json!({
@@ -382,7 +463,13 @@ fn wants(scope: Option<&str>, name: &str) -> bool {
     scope.is_some_and(|s| s.split_whitespace().any(|v| v.eq_ignore_ascii_case(name)))
 }
 
-fn issue(emu: &Emulator, tenant: &str, form: &Form, version: Version, now: DateTime<Utc>) -> Result<Issued, Aadsts> {
+fn issue(
+    emu: &Emulator,
+    tenant: &str,
+    form: &Form,
+    version: Version,
+    now: DateTime<Utc>,
+) -> Result<Issued, Aadsts> {
     let mut state = emu.state();
     let grant_type = param(form, "grant_type")?.to_owned();
     let client_credentials = grant_type == "client_credentials";
@@ -390,7 +477,10 @@ fn issue(emu: &Emulator, tenant: &str, form: &Form, version: Version, now: DateT
     let client_id = param(form, "client_id")?.to_owned();
     let app = find_app(&state, &client_id, tenant)?;
     authenticate_client(&app, form, now, client_credentials)?;
-    let demo_user = |state: &State| User { upn: state.partner.user.clone(), object_id: state.partner.user_object_id.clone() };
+    let demo_user = |state: &State| User {
+        upn: state.partner.user.clone(),
+        object_id: state.partner.user_object_id.clone(),
+    };
 
     // The user-flow target: v2 names it with `scope`, v1 with `resource`. Without either, the Partner
     // Center user_impersonation scope (what the seeded refresh token was consented for).
@@ -398,10 +488,18 @@ fn issue(emu: &Emulator, tenant: &str, form: &Form, version: Version, now: DateT
         match version {
             Version::V2 => match scope {
                 Some(scope) => target_v2(emu, state, scope, false, tenant),
-                None => target_v2(emu, state, "https://api.partnercenter.microsoft.com/user_impersonation", false, tenant),
+                None => target_v2(
+                    emu,
+                    state,
+                    "https://api.partnercenter.microsoft.com/user_impersonation",
+                    false,
+                    tenant,
+                ),
             },
             Version::V1 => {
-                let resource = form.get("resource").map_or(crate::demo::PARTNER_CENTER_AUDIENCE, String::as_str);
+                let resource = form
+                    .get("resource")
+                    .map_or(crate::demo::PARTNER_CENTER_AUDIENCE, String::as_str);
                 target_v1(emu, state, resource, tenant)
             }
         }
@@ -414,13 +512,25 @@ fn issue(emu: &Emulator, tenant: &str, form: &Form, version: Version, now: DateT
                 Version::V1 => target_v1(emu, &state, param(form, "resource")?, tenant)?,
             };
             let (access_token, lifetime) = mint(emu, &state, &tenant_id, &app, &target, None, now);
-            Ok(Issued { access_token, lifetime, now, target, refresh_token: None, id_token: None, user_flow: false })
+            Ok(Issued {
+                access_token,
+                lifetime,
+                now,
+                target,
+                refresh_token: None,
+                id_token: None,
+                user_flow: false,
+            })
         }
         "refresh_token" => {
             let presented = param(form, "refresh_token")?;
             let max_inactive = state.settings.refresh_token_max_inactive_seconds;
             let revoke_old = state.settings.rotate_refresh_tokens_revokes_old;
-            let grant = state.sessions.refresh_tokens.get_mut(presented).ok_or_else(Aadsts::malformed_grant)?;
+            let grant = state
+                .sessions
+                .refresh_tokens
+                .get_mut(presented)
+                .ok_or_else(Aadsts::malformed_grant)?;
             if grant.revoked {
                 return Err(Aadsts::refresh_token_revoked());
             }
@@ -435,17 +545,32 @@ fn issue(emu: &Emulator, tenant: &str, form: &Form, version: Version, now: DateT
             if revoke_old {
                 grant.revoked = true;
             }
-            let user = User { upn: grant.user.clone(), object_id: grant.user_object_id.clone() };
+            let user = User {
+                upn: grant.user.clone(),
+                object_id: grant.user_object_id.clone(),
+            };
             let target = user_target(&state, form.get("scope").map(String::as_str))?;
             let (access_token, lifetime) = mint(emu, &state, &tenant_id, &app, &target, Some(&user), now);
             let refresh_token = Some(new_refresh_token(&mut state, &client_id, &user, now));
             let id_token = wants(form.get("scope").map(String::as_str), "openid")
                 .then(|| id_token(emu, &tenant_id, &client_id, &user, now));
-            Ok(Issued { access_token, lifetime, now, target, refresh_token, id_token, user_flow: true })
+            Ok(Issued {
+                access_token,
+                lifetime,
+                now,
+                target,
+                refresh_token,
+                id_token,
+                user_flow: true,
+            })
         }
         "authorization_code" => {
             let code = param(form, "code")?;
-            let entry = state.sessions.codes.get_mut(code).ok_or_else(Aadsts::code_expired)?;
+            let entry = state
+                .sessions
+                .codes
+                .get_mut(code)
+                .ok_or_else(Aadsts::code_expired)?;
             if entry.redeemed {
                 return Err(Aadsts::code_redeemed());
             }
@@ -480,10 +605,21 @@ fn issue(emu: &Emulator, tenant: &str, form: &Form, version: Version, now: DateT
                 .then(|| new_refresh_token(&mut state, &client_id, &user, now));
             let id_token = (version == Version::V1 || wants(scope.as_deref(), "openid"))
                 .then(|| id_token(emu, &tenant_id, &client_id, &user, now));
-            Ok(Issued { access_token, lifetime, now, target, refresh_token, id_token, user_flow: true })
+            Ok(Issued {
+                access_token,
+                lifetime,
+                now,
+                target,
+                refresh_token,
+                id_token,
+                user_flow: true,
+            })
         }
         DEVICE_CODE_GRANT | "device_code" => {
-            let code = form.get("device_code").or_else(|| form.get("code")).ok_or_else(|| Aadsts::missing_parameter("device_code"))?;
+            let code = form
+                .get("device_code")
+                .or_else(|| form.get("code"))
+                .ok_or_else(|| Aadsts::missing_parameter("device_code"))?;
             let entry = state
                 .sessions
                 .device_codes
@@ -510,8 +646,17 @@ fn issue(emu: &Emulator, tenant: &str, form: &Form, version: Version, now: DateT
             let (access_token, lifetime) = mint(emu, &state, &tenant_id, &app, &target, Some(&user), now);
             let refresh_token = (version == Version::V1 || wants(scope.as_deref(), "offline_access"))
                 .then(|| new_refresh_token(&mut state, &client_id, &user, now));
-            let id_token = wants(scope.as_deref(), "openid").then(|| id_token(emu, &tenant_id, &client_id, &user, now));
-            Ok(Issued { access_token, lifetime, now, target, refresh_token, id_token, user_flow: true })
+            let id_token =
+                wants(scope.as_deref(), "openid").then(|| id_token(emu, &tenant_id, &client_id, &user, now));
+            Ok(Issued {
+                access_token,
+                lifetime,
+                now,
+                target,
+                refresh_token,
+                id_token,
+                user_flow: true,
+            })
         }
         other => Err(Aadsts::unsupported_grant(other)),
     }
@@ -520,16 +665,25 @@ fn issue(emu: &Emulator, tenant: &str, form: &Form, version: Version, now: DateT
 /// Entra accepts any port on a loopback redirect URI (RFC 8252 native apps).
 fn is_loopback_redirect(uri: &str) -> bool {
     url::Url::parse(uri).is_ok_and(|u| {
-        u.scheme() == "http"
-            && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+        u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
     })
 }
 
-async fn authorize_v2(state: Shared, ctx: Extension<RequestContext>, tenant: Path<String>, query: RawQuery) -> Response {
+async fn authorize_v2(
+    state: Shared,
+    ctx: Extension<RequestContext>,
+    tenant: Path<String>,
+    query: RawQuery,
+) -> Response {
     authorize(state, ctx, tenant, query, Version::V2)
 }
 
-async fn authorize_v1(state: Shared, ctx: Extension<RequestContext>, tenant: Path<String>, query: RawQuery) -> Response {
+async fn authorize_v1(
+    state: Shared,
+    ctx: Extension<RequestContext>,
+    tenant: Path<String>,
+    query: RawQuery,
+) -> Response {
     authorize(state, ctx, tenant, query, Version::V1)
 }
 
@@ -549,7 +703,13 @@ fn authorize(
     }
 }
 
-fn authorize_inner(emu: &Emulator, tenant: &str, params: &Form, version: Version, now: DateTime<Utc>) -> Result<Response, Aadsts> {
+fn authorize_inner(
+    emu: &Emulator,
+    tenant: &str,
+    params: &Form,
+    version: Version,
+    now: DateTime<Utc>,
+) -> Result<Response, Aadsts> {
     let mut state = emu.state();
     let tenant_id = resolve_tenant(&state, tenant, true)?;
     let client_id = param(params, "client_id")?.to_owned();
@@ -570,7 +730,10 @@ fn authorize_inner(emu: &Emulator, tenant: &str, params: &Form, version: Version
     if !is_loopback_redirect(&redirect_uri) && !app.redirect_uris.iter().any(|r| r == &redirect_uri) {
         return Err(Aadsts::redirect_mismatch(&redirect_uri, &client_id));
     }
-    let method = params.get("code_challenge_method").cloned().unwrap_or_else(|| "plain".into());
+    let method = params
+        .get("code_challenge_method")
+        .cloned()
+        .unwrap_or_else(|| "plain".into());
     if !method.eq_ignore_ascii_case("S256") && !method.eq_ignore_ascii_case("plain") {
         return Err(Aadsts::new(
             StatusCode::BAD_REQUEST,
@@ -596,7 +759,10 @@ fn authorize_inner(emu: &Emulator, tenant: &str, params: &Form, version: Version
             redeemed: false,
         },
     );
-    let user = User { upn: state.partner.user.clone(), object_id: state.partner.user_object_id.clone() };
+    let user = User {
+        upn: state.partner.user.clone(),
+        object_id: state.partner.user_object_id.clone(),
+    };
     drop(state);
     let mut reply: Vec<(&str, String)> = vec![("code", code)];
     if response_type.split_whitespace().any(|t| t == "id_token") {
@@ -618,7 +784,8 @@ fn authorize_inner(emu: &Emulator, tenant: &str, params: &Form, version: Version
         );
         return Ok(Html(page).into_response());
     }
-    let mut location = url::Url::parse(&redirect_uri).map_err(|_| Aadsts::redirect_mismatch(&redirect_uri, &client_id))?;
+    let mut location =
+        url::Url::parse(&redirect_uri).map_err(|_| Aadsts::redirect_mismatch(&redirect_uri, &client_id))?;
     {
         let mut pairs = location.query_pairs_mut();
         for (k, v) in &reply {
@@ -633,18 +800,37 @@ fn authorize_inner(emu: &Emulator, tenant: &str, params: &Form, version: Version
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
-async fn device_code_v2(AxumState(emu): Shared, Extension(ctx): Extension<RequestContext>, Path(tenant): Path<String>, body: Bytes) -> Response {
+async fn device_code_v2(
+    AxumState(emu): Shared,
+    Extension(ctx): Extension<RequestContext>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
     device_code(&emu, &ctx, &tenant, &parse_form(&body), Version::V2)
 }
 
-async fn device_code_v1(AxumState(emu): Shared, Extension(ctx): Extension<RequestContext>, Path(tenant): Path<String>, body: Bytes) -> Response {
+async fn device_code_v1(
+    AxumState(emu): Shared,
+    Extension(ctx): Extension<RequestContext>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
     device_code(&emu, &ctx, &tenant, &parse_form(&body), Version::V1)
 }
 
-fn device_code(emu: &Emulator, ctx: &RequestContext, tenant: &str, form: &Form, version: Version) -> Response {
+fn device_code(
+    emu: &Emulator,
+    ctx: &RequestContext,
+    tenant: &str,
+    form: &Form,
+    version: Version,
+) -> Response {
     let now = emu.clock.now();
     let started = (|| -> Result<DeviceCode, Aadsts> {
         let mut state = emu.state();
@@ -653,7 +839,9 @@ fn device_code(emu: &Emulator, ctx: &RequestContext, tenant: &str, form: &Form, 
         find_app(&state, &client_id, tenant)?;
         const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
         let mut rng = rand::rng();
-        let user_code: String = (0..9).map(|_| char::from(LETTERS[rng.random_range(0..LETTERS.len())])).collect();
+        let user_code: String = (0..9)
+            .map(|_| char::from(LETTERS[rng.random_range(0..LETTERS.len())]))
+            .collect();
         let entry = DeviceCode {
             device_code: format!("DAQABAAEAAA{}", random_token(48)),
             user_code,

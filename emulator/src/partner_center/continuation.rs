@@ -34,3 +34,24 @@ impl Continuation {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_resist_tampering() {
+        let signer = TokenSigner::new([7; 32]);
+        let token = Continuation {
+            filter: Some(("Domain".into(), "ab".into())),
+            position: 40,
+            generation: 1,
+        };
+        let text = token.encode(&signer);
+        assert_eq!(Continuation::decode(&text, &signer), Some(token));
+        let (body, mac) = text.split_once('.').expect("two parts");
+        let forged = format!("{}A.{mac}", body);
+        assert_eq!(Continuation::decode(&forged, &signer), None);
+        assert_eq!(Continuation::decode(&text, &TokenSigner::new([8; 32])), None);
+    }
+}

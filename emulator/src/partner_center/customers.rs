@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 use super::continuation::Continuation;
 use super::error::PartnerCenterError;
@@ -61,8 +62,18 @@ impl CustomerBook {
             })
             .collect();
         customers.sort_by(|a, b| a.name_key.cmp(&b.name_key).then_with(|| a.id.cmp(&b.id)));
-        let generation = customers.len() as u64 ^ customers.first().map_or(0, |c| c.id.len() as u64);
-        Self { customers, generation }
+        // A fingerprint of the ids in order: tokens issued for one list are refused by another.
+        let mut digest = Sha256::new();
+        for customer in &customers {
+            digest.update(customer.id.as_bytes());
+        }
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest.finalize()[..8]);
+        let generation = u64::from_le_bytes(first);
+        Self {
+            customers,
+            generation,
+        }
     }
 
     pub fn by_id(&self, id: &str) -> Option<&CustomerEntry> {
@@ -149,26 +160,39 @@ struct Filter {
 
 impl Filter {
     fn parse(text: &str) -> Result<Self, PartnerCenterError> {
-        let invalid = |why: &str| PartnerCenterError::invalid_input(format!("Invalid filter '{text}': {why}"));
+        let invalid =
+            |why: &str| PartnerCenterError::invalid_input(format!("Invalid filter '{text}': {why}"));
         let value: Value = serde_json::from_str(text).map_err(|_| invalid("not a JSON object"))?;
         let Value::Object(map) = value else {
             return Err(invalid("not a JSON object"));
         };
         // Keys are PascalCase in the docs; Newtonsoft reads them case-insensitively, so do we.
-        let get = |key: &str| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).and_then(|(_, v)| v.as_str());
+        let get = |key: &str| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .and_then(|(_, v)| v.as_str())
+        };
         let field = get("Field").and_then(Field::parse).ok_or_else(|| {
             invalid("Field must be CompanyName, Domain, IndirectReseller or IndirectCloudSolutionProvider")
         })?;
         let operator = get("Operator").unwrap_or("starts_with");
         if !operator.eq_ignore_ascii_case("starts_with") {
-            return Err(invalid("the only supported operator for customers is starts_with"));
+            return Err(invalid(
+                "the only supported operator for customers is starts_with",
+            ));
         }
         let value = get("Value").ok_or_else(|| invalid("Value is required"))?;
-        Ok(Self { field, value: value.to_lowercase() })
+        Ok(Self {
+            field,
+            value: value.to_lowercase(),
+        })
     }
 
     fn from_token(pair: &(String, String)) -> Option<Self> {
-        Some(Self { field: Field::parse(&pair.0)?, value: pair.1.clone() })
+        Some(Self {
+            field: Field::parse(&pair.0)?,
+            value: pair.1.clone(),
+        })
     }
 
     fn to_token(&self) -> (String, String) {
@@ -179,7 +203,9 @@ impl Filter {
         match self.field {
             Field::CompanyName => customer.name_key.starts_with(&self.value),
             Field::Domain => customer.domain_key.starts_with(&self.value),
-            Field::IndirectReseller => !customer.reseller_key.is_empty() && customer.reseller_key.starts_with(&self.value),
+            Field::IndirectReseller => {
+                !customer.reseller_key.is_empty() && customer.reseller_key.starts_with(&self.value)
+            }
             // The signed-in partner is the indirect provider of every customer that has a reseller.
             Field::IndirectCloudSolutionProvider => {
                 !customer.reseller_key.is_empty() && partner_tenant.to_lowercase().starts_with(&self.value)
@@ -189,29 +215,44 @@ impl Filter {
 }
 
 fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// `GET /v1/customers`.
-pub fn list(request: &PartnerCenterRequest<'_>, signer: &TokenSigner, book: &CustomerBook, partner_tenant: &str) -> Result<axum::response::Response, PartnerCenterError> {
+pub fn list(
+    request: &PartnerCenterRequest<'_>,
+    signer: &TokenSigner,
+    book: &CustomerBook,
+    partner_tenant: &str,
+) -> Result<axum::response::Response, PartnerCenterError> {
     let pairs = &request.query;
     let size = match query_param(pairs, "size") {
         None => DEFAULT_PAGE_SIZE,
         Some(text) => match text.trim().parse::<usize>() {
             Ok(0) => DEFAULT_PAGE_SIZE,
             Ok(n) => n,
-            Err(_) => return Err(PartnerCenterError::invalid_input(format!("Invalid page size '{text}'."))),
+            Err(_) => {
+                return Err(PartnerCenterError::invalid_input(format!(
+                    "Invalid page size '{text}'."
+                )));
+            }
         },
     };
     let given_filter = query_param(pairs, "filter").map(Filter::parse).transpose()?;
     let (filter, start) = match query_param(pairs, "seekOperation") {
         None => (given_filter, 0),
         Some(op) if op.eq_ignore_ascii_case("next") => {
-            let token = continuation_header(request.headers)
-                .ok_or_else(|| PartnerCenterError::invalid_input("seekOperation=next needs the MS-ContinuationToken header."))?;
+            let token = continuation_header(request.headers).ok_or_else(|| {
+                PartnerCenterError::invalid_input("seekOperation=next needs the MS-ContinuationToken header.")
+            })?;
             let continuation = Continuation::decode(token, signer)
                 .filter(|c| c.generation == book.generation)
-                .ok_or_else(|| PartnerCenterError::invalid_input("The continuation token is invalid or has expired."))?;
+                .ok_or_else(|| {
+                    PartnerCenterError::invalid_input("The continuation token is invalid or has expired.")
+                })?;
             let bound = match &continuation.filter {
                 Some(pair) => Some(Filter::from_token(pair).ok_or_else(|| {
                     PartnerCenterError::invalid_input("The continuation token is invalid or has expired.")
@@ -225,9 +266,16 @@ pub fn list(request: &PartnerCenterRequest<'_>, signer: &TokenSigner, book: &Cus
             }
             (bound, continuation.position)
         }
-        Some(op) => return Err(PartnerCenterError::invalid_input(format!("Unsupported seekOperation '{op}'."))),
+        Some(op) => {
+            return Err(PartnerCenterError::invalid_input(format!(
+                "Unsupported seekOperation '{op}'."
+            )));
+        }
     };
-    if filter.as_ref().is_some_and(|f| f.field == Field::IndirectReseller) {
+    if filter
+        .as_ref()
+        .is_some_and(|f| f.field == Field::IndirectReseller)
+    {
         require_app_user(&request.claims)?;
     }
 
@@ -242,7 +290,10 @@ pub fn list(request: &PartnerCenterRequest<'_>, signer: &TokenSigner, book: &Cus
         position += 1;
     }
     // A next page exists only if another match remains: the last page carries no token.
-    let next = customers.get(position..).and_then(|rest| rest.iter().position(|c| accept(c))).map(|i| position + i);
+    let next = customers
+        .get(position..)
+        .and_then(|rest| rest.iter().position(&accept))
+        .map(|i| position + i);
 
     let mut body = String::with_capacity(page.iter().map(|c| c.list_json.len() + 1).sum::<usize>() + 512);
     // `totalCount` is the number of items in this page, as the real service reports it.
@@ -256,7 +307,12 @@ pub fn list(request: &PartnerCenterRequest<'_>, signer: &TokenSigner, book: &Cus
     body.push_str("],\"links\":{\"self\":");
     body.push_str(&link(&format!("/customers?size={size}"), None).to_string());
     let token = next.map(|position| {
-        Continuation { filter: filter.as_ref().map(Filter::to_token), position, generation: book.generation }.encode(signer)
+        Continuation {
+            filter: filter.as_ref().map(Filter::to_token),
+            position,
+            generation: book.generation,
+        }
+        .encode(signer)
     });
     if let Some(token) = &token {
         body.push_str(",\"next\":");
@@ -279,13 +335,19 @@ fn link(uri: &str, continuation: Option<&str>) -> Value {
 }
 
 fn continuation_header(headers: &HeaderMap) -> Option<&str> {
-    headers.get("MS-ContinuationToken").and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty())
+    headers
+        .get("MS-ContinuationToken")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// `GET /v1/customers/{id}`.
 pub fn get(book: &CustomerBook, id: &str) -> Result<axum::response::Response, PartnerCenterError> {
-    let customer = book
-        .by_id(id)
-        .ok_or_else(|| PartnerCenterError::not_found(format!("Customer '{id}' was not found for this partner.")))?;
-    Ok(json_text_response(StatusCode::OK, customer.to_json(true).to_string()))
+    let customer = book.by_id(id).ok_or_else(|| {
+        PartnerCenterError::not_found(format!("Customer '{id}' was not found for this partner."))
+    })?;
+    Ok(json_text_response(
+        StatusCode::OK,
+        customer.to_json(true).to_string(),
+    ))
 }

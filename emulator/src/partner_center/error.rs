@@ -8,14 +8,22 @@ use http::{HeaderValue, StatusCode, header};
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PartnerCenterError {
     #[error("{status} code {code}: {description}")]
-    Classic { status: StatusCode, code: u32, description: String },
+    Classic {
+        status: StatusCode,
+        code: u32,
+        description: String,
+    },
     #[error("429: rate limit exceeded, retry in {retry_after} s")]
     Throttled { retry_after: u64 },
 }
 
 impl PartnerCenterError {
     pub fn classic(status: StatusCode, code: u32, description: impl Into<String>) -> Self {
-        Self::Classic { status, code, description: description.into() }
+        Self::Classic {
+            status,
+            code,
+            description: description.into(),
+        }
     }
 
     /// Invalid input (bad `size`, `filter`, continuation token): 400, code 2000.
@@ -33,13 +41,19 @@ impl PartnerCenterError {
 
     /// An App+User-only operation called with an app-only token.
     pub fn app_only_refused() -> Self {
-        Self::classic(StatusCode::FORBIDDEN, 403, "This resource can't be accessed by application credentials.")
+        Self::classic(
+            StatusCode::FORBIDDEN,
+            403,
+            "This resource can't be accessed by application credentials.",
+        )
     }
 
     /// The error an injected fault answers with when the fault names no body.
     pub fn for_status(status: StatusCode, retry_after: Option<u64>) -> Self {
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Self::Throttled { retry_after: retry_after.unwrap_or(60) };
+            return Self::Throttled {
+                retry_after: retry_after.unwrap_or(60),
+            };
         }
         let description = match status.as_u16() {
             401 => "Unauthorized",
@@ -56,7 +70,11 @@ impl PartnerCenterError {
 
     pub fn render(&self) -> Response {
         match self {
-            Self::Classic { status, code, description } => {
+            Self::Classic {
+                status,
+                code,
+                description,
+            } => {
                 let body = serde_json::json!({
                     "code": code,
                     "description": description,
@@ -81,7 +99,9 @@ impl PartnerCenterError {
                     "message": format!("Rate limit is exceeded. Try again in {retry_after} seconds."),
                 });
                 let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
                 response
             }
         }

@@ -9,14 +9,13 @@ pub mod throttle;
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::State as AxumState;
 use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 
 use crate::access_token::{self, AccessClaims, TokenProblem};
-use crate::emulator::{Emulator, RequestContext};
+use crate::emulator::Emulator;
 use crate::well_known::Api;
 use error::PartnerCenterError;
 
@@ -30,7 +29,6 @@ pub struct PartnerCenterRequest<'a> {
 /// Every `/v1/...` request lands here: token check, throttle, then the route (paths are case-insensitive).
 pub async fn dispatch(
     AxumState(emu): AxumState<Arc<Emulator>>,
-    Extension(_ctx): Extension<RequestContext>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -42,7 +40,13 @@ pub async fn dispatch(
     }
 }
 
-fn handle(emu: &Emulator, method: &Method, uri: &Uri, headers: &HeaderMap, now: DateTime<Utc>) -> Result<Response, PartnerCenterError> {
+fn handle(
+    emu: &Emulator,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<Response, PartnerCenterError> {
     let claims = authenticate(emu, headers, now)?;
     let segments: Vec<String> = uri
         .path()
@@ -50,13 +54,28 @@ fn handle(emu: &Emulator, method: &Method, uri: &Uri, headers: &HeaderMap, now: 
         .unwrap_or_default()
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().to_ascii_lowercase())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .to_ascii_lowercase()
+        })
         .collect();
     let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
-    let param = |name: &str| query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
     if method != Method::GET {
-        return Err(PartnerCenterError::classic(StatusCode::METHOD_NOT_ALLOWED, 405, "The requested method is not supported."));
+        return Err(PartnerCenterError::classic(
+            StatusCode::METHOD_NOT_ALLOWED,
+            405,
+            "The requested method is not supported.",
+        ));
     }
     let names: Vec<&str> = segments.iter().map(String::as_str).collect();
     let is_customer_resource = names.first() == Some(&"customers");
@@ -64,7 +83,10 @@ fn handle(emu: &Emulator, method: &Method, uri: &Uri, headers: &HeaderMap, now: 
     if is_customer_resource {
         let limit = state.settings.customer_rate_limit_per_minute;
         let tenant = claims.tid.clone();
-        state.customer_throttle.admit(&tenant, now, limit).map_err(|retry_after| PartnerCenterError::Throttled { retry_after })?;
+        state
+            .customer_throttle
+            .admit(&tenant, now, limit)
+            .map_err(|retry_after| PartnerCenterError::Throttled { retry_after })?;
     }
     match names.as_slice() {
         ["profiles", "mpn"] => {
@@ -77,14 +99,22 @@ fn handle(emu: &Emulator, method: &Method, uri: &Uri, headers: &HeaderMap, now: 
         }
         ["relationships"] => {
             require_app_user(&claims)?;
-            relationships::list(&state, param("relationship_type").as_deref(), param("filter").as_deref())
+            relationships::list(
+                &state,
+                param("relationship_type").as_deref(),
+                param("filter").as_deref(),
+            )
         }
         ["customers"] => {
             let book = Arc::clone(&state.customers);
             let partner_tenant = state.partner.tenant_id.clone();
             // Paging works on the immutable book; release the lock before building a large page.
             drop(state);
-            let request = PartnerCenterRequest { query: query.clone(), headers, claims };
+            let request = PartnerCenterRequest {
+                query: query.clone(),
+                headers,
+                claims,
+            };
             customers::list(&request, &emu.signer, &book, &partner_tenant)
         }
         ["customers", id] => customers::get(&state.customers, id),
@@ -92,13 +122,19 @@ fn handle(emu: &Emulator, method: &Method, uri: &Uri, headers: &HeaderMap, now: 
             require_app_user(&claims)?;
             relationships::of_customer(&state, id)
         }
-        _ => Err(PartnerCenterError::not_found("The requested resource was not found.")),
+        _ => Err(PartnerCenterError::not_found(
+            "The requested resource was not found.",
+        )),
     }
 }
 
 /// Partner Center accepts tokens for its own audience only (Azure AD Graph tokens are retired), from the
 /// partner tenant, unexpired by the emulator clock.
-fn authenticate(emu: &Emulator, headers: &HeaderMap, now: DateTime<Utc>) -> Result<AccessClaims, PartnerCenterError> {
+fn authenticate(
+    emu: &Emulator,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<AccessClaims, PartnerCenterError> {
     let token = access_token::bearer(headers)
         .ok_or_else(|| PartnerCenterError::unauthorized("The request has no bearer access token."))?;
     let claims = emu.signer.verify(token, now).map_err(|problem| {
@@ -114,20 +150,28 @@ fn authenticate(emu: &Emulator, headers: &HeaderMap, now: DateTime<Utc>) -> Resu
         )));
     }
     if !claims.tid.eq_ignore_ascii_case(&emu.state().partner.tenant_id) {
-        return Err(PartnerCenterError::unauthorized("The access token was issued for another tenant."));
+        return Err(PartnerCenterError::unauthorized(
+            "The access token was issued for another tenant.",
+        ));
     }
     Ok(claims)
 }
 
 /// App+User-only operations refuse app-only tokens (403, as Partner Center's engineers describe it).
 pub fn require_app_user(claims: &AccessClaims) -> Result<(), PartnerCenterError> {
-    if claims.is_app_only() { Err(PartnerCenterError::app_only_refused()) } else { Ok(()) }
+    if claims.is_app_only() {
+        Err(PartnerCenterError::app_only_refused())
+    } else {
+        Ok(())
+    }
 }
 
 /// A JSON body Partner Center style.
 pub fn json_text_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     response
 }
-

@@ -16,11 +16,15 @@ fn self_link(uri: &str) -> serde_json::Value {
 pub fn mpn(state: &State, mpn_id: Option<&str>) -> Result<Response, PartnerCenterError> {
     let (name, id) = match mpn_id {
         None => (state.partner.company_name.clone(), state.partner.mpn_id.clone()),
-        Some(wanted) if wanted == state.partner.mpn_id => (state.partner.company_name.clone(), state.partner.mpn_id.clone()),
+        Some(wanted) if wanted == state.partner.mpn_id => {
+            (state.partner.company_name.clone(), state.partner.mpn_id.clone())
+        }
         Some(wanted) => match state.resellers.iter().find(|r| r.mpn_id == wanted) {
             Some(reseller) => (reseller.name.clone(), reseller.mpn_id.clone()),
             None => {
-                return Err(PartnerCenterError::not_found(format!("MPN Id {wanted} not found.")));
+                return Err(PartnerCenterError::not_found(format!(
+                    "MPN Id {wanted} not found."
+                )));
             }
         },
     };
@@ -71,6 +75,9 @@ pub fn organization(state: &State) -> Response {
     }
     bytes.extend_from_slice(body.to_string().as_bytes());
     let mut response = (StatusCode::OK, bytes).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     response
 }

@@ -28,3 +28,19 @@ impl Throttle {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sliding_minute_per_tenant() {
+        let start = Utc::now();
+        let mut throttle = Throttle::default();
+        assert!(throttle.admit("t", start, 2).is_ok());
+        assert!(throttle.admit("t", start + TimeDelta::seconds(30), 2).is_ok());
+        assert_eq!(throttle.admit("T", start + TimeDelta::seconds(31), 2), Err(29));
+        assert!(throttle.admit("other", start + TimeDelta::seconds(31), 2).is_ok());
+        assert!(throttle.admit("t", start + TimeDelta::seconds(61), 2).is_ok());
+    }
+}

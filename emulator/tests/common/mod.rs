@@ -18,8 +18,13 @@ pub async fn start() -> Emu {
 }
 
 pub async fn start_with(config: EmulatorConfig) -> Emu {
-    let running = partnercenter_emulator::spawn(config).await.expect("emulator starts");
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let running = partnercenter_emulator::spawn(config)
+        .await
+        .expect("emulator starts");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     Emu { running, http }
 }
 
@@ -36,7 +41,13 @@ impl Emu {
     }
 
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let response = self.http.post(url).form(form).send().await.expect("token request");
+        let response = self
+            .http
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .expect("token request");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -78,11 +89,17 @@ impl Emu {
     }
 
     pub async fn partner_center_user_token(&self) -> String {
-        self.user_token("https://api.partnercenter.microsoft.com/user_impersonation offline_access").await
+        self.user_token("https://api.partnercenter.microsoft.com/user_impersonation offline_access")
+            .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("GET")
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET")
     }
 
     pub async fn get_json(&self, path: &str, token: &str) -> (u16, Value) {
@@ -91,9 +108,21 @@ impl Emu {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, token: &str, body: Value) -> (u16, Value) {
-        let response =
-            self.http.request(method, self.url(path)).bearer_auth(token).json(&body).send().await.expect("request");
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -118,7 +147,13 @@ impl Emu {
     }
 
     pub async fn advance_clock(&self, seconds: i64) {
-        let (status, _) = self.control(reqwest::Method::POST, "/clock", json!({ "advance_seconds": seconds })).await;
+        let (status, _) = self
+            .control(
+                reqwest::Method::POST,
+                "/clock",
+                json!({ "advance_seconds": seconds }),
+            )
+            .await;
         assert_eq!(status, 200);
     }
 
@@ -135,7 +170,9 @@ impl Emu {
 
     /// The object id of the service principal of `app_id`.
     pub async fn service_principal_id(&self, graph_token: &str, app_id: &str) -> String {
-        let (status, body) = self.get_json(&format!("/v1.0/servicePrincipals(appId='{app_id}')"), graph_token).await;
+        let (status, body) = self
+            .get_json(&format!("/v1.0/servicePrincipals(appId='{app_id}')"), graph_token)
+            .await;
         assert_eq!(status, 200, "{body}");
         body["id"].as_str().expect("id").to_owned()
     }
@@ -144,7 +181,9 @@ impl Emu {
 /// The payload of a JWT.
 pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("JWT payload");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
 

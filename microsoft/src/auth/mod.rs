@@ -1,5 +1,11 @@
 //! Credentials and access tokens: acquisition from Entra ID (client secret, federated assertion,
 //! refresh token with rotation) and a per-audience, per-kind cache refreshed before expiry.
+//!
+//! Why not the `oauth2` crate: its token response wants numeric `expires_in` (Entra's v1 endpoint
+//! sends strings), its error type drops Entra's `error_codes`/`trace_id`/`correlation_id`, it has no
+//! `client_assertion` (federated) authentication, and it would need its own HTTP client adapter that
+//! bypasses this crate's retry, cancellation, redaction and server-clock pipeline. What it would
+//! give (form building, PKCE) is a few lines here ([`crate::login::Pkce`]).
 
 pub(crate) mod token;
 
@@ -95,6 +101,9 @@ pub(crate) struct Auth {
     login: Url,
     audiences: Audiences,
     slots: Mutex<HashMap<(String, TokenKind), Slot>>,
+    /// Held while a refresh token is redeemed: with rotation, two concurrent redemptions of the same
+    /// token (Graph and Partner Center at once) could see the second refused as revoked.
+    redeeming: tokio::sync::Mutex<()>,
 }
 
 impl Auth {
@@ -108,6 +117,7 @@ impl Auth {
             login,
             audiences,
             slots: Mutex::new(HashMap::new()),
+            redeeming: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -180,10 +190,7 @@ impl Auth {
     ) -> Result<(Secret, TokenKind), Error> {
         let kind = self.kind_for(access, operation)?;
         let slot = self.slot(audience, kind);
-        let mut guard = ctx.run(slot.lock()).await.map_err(|i| match i {
-            crate::context::Interrupted::Cancelled => Error::Cancelled,
-            crate::context::Interrupted::DeadlineReached => Error::Timeout { last: None },
-        })?;
+        let mut guard = ctx.run(slot.lock()).await?;
         let now = server_now(pipeline);
         if let Some(c) = guard.as_ref() {
             if now < c.refresh_at {
@@ -240,6 +247,10 @@ impl Auth {
         audience: &str,
         kind: TokenKind,
     ) -> Result<Cached, Error> {
+        let _redeeming = match kind {
+            TokenKind::AppUser => Some(ctx.run(self.redeeming.lock()).await?),
+            TokenKind::AppOnly => None,
+        };
         let assertion = self.client_assertion(pipeline, ctx).await?;
         let mut form: Vec<(&str, String)> = vec![("client_id", self.client_id.clone())];
         let rt;
@@ -345,9 +356,7 @@ impl Auth {
 /// Token lifetimes are the service's, so they are judged by the service's clock when one has been
 /// seen (the emulator's clock can move), else by the local clock.
 fn server_now(pipeline: &Pipeline) -> DateTime<Utc> {
-    pipeline
-        .server_time()
-        .unwrap_or_else(|| pipeline.clock().now())
+    pipeline.server_time().unwrap_or_else(|| pipeline.clock().now())
 }
 
 /// `{login}/{tenant}/{segments...}`, the tenant percent-encoded as one path segment.

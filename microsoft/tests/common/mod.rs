@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use partnercenter_microsoft::{
-    CallContext, Client, ClientOptions, Clock, ManualClock, Credentials, Endpoints, Environment, RetryPolicy, Secret,
+    CallContext, Client, ClientOptions, Clock, Credentials, Endpoints, Environment, ManualClock, RetryPolicy,
+    Secret,
 };
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -212,7 +213,10 @@ async fn handle(
             Some(r) => r.answers.front().cloned(),
             None => None,
         };
-        let date = inner.clock.as_ref().map(|c| c.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+        let date = inner
+            .clock
+            .as_ref()
+            .map(|c| c.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string());
         answer.map(|a| match date {
             Some(d) if !a.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("date")) => a.header("Date", &d),
             _ => a,

@@ -78,15 +78,28 @@ impl DataSource<Configured> for ConsentUrl {
         .attribute(Attribute::string("url").computed().description("The sign-in URL."))
     }
 
-    async fn read(&self, ctx: &Context<Configured>, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        ctx: &Context<Configured>,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let configured = &ctx.client;
-        let tenant = config.get("tenant_id").as_str().unwrap_or("organizations").to_owned();
+        let tenant = config
+            .get("tenant_id")
+            .as_str()
+            .unwrap_or("organizations")
+            .to_owned();
         let scopes: Vec<String> = match config.get("scopes") {
             Value::Null => partner_center_user_scopes(configured.environment)
                 .split(' ')
                 .map(str::to_owned)
                 .collect(),
-            v => v.elements().iter().filter_map(|s| s.as_str().map(str::to_owned)).collect(),
+            v => v
+                .elements()
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect(),
         };
         let joined = scopes.join(" ");
         let params = AuthorizeParams {
@@ -102,7 +115,10 @@ impl DataSource<Configured> for ConsentUrl {
             Ok(url) => {
                 let mut state = config.clone();
                 state.set("tenant_id", Value::string(tenant));
-                state.set("scopes", Value::List(scopes.into_iter().map(Value::String).collect()));
+                state.set(
+                    "scopes",
+                    Value::List(scopes.into_iter().map(Value::String).collect()),
+                );
                 state.set("url", Value::string(url.to_string()));
                 Some(state)
             }

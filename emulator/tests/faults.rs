@@ -1,0 +1,195 @@
+//! Fault injection: status with each service's error shape, Retry-After, latency, count, probability,
+//! custom bodies and connections dropped after the write; the request log sees all of it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{GRAPH, PARTNER_CENTER, aadsts, start};
+use partnercenter_emulator::demo;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn status_faults_use_each_services_error_shape_with_retry_after() {
+    let emu = start().await;
+    let graph = emu.app_token(GRAPH).await;
+    let partner_center = emu.app_token(PARTNER_CENTER).await;
+    emu.fault(json!({ "route": "GET /v1.0/applications/*", "status": 503, "retry_after": 7, "count": 1 }))
+        .await;
+    emu.fault(json!({ "route": "GET /v1/customers", "status": 429, "retry_after": 12, "count": 1 }))
+        .await;
+    emu.fault(json!({ "route": "POST /*/oauth2/v2.0/token", "status": 500, "count": 1 }))
+        .await;
+
+    let response = emu
+        .get(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &graph)
+        .await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "7");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "serviceNotAvailable");
+    assert!(body["error"]["innerError"]["request-id"].is_string());
+
+    let response = emu.get("/v1/customers", &partner_center).await;
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "12");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({ "statusCode": 429, "message": "Rate limit is exceeded. Try again in 12 seconds." })
+    );
+
+    let (status, body) = emu
+        .post_form(
+            &emu.token_url("v2"),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", demo::APP_ID),
+                ("client_secret", demo::CLIENT_SECRET),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 500);
+    assert!(aadsts(&body) > 0 && body["error_description"].as_str().unwrap().starts_with("AADSTS"));
+
+    // count: 1 means the next calls pass.
+    assert_eq!(
+        emu.get(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &graph)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        emu.get("/v1/customers", &partner_center).await.status().as_u16(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn count_limits_applications_and_custom_bodies_are_sent() {
+    let emu = start().await;
+    let token = emu.app_token(GRAPH).await;
+    let id = emu
+        .fault(json!({ "route": "* /v1.0/**", "status": 409, "count": 2, "body": { "error": { "code": "Conflict", "message": "custom" } } }))
+        .await;
+    for _ in 0..2 {
+        let (status, body) = emu.get_json("/v1.0/applications", &token).await;
+        assert_eq!((status, body["error"]["message"].as_str()), (409, Some("custom")));
+    }
+    assert_eq!(emu.get_json("/v1.0/applications", &token).await.0, 200);
+    let (_, faults) = emu.control(Method::GET, "/faults", Value::Null).await;
+    let fault = faults["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (fault["applied"].as_u64(), fault["remaining"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let log = emu.requests().await;
+    let statuses: Vec<u64> = log
+        .iter()
+        .filter(|r| r["path"] == "/v1.0/applications")
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![409, 409, 200]);
+}
+
+#[tokio::test]
+async fn probability_is_deterministic_for_a_seed() {
+    async fn pattern() -> Vec<u16> {
+        let emu = start().await;
+        let token = emu.app_token(GRAPH).await;
+        emu.fault(json!({ "route": "GET /v1.0/applications", "status": 500, "probability": 0.5 }))
+            .await;
+        let mut statuses = Vec::new();
+        for _ in 0..40 {
+            statuses.push(emu.get("/v1.0/applications", &token).await.status().as_u16());
+        }
+        statuses
+    }
+    let first = pattern().await;
+    assert_eq!(first, pattern().await, "same fault seed, same decisions");
+    let failures = first.iter().filter(|s| **s == 500).count();
+    assert!((5..=35).contains(&failures), "about half fail: {failures}");
+}
+
+#[tokio::test]
+async fn latency_delays_the_answer() {
+    let emu = start().await;
+    let token = emu.app_token(GRAPH).await;
+    emu.fault(json!({ "route": "GET /v1.0/servicePrincipals", "latency_ms": 300, "count": 1 }))
+        .await;
+    let started = Instant::now();
+    let (status, _) = emu.get_json("/v1.0/servicePrincipals", &token).await;
+    assert_eq!(status, 200, "latency alone does not change the answer");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn dropped_connection_after_the_write_is_applied() {
+    let emu = start().await;
+    let token = emu.app_token(GRAPH).await;
+    emu.fault(json!({ "route": "POST /v1.0/applications/*/addPassword", "drop_connection_after_apply": true, "count": 1 })).await;
+    let result = emu
+        .http
+        .post(emu.url(&format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID)))
+        .bearer_auth(&token)
+        .json(&json!({ "passwordCredential": { "displayName": "ambiguous" } }))
+        .send()
+        .await;
+    let error = result.expect_err("the client sees a connection error, not a response");
+    assert!(!error.is_status());
+    // The key was added all the same.
+    let (_, app) = emu
+        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
+        .await;
+    assert!(
+        app["passwordCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["displayName"] == "ambiguous")
+    );
+    let log = emu.requests().await;
+    let dropped = log
+        .iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("/addPassword"))
+        .unwrap();
+    assert_eq!(dropped["dropped"], true);
+    assert_eq!(dropped["status"], 200);
+}
+
+#[tokio::test]
+async fn faults_can_be_listed_removed_and_cleared() {
+    let emu = start().await;
+    let token = emu.app_token(GRAPH).await;
+    let id = emu
+        .fault(json!({ "route": "GET /v1.0/applications", "status": 500 }))
+        .await;
+    assert_eq!(emu.get_json("/v1.0/applications", &token).await.0, 500);
+    let (status, _) = emu
+        .control(Method::DELETE, &format!("/faults/{id}"), Value::Null)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(emu.get_json("/v1.0/applications", &token).await.0, 200);
+    emu.fault(json!({ "route": "GET /v1.0/applications", "status": 502 }))
+        .await;
+    let (status, _) = emu.control(Method::DELETE, "/faults", Value::Null).await;
+    assert_eq!(status, 204);
+    assert_eq!(emu.get_json("/v1.0/applications", &token).await.0, 200);
+    let (status, _) = emu
+        .control(
+            Method::POST,
+            "/faults",
+            json!({ "route": "GET /x", "status": 200 }),
+        )
+        .await;
+    assert_eq!(status, 400, "a fault status must be an error status");
+}
