@@ -131,7 +131,7 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
 /// A credential an operation may need, for "what is missing" diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
-    /// tenant + client id + secret or OIDC: Graph and the customer list.
+    /// tenant + client id + secret or OIDC (or a refresh token): Graph and the customer list.
     AppOnly,
     /// tenant + client id + refresh token: the App+User-only Partner Center routes.
     AppUser,
@@ -146,6 +146,8 @@ pub struct Configured {
     has_app_credential: bool,
     has_refresh_token: bool,
     pub client: Client,
+    /// Coalesced reads and per-application write locks, shared by the key and permission resources.
+    pub applications: super::applications::Applications,
 }
 
 impl Configured {
@@ -328,6 +330,7 @@ pub fn configure(
             has_app_credential,
             has_refresh_token,
             client,
+            applications: Default::default(),
         }),
         Err(e) => {
             diags.error("Invalid provider configuration", e.to_string());

@@ -1,16 +1,21 @@
 //! The Partner Center provider: the one place where Terraform meets Microsoft. Lists every resource and
 //! data source it serves.
 
+pub mod applications;
 pub mod config;
 pub mod data_sources;
+pub mod errors;
 pub mod resources;
 pub mod validation;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::protocol::{DataSource, Diagnostics, Provider, Resource, Schema, Value};
+use partnercenter_microsoft::CallContext;
+
+use crate::protocol::{Context, DataSource, Diagnostics, Provider, Resource, Schema, Value};
 use config::Configured;
 
 /// The provider's address in the Terraform Registry.
@@ -70,6 +75,20 @@ impl Provider for PartnerCenter {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Configured>>> {
-        vec![Arc::new(data_sources::consent_url::ConsentUrl)]
+        vec![
+            Arc::new(data_sources::consent_url::ConsentUrl),
+            Arc::new(data_sources::mpn_id::MpnId),
+            Arc::new(data_sources::domain::Domain),
+            Arc::new(data_sources::customers::Customers),
+            Arc::new(data_sources::indirect_resellers::IndirectResellers),
+        ]
     }
+}
+
+/// How long a read may retry before giving up (data sources have no `timeouts` block).
+const READ_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A Microsoft call context for an operation: cancelled by StopProvider, bounded by the read timeout.
+pub(crate) fn operation_context(ctx: &Context<Configured>) -> CallContext {
+    CallContext::new(ctx.cancel.clone()).with_timeout(READ_TIMEOUT)
 }

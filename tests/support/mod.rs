@@ -2,6 +2,7 @@
 //! run against this crate's provider binary through `dev_overrides`, in a temporary directory per test.
 #![allow(dead_code)]
 
+pub mod emulator;
 pub mod grpc;
 pub mod terraform_cert;
 
