@@ -4,8 +4,10 @@
 pub mod applications;
 pub mod config;
 pub mod data_sources;
+pub mod duration;
 pub mod errors;
 pub mod resources;
+pub mod timeouts;
 pub mod validation;
 
 use std::sync::Arc;
@@ -88,7 +90,12 @@ impl Provider for PartnerCenter {
 /// How long a read may retry before giving up (data sources have no `timeouts` block).
 const READ_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// A Microsoft call context for an operation: cancelled by StopProvider, bounded by the read timeout.
+/// A Microsoft call context for a data source read: cancelled by StopProvider, bounded by the read timeout.
 pub(crate) fn operation_context(ctx: &Context<Configured>) -> CallContext {
-    CallContext::new(ctx.cancel.clone()).with_timeout(READ_TIMEOUT)
+    call_context(ctx, READ_TIMEOUT)
+}
+
+/// A Microsoft call context cancelled by StopProvider and bounded by `timeout`.
+pub(crate) fn call_context(ctx: &Context<Configured>, timeout: Duration) -> CallContext {
+    CallContext::new(ctx.cancel.clone()).with_timeout(timeout)
 }
