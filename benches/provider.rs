@@ -33,31 +33,13 @@ fn main() {
     ));
 
     let bench_dir = tempfile::tempdir().expect("temp dir");
-    let wrapper_dir = bench_dir.path().join("wrapped");
-    let rss_log = bench_dir.path().join("rss.log");
-    write_rss_wrapper(&wrapper_dir, &provider, &rss_log);
-
-    let with_provider = workdir(
-        bench_dir.path(),
-        "one-data-source",
-        ONE_DATA_SOURCE,
-        provider.parent().unwrap_or(Path::new(".")),
-    );
-    let floor = workdir(
-        bench_dir.path(),
-        "no-provider",
-        NO_PROVIDER,
-        provider.parent().unwrap_or(Path::new(".")),
-    );
-    let rss_run = workdir(bench_dir.path(), "rss", ONE_DATA_SOURCE, &wrapper_dir);
+    let provider_dir = provider.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let with_provider = workdir(bench_dir.path(), "one-data-source", ONE_DATA_SOURCE, &provider_dir);
+    let floor = workdir(bench_dir.path(), "no-provider", NO_PROVIDER, &provider_dir);
 
     plan(&terraform, &with_provider); // warm the page cache
     plan(&terraform, &floor);
-    let plan_with = median(
-        &(0..PLANS)
-            .map(|_| plan(&terraform, &with_provider))
-            .collect::<Vec<_>>(),
-    );
+    let plan_with = median(&(0..PLANS).map(|_| plan(&terraform, &with_provider)).collect::<Vec<_>>());
     let plan_floor = median(&(0..PLANS).map(|_| plan(&terraform, &floor)).collect::<Vec<_>>());
     rows.push((
         format!("`terraform plan`, one data source (median of {PLANS})"),
@@ -70,15 +52,9 @@ fn main() {
         ),
     ));
 
-    plan(&terraform, &rss_run);
-    let peak_kib = std::fs::read_to_string(&rss_log)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse::<u64>().ok())
-        .max()
-        .unwrap_or(0);
+    let (peak_kib, processes) = peak_provider_rss(&terraform, &with_provider);
     rows.push((
-        "provider peak RSS during `terraform plan`".into(),
+        format!("provider peak RSS during `terraform plan` (max of {processes} processes)"),
         format!("{:.1} MiB", peak_kib as f64 / 1024.0),
         "goal <= 12 MiB (Go framework providers: ~24 MiB)".into(),
     ));
@@ -152,19 +128,41 @@ fn spawn_floor() -> Duration {
     started.elapsed()
 }
 
-/// A provider directory whose binary runs the real one as a child and logs the child's peak RSS (KiB).
-fn write_rss_wrapper(dir: &Path, provider: &Path, log: &Path) {
-    std::fs::create_dir_all(dir).expect("wrapper dir");
-    let script = format!(
-        "#!/usr/bin/env python3\nimport resource, subprocess, sys\ncode = subprocess.call([{:?}] + sys.argv[1:])\n\
-         open({:?}, 'a').write('%d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\nsys.exit(code)\n",
-        provider.display().to_string(),
-        log.display().to_string()
-    );
-    let path = dir.join("terraform-provider-partnercenter");
-    std::fs::write(&path, script).expect("wrapper");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+/// Runs a plan while sampling every provider process's VmHWM (the kernel's record of its peak resident
+/// set) from /proc; returns the largest, in KiB, and how many provider processes were seen.
+fn peak_provider_rss(terraform: &Path, dir: &Path) -> (u64, usize) {
+    let mut child = Command::new(terraform)
+        .args(["plan", "-no-color", "-input=false"])
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("terraform plan");
+    let mut peaks: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    while child.try_wait().ok().flatten().is_none() {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            // comm is cut to 15 characters.
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            if !comm.starts_with("terraform-provi") {
+                continue;
+            }
+            let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+            if let Some(kib) = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                let peak = peaks.entry(pid).or_default();
+                *peak = (*peak).max(kib);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    (peaks.values().copied().max().unwrap_or(0), peaks.len())
 }
 
 fn workdir(base: &Path, name: &str, config: &str, provider_dir: &Path) -> PathBuf {

@@ -49,7 +49,7 @@ async fn organization_profile_starts_with_a_bom_unless_switched_off() {
         .unwrap();
     assert_eq!(&bytes[..3], &[0xEF, 0xBB, 0xBF]);
     let body: Value = serde_json::from_slice(&bytes[3..]).unwrap();
-    assert_eq!(body["defaultDomain"], demo::DOMAIN);
+    assert_eq!(body["domain"], demo::DOMAIN);
     assert_eq!(body["tenantId"], demo::TENANT_ID);
     assert_eq!(body["companyName"], demo::COMPANY_NAME);
     emu.settings(json!({ "organization_profile_bom": false })).await;

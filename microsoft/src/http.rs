@@ -155,7 +155,9 @@ pub(crate) fn safe_serde_message(e: &serde_json::Error) -> String {
 
 /// Sends requests with the crate's retry policy and headers, and remembers the server's clock.
 pub(crate) struct Pipeline {
-    http: reqwest::Client,
+    /// Built on first use: loading the system's root certificates and the TLS library costs megabytes
+    /// and milliseconds that a run without network calls (validate, a plan of pure data) should not pay.
+    http: std::sync::OnceLock<reqwest::Client>,
     user_agent: String,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
@@ -174,20 +176,27 @@ impl std::fmt::Debug for Pipeline {
 
 impl Pipeline {
     pub(crate) fn new(user_agent: &str, retry: RetryPolicy, clock: Arc<dyn Clock>) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .connect_timeout(Duration::from_secs(15))
-            // Headers carrying tokens are dropped by reqwest on cross-host redirects; few are expected.
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?;
         Ok(Self {
-            http,
+            http: std::sync::OnceLock::new(),
             user_agent: user_agent.to_owned(),
             retry,
             clock,
             server_offset: Mutex::new(None),
         })
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, Error> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .user_agent(&self.user_agent)
+            .connect_timeout(Duration::from_secs(15))
+            // Headers carrying tokens are dropped by reqwest on cross-host redirects; few are expected.
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?;
+        Ok(self.http.get_or_init(|| client))
     }
 
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
@@ -219,6 +228,7 @@ impl Pipeline {
     /// Non-2xx answers become [`Error::Api`]; a creating request that may have been applied becomes
     /// [`Error::Ambiguous`].
     pub(crate) async fn send(&self, ctx: &CallContext, req: Request) -> Result<Response, Error> {
+        let http = self.http()?;
         let request_id = Uuid::new_v4().to_string();
         let correlation_id = Uuid::new_v4().to_string();
         let described = req.describe();
@@ -241,7 +251,7 @@ impl Pipeline {
             }
             attempt += 1;
             let t0 = Instant::now();
-            let sent = ctx.run(self.attempt(&req, &request_id, &correlation_id)).await;
+            let sent = ctx.run(self.attempt(http, &req, &request_id, &correlation_id)).await;
             let result = match sent {
                 Ok(r) => r,
                 Err(stop) => {
@@ -372,12 +382,12 @@ impl Pipeline {
     /// happened before the request could reach the server.
     async fn attempt(
         &self,
+        http: &reqwest::Client,
         req: &Request,
         request_id: &str,
         correlation_id: &str,
     ) -> Result<(u16, HeaderMap, Vec<u8>), (bool, reqwest::Error)> {
-        let mut b = self
-            .http
+        let mut b = http
             .request(req.method.clone(), req.url.clone())
             .header(ACCEPT, "application/json")
             .header("MS-RequestId", request_id)

@@ -504,7 +504,6 @@ async fn authorization_code_login_against_the_emulator() {
 }
 
 #[tokio::test]
-#[ignore = "emulator mismatch: its organization profile sends `defaultDomain`/`address`, the reference (§2.3) says `domain`/`defaultAddress`"]
 async fn organization_profile_per_the_reference() {
     let emu = Emu::start().await;
     let client = emu.client(demo_credentials());

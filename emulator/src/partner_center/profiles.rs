@@ -49,9 +49,10 @@ pub fn organization(state: &State) -> Response {
     let body = json!({
         "id": partner.tenant_id,
         "companyName": partner.company_name,
-        "defaultDomain": partner.domain,
+        // Field names as the Partner Center docs and .NET SDK model them (reference §2.3).
+        "domain": partner.domain,
         "tenantId": partner.tenant_id,
-        "address": {
+        "defaultAddress": {
             "country": partner.country,
             "region": "WA",
             "city": "Redmond",
