@@ -3,6 +3,7 @@
 
 pub mod applications;
 pub mod config;
+pub mod consistency;
 pub mod data_sources;
 pub mod duration;
 pub mod errors;
@@ -73,7 +74,7 @@ impl Provider for PartnerCenter {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Configured>>> {
-        Vec::new()
+        vec![Arc::new(resources::web_app_key::WebAppKey), Arc::new(resources::permission_grant::PermissionGrant)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Configured>>> {

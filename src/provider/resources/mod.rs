@@ -1,1 +1,4 @@
 //! Managed resources, one per file.
+
+pub mod permission_grant;
+pub mod web_app_key;

@@ -1,0 +1,1104 @@
+//! `partnercenter_permission_grant`: one API's delegated permissions on an app registration
+//! (`requiredResourceAccess`) plus the tenant-wide admin consent that carries them (an `AllPrincipals`
+//! oauth2PermissionGrant), merged with what others wrote and drift-aware.
+//!
+//! Graph facts relied on (reference/partner-center-api.md §3.4–3.6, §3.9): `requiredResourceAccess` is
+//! replaced whole by PATCH, so it is read, merged and written under the per-application lock the key
+//! resource shares; a grant's `scope` holds claim values (not ids) and is replaced whole by PATCH; one
+//! client/resource pair has at most one `AllPrincipals` grant, so an existing one is adopted, never
+//! answered with a 409; new service principals and grants take a while to replicate, and azuread retries
+//! the errors that lag produces.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use partnercenter_microsoft::graph::PermissionGrant as GraphGrant;
+use partnercenter_microsoft::{
+    CallContext, Client, ConsentType, Error, NewGrant, RequiredResourceAccess, ResourceAccess,
+    ResourceAccessKind, ServicePrincipal,
+};
+
+use crate::protocol::{
+    Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Resource,
+    Schema, Type, Validator, Value,
+};
+use crate::provider::applications::Applications;
+use crate::provider::config::{Configured, Needs};
+use crate::provider::{call_context, errors, timeouts, validation};
+
+pub struct PermissionGrant;
+
+// ---------------------------------------------------------------------------------------------------------
+// Model
+
+/// The APIs users may name by alias; `api` also takes any API's App ID.
+const API_ALIASES: [(&str, &str); 4] = [
+    ("partner_center", "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"),
+    ("dev_center", "4990cffe-04e8-4e8b-808a-1175604b879f"),
+    ("azure_ad_graph", "00000002-0000-0000-c000-000000000000"),
+    ("microsoft_graph", "00000003-0000-0000-c000-000000000000"),
+];
+
+/// Like azuread's delegated permission grant resource: five minutes per operation.
+const TIMEOUTS: timeouts::Defaults = timeouts::Defaults {
+    create: Duration::from_secs(300),
+    read: Duration::from_secs(300),
+    update: Duration::from_secs(300),
+    delete: Duration::from_secs(300),
+};
+
+/// Microsoft's first-party APIs exist in every tenant's view of Microsoft: an App ID that Graph says is
+/// no application is a typo, not replication lag, after this long.
+const RESOURCE_LAG_BUDGET: Duration = Duration::from_secs(30);
+
+/// The App ID an `api` value names: an alias's, or the GUID itself (lower case, as Graph writes it).
+fn resource_app_id(api: &str) -> Option<String> {
+    if let Some((_, id)) = API_ALIASES.iter().find(|(alias, _)| *alias == api) {
+        return Some((*id).to_owned());
+    }
+    validation::is_guid(api).then(|| api.to_ascii_lowercase())
+}
+
+fn aliases_listed() -> String {
+    API_ALIASES.iter().map(|(a, id)| format!("\"{a}\" ({id})")).collect::<Vec<_>>().join(", ")
+}
+
+/// What this resource holds for one (application, API) pair: the desired or observed state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Permissions {
+    application_id: String,
+    resource_app_id: String,
+    scopes: BTreeSet<String>,
+    admin_consent: bool,
+    client_service_principal_id: Option<String>,
+    resource_service_principal_id: Option<String>,
+    grant_id: Option<String>,
+    /// Scope value -> permission id, for the scopes in `scopes`.
+    scope_ids: BTreeMap<String, String>,
+}
+
+impl Permissions {
+    /// The Terraform value, keeping `api` and `timeouts` as the user wrote them.
+    fn to_value(&self, api: &Value, timeouts: &Value) -> Value {
+        Value::object([
+            ("id", Value::string(format!("{}/{}", self.application_id, self.resource_app_id))),
+            ("application_id", Value::string(self.application_id.clone())),
+            ("api", api.clone()),
+            ("scopes", string_set(&self.scopes)),
+            ("admin_consent", Value::Bool(self.admin_consent)),
+            ("resource_app_id", Value::string(self.resource_app_id.clone())),
+            ("client_service_principal_id", Value::from(self.client_service_principal_id.clone())),
+            ("resource_service_principal_id", Value::from(self.resource_service_principal_id.clone())),
+            ("grant_id", Value::from(self.grant_id.clone())),
+            ("scope_ids", string_map(&self.scope_ids)),
+            ("timeouts", timeouts.clone()),
+        ])
+    }
+}
+
+fn string_set(items: &BTreeSet<String>) -> Value {
+    Value::Set(items.iter().map(|s| Value::string(s.clone())).collect())
+}
+
+fn string_map(items: &BTreeMap<String, String>) -> Value {
+    Value::Map(items.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+}
+
+fn strings_of(value: &Value) -> BTreeSet<String> {
+    value.elements().iter().filter_map(Value::as_str).map(str::to_owned).collect()
+}
+
+fn map_of(value: &Value) -> BTreeMap<String, String> {
+    value
+        .entries()
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .unwrap_or_default()
+}
+
+fn text(value: &Value, name: &str) -> String {
+    value.get(name).as_str().unwrap_or_default().to_owned()
+}
+
+/// The delegated scopes an API's service principal publishes (enabled ones only): value -> id.
+fn published_scopes(sp: &ServicePrincipal) -> BTreeMap<String, String> {
+    sp.oauth2_permission_scopes
+        .iter()
+        .filter(|s| s.is_enabled && !s.value.is_empty())
+        .map(|s| (s.value.clone(), s.id.to_ascii_lowercase()))
+        .collect()
+}
+
+/// Resolves scope values to permission ids, or says (for a diagnostic on `scopes`) which are unknown and
+/// what the API publishes.
+fn resolve_scopes(
+    scopes: &BTreeSet<String>,
+    sp: &ServicePrincipal,
+) -> Result<BTreeMap<String, String>, Diagnostic> {
+    let published = published_scopes(sp);
+    let unknown: Vec<&String> = scopes.iter().filter(|s| !published.contains_key(*s)).collect();
+    if unknown.is_empty() {
+        return Ok(scopes.iter().map(|s| (s.clone(), published[s].clone())).collect());
+    }
+    let hints: Vec<String> = unknown
+        .iter()
+        .filter_map(|u| {
+            let near = published.keys().find(|p| p.eq_ignore_ascii_case(u))?;
+            Some(format!("\"{u}\" is written \"{near}\" (scope values are case-sensitive)"))
+        })
+        .collect();
+    let valid = published.keys().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
+    let unknown = unknown.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
+    let name = if sp.display_name.is_empty() { "the API".to_owned() } else { sp.display_name.clone() };
+    let mut detail = format!(
+        "{unknown} {} not a delegated permission (scope) that {name} ({}) publishes in this tenant. Valid \
+         values: {}.",
+        if unknown.contains(',') { "are" } else { "is" },
+        sp.app_id,
+        if valid.is_empty() { "none".to_owned() } else { valid },
+    );
+    if !hints.is_empty() {
+        detail.push_str(&format!(" Note: {}.", hints.join("; ")));
+    }
+    Err(Diagnostic::error("Unknown scope", detail).at(AttributePath::root("scopes")))
+}
+
+/// `requiredResourceAccess` with the `add` ids present and the `remove` ids absent from the entry of
+/// `resource_app_id`, as delegated (`Scope`) permissions. Other APIs' entries, app roles and scopes this
+/// resource does not name are kept as they are; an entry left empty is dropped. `None` when nothing changes.
+fn merge_required_access(
+    current: &[RequiredResourceAccess],
+    resource_app_id: &str,
+    add: &BTreeSet<String>,
+    remove: &BTreeSet<String>,
+) -> Option<Vec<RequiredResourceAccess>> {
+    let mut list = current.to_vec();
+    let index = list.iter().position(|r| r.resource_app_id.eq_ignore_ascii_case(resource_app_id));
+    let index = match index {
+        Some(i) => i,
+        None if add.is_empty() => return None,
+        None => {
+            list.push(RequiredResourceAccess {
+                resource_app_id: resource_app_id.to_owned(),
+                resource_access: Vec::new(),
+            });
+            list.len() - 1
+        }
+    };
+    let entry = &mut list[index];
+    let is_scope = |a: &ResourceAccess, id: &str| a.kind == ResourceAccessKind::Scope && a.id.eq_ignore_ascii_case(id);
+    entry.resource_access.retain(|a| !remove.iter().any(|id| is_scope(a, id) && !add.contains(id)));
+    for id in add {
+        if !entry.resource_access.iter().any(|a| is_scope(a, id)) {
+            entry.resource_access.push(ResourceAccess { id: id.clone(), kind: ResourceAccessKind::Scope });
+        }
+    }
+    if entry.resource_access.is_empty() {
+        list.remove(index);
+    }
+    (list != current).then_some(list)
+}
+
+/// The delegated scope ids in the entry of `resource_app_id` (lower case).
+fn requested_scope_ids(current: &[RequiredResourceAccess], resource_app_id: &str) -> BTreeSet<String> {
+    current
+        .iter()
+        .filter(|r| r.resource_app_id.eq_ignore_ascii_case(resource_app_id))
+        .flat_map(|r| &r.resource_access)
+        .filter(|a| a.kind == ResourceAccessKind::Scope)
+        .map(|a| a.id.to_ascii_lowercase())
+        .collect()
+}
+
+/// A grant's space-separated `scope` with `add` present and `remove` absent; other scopes keep their
+/// order, new ones are appended.
+fn merge_scope(current: &str, add: &BTreeSet<String>, remove: &BTreeSet<String>) -> String {
+    let mut scopes: Vec<&str> =
+        current.split_whitespace().filter(|s| !remove.contains(*s) || add.contains(*s)).collect();
+    for s in add {
+        if !scopes.contains(&s.as_str()) {
+            scopes.push(s);
+        }
+    }
+    scopes.join(" ")
+}
+
+/// Parses an import id `<application_id>/<api alias or resource App ID>`.
+fn parse_import_id(id: &str) -> Result<(String, String, String), String> {
+    let usage = format!(
+        "Expected \"<application_id>/<api>\", where <api> is an API's App ID or one of {}, e.g. \
+         \"0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/partner_center\".",
+        aliases_listed()
+    );
+    let Some((app, api)) = id.split_once('/') else {
+        return Err(format!("\"{id}\" is not a permission grant id. {usage}"));
+    };
+    if !validation::is_guid(app) {
+        return Err(format!("\"{app}\" is not an application's App ID (a GUID). {usage}"));
+    }
+    let Some(resource) = resource_app_id(api) else {
+        return Err(format!("\"{api}\" is not an API. {usage}"));
+    };
+    Ok((app.to_owned(), api.to_owned(), resource))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Schema
+
+fn api_validator() -> Validator {
+    Validator::string("an API's App ID (GUID) or an alias", |s| {
+        if resource_app_id(s).is_some() {
+            Ok(())
+        } else {
+            Err(format!(
+                "\"{s}\" is neither an API's App ID (a GUID) nor a known alias. Known aliases: {}.",
+                aliases_listed()
+            ))
+        }
+    })
+}
+
+fn at_least_one_scope() -> Validator {
+    Validator::value("at least one scope", |value, path, diags| {
+        if matches!(value, Value::Set(items) if items.is_empty()) {
+            diags.attribute_error(
+                path.clone(),
+                format!("Invalid value for {path}"),
+                "The set is empty. List the delegated permissions to grant, e.g. [\"user_impersonation\"]; to \
+                 remove every permission for this API, remove the resource instead.",
+            );
+        }
+    })
+}
+
+#[async_trait]
+impl Resource<Configured> for PermissionGrant {
+    fn type_name(&self) -> &'static str {
+        "partnercenter_permission_grant"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            "Delegated API permissions of an app registration for one API, plus tenant-wide admin consent: the \
+             scopes are merged into the application's `requiredResourceAccess` (entries and scopes written by \
+             others are left alone) and, with `admin_consent`, into the `AllPrincipals` oauth2PermissionGrant \
+             of the app's service principal for that API (an existing grant is adopted). Missing service \
+             principals (the app's, or the API's, e.g. Partner Center's in the partner tenant) are created. \
+             Scopes or consent removed outside Terraform show as an in-place update.",
+        )
+        .attribute(Attribute::string("id").computed().description("`<application_id>/<resource_app_id>`."))
+        .attribute(
+            Attribute::string("application_id")
+                .required()
+                .requires_replace()
+                .description("The App ID (client id) of the application that gets the permissions.")
+                .validate(validation::guid("the App ID of the application")),
+        )
+        .attribute(
+            Attribute::string("api")
+                .required()
+                .requires_replace()
+                .description(
+                    "The API: its App ID, or `partner_center`, `dev_center`, `azure_ad_graph` or \
+                     `microsoft_graph`. An alias and its App ID name the same API (no replacement).",
+                )
+                .validate(api_validator()),
+        )
+        .attribute(
+            Attribute::new("scopes", Type::set(Type::String))
+                .required()
+                .description(
+                    "Delegated permission values, e.g. `[\"user_impersonation\"]` or \
+                     `[\"Directory.AccessAsUser.All\", \"User.Read\"]`; checked against what the API's service \
+                     principal publishes. Updated in place.",
+                )
+                .validate(validation::not_blank())
+                .validate(at_least_one_scope()),
+        )
+        .attribute(Attribute::bool("admin_consent").default(true).description(
+            "Grant tenant-wide admin consent (an `AllPrincipals` oauth2PermissionGrant carries the scopes). \
+             Default `true`.",
+        ))
+        .attribute(Attribute::string("resource_app_id").computed().description("The API's App ID."))
+        .attribute(
+            Attribute::string("client_service_principal_id")
+                .computed()
+                .description("Object id of the application's service principal in the tenant."),
+        )
+        .attribute(
+            Attribute::string("resource_service_principal_id")
+                .computed()
+                .description("Object id of the API's service principal in the tenant."),
+        )
+        .attribute(Attribute::string("grant_id").computed().description(
+            "Id of the oauth2PermissionGrant carrying the scopes; null without `admin_consent`.",
+        ))
+        .attribute(
+            Attribute::new("scope_ids", Type::map(Type::String))
+                .computed()
+                .description("Scope value -> permission id, from the API's service principal."),
+        )
+        .block(timeouts::block(TIMEOUTS))
+    }
+
+    /// Fills what is knowable before apply and checks the scopes against the API's service principal, so an
+    /// unknown scope fails the plan before anything is written.
+    async fn modify_plan(
+        &self,
+        ctx: &Context<Configured>,
+        request: &PlanRequest<'_>,
+        plan: &mut PlannedChange,
+        diags: &mut Diagnostics,
+    ) {
+        let (config, prior) = (request.config, request.prior);
+        let (Some(app_id), Some(api)) = (config.get("application_id").as_str(), config.get("api").as_str())
+        else {
+            return;
+        };
+        let Some(resource) = resource_app_id(api) else { return };
+        // An alias and its App ID are the same API: changing one for the other is not a new object.
+        if !prior.is_null()
+            && prior.get("resource_app_id").as_str() == Some(resource.as_str())
+            && prior.get("application_id").as_str() == Some(app_id)
+        {
+            plan.requires_replace.retain(|p| *p != AttributePath::root("api"));
+        }
+        let new_object = prior.is_null() || plan.is_replace();
+        let kept = |name: &str| match prior.get(name) {
+            v @ Value::String(_) if !new_object => v.clone(),
+            _ => Value::Unknown,
+        };
+        let admin_consent = plan.planned.get("admin_consent").as_bool();
+        let planned = &mut plan.planned;
+        planned.set("id", Value::string(format!("{app_id}/{resource}")));
+        planned.set("resource_app_id", Value::string(resource.clone()));
+        planned.set("client_service_principal_id", kept("client_service_principal_id"));
+        planned.set("resource_service_principal_id", kept("resource_service_principal_id"));
+        planned.set("grant_id", if admin_consent == Some(false) { Value::Null } else { kept("grant_id") });
+        planned.set("scope_ids", Value::Unknown);
+
+        let scopes = config.get("scopes");
+        if !scopes.is_wholly_known() || scopes.is_null() {
+            return;
+        }
+        let client = match ctx.client.require(Needs::AppOnly, "Checking the scopes of a permission grant") {
+            Ok(c) => c,
+            Err(d) => {
+                diags.push(d);
+                return;
+            }
+        };
+        let call = call_context(ctx, timeouts::get(config, "read", TIMEOUTS.read));
+        match client.graph().service_principal_by_app_id(&call, &resource).await {
+            Ok(Some(sp)) => match resolve_scopes(&strings_of(scopes), &sp) {
+                Ok(ids) => plan.planned.set("scope_ids", string_map(&ids)),
+                Err(d) => diags.push(d),
+            },
+            // Created at apply (e.g. Partner Center's in a partner tenant); the scopes are checked then,
+            // before permissions are written.
+            Ok(None) => {}
+            Err(e) => diags.push(errors::attribute_diagnostic(
+                &format!("reading the service principal of API {resource} to check the scopes"),
+                &e,
+                "scopes",
+            )),
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context<Configured>,
+        planned: &Value,
+        _config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let timeout = timeouts::get(planned, "create", TIMEOUTS.create);
+        converge(ctx, None, planned, timeout, diags).await
+    }
+
+    async fn read(&self, ctx: &Context<Configured>, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        let client = match ctx.client.require(Needs::AppOnly, "Reading a permission grant") {
+            Ok(c) => c,
+            Err(d) => {
+                diags.push(d);
+                return Some(state.clone());
+            }
+        };
+        let call = call_context(ctx, timeouts::get(state, "read", TIMEOUTS.read));
+        let app_id = text(state, "application_id");
+        match observe(client, &ctx.client.applications, &call, state, false).await {
+            Ok(Some(seen)) => Some(seen.to_value(state.get("api"), state.get("timeouts"))),
+            Ok(None) if is_import(state) => None,
+            Ok(None) => {
+                diags.warning(
+                    "Application gone: permission grant removed from state",
+                    format!(
+                        "Application {app_id} no longer exists in the tenant, so its permissions for API {} are \
+                         gone too. The next plan creates them again if the configuration still names the \
+                         application.",
+                        text(state, "resource_app_id")
+                    ),
+                );
+                None
+            }
+            Err((doing, e)) => {
+                diags.push(errors::diagnostic(&doing, &e));
+                Some(state.clone())
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context<Configured>,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let timeout = timeouts::get(planned, "update", TIMEOUTS.update);
+        converge(ctx, Some(prior), planned, timeout, diags).await
+    }
+
+    async fn delete(&self, ctx: &Context<Configured>, prior: &Value, diags: &mut Diagnostics) {
+        let client = match ctx.client.require(Needs::AppOnly, "Removing a permission grant") {
+            Ok(c) => c,
+            Err(d) => return diags.push(d),
+        };
+        let call = call_context(ctx, timeouts::get(prior, "delete", TIMEOUTS.delete));
+        if let Err((doing, e)) = revoke(client, &ctx.client.applications, &call, prior).await {
+            diags.push(errors::diagnostic(&doing, &e));
+        }
+    }
+
+    async fn import(&self, _ctx: &Context<Configured>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        let (app, api, resource) = match parse_import_id(id) {
+            Ok(parts) => parts,
+            Err(detail) => {
+                diags.error("Invalid import id", detail);
+                return None;
+            }
+        };
+        // `scopes` and `admin_consent` null tell Read to take whatever the application holds for the API.
+        Some(Value::object([
+            ("id", Value::string(format!("{app}/{resource}"))),
+            ("application_id", Value::string(app)),
+            ("api", Value::string(api)),
+            ("resource_app_id", Value::string(resource)),
+        ]))
+    }
+}
+
+fn is_import(state: &Value) -> bool {
+    state.get("scopes").is_null()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Operations
+
+/// An operation's failure: what was being done (completes "Error ...") and Graph's answer.
+type Failure = (String, Error);
+
+/// Brings the application's permissions and the grant to `planned`, taking back what `prior` held and
+/// `planned` drops; returns the new state.
+async fn converge(
+    ctx: &Context<Configured>,
+    prior: Option<&Value>,
+    planned: &Value,
+    timeout: Duration,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let client = match ctx.client.require(Needs::AppOnly, "Granting API permissions") {
+        Ok(c) => c,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let call = call_context(ctx, timeout);
+    let applications = &ctx.client.applications;
+    let app_id = text(planned, "application_id");
+    let guard = applications.lock(&app_id).await;
+    let result = write(client, applications, &call, prior, planned, diags).await;
+    applications.invalidate(&app_id);
+    drop(guard);
+    let wanted = match result {
+        Ok(Some(w)) => w,
+        Ok(None) => return None,
+        Err((doing, e)) => {
+            diags.push(errors::diagnostic(&doing, &e));
+            return None;
+        }
+    };
+    // Wait until reads agree (replication), so the next plan does not report drift that is only lag.
+    let mut backoff = Backoff::new();
+    loop {
+        match observe(client, applications, &call, &wanted.to_value(planned.get("api"), &Value::Null), true).await {
+            Ok(Some(seen)) if seen == wanted => break,
+            Ok(_) => {}
+            Err((_, e)) if !e.is_cancelled() && !e.is_timeout() => {}
+            Err(_) => {
+                settle_warning(&wanted, diags);
+                break;
+            }
+        }
+        if backoff.pause(&call, None).await.is_err() {
+            settle_warning(&wanted, diags);
+            break;
+        }
+    }
+    Some(wanted.to_value(planned.get("api"), planned.get("timeouts")))
+}
+
+fn settle_warning(wanted: &Permissions, diags: &mut Diagnostics) {
+    diags.warning(
+        "Permissions written, not yet visible everywhere",
+        format!(
+            "The permissions of application {} for API {} were written, but Graph did not yet show them \
+             consistently before the timeout (replication). Until it does, a plan may show them as changes.",
+            wanted.application_id, wanted.resource_app_id
+        ),
+    );
+}
+
+/// The writes of create and update, under the application's lock. `Ok(None)` after a diagnostic.
+async fn write(
+    client: &Client,
+    applications: &Applications,
+    call: &CallContext,
+    prior: Option<&Value>,
+    planned: &Value,
+    diags: &mut Diagnostics,
+) -> Result<Option<Permissions>, Failure> {
+    let graph = client.graph();
+    let app_id = text(planned, "application_id");
+    let resource = text(planned, "resource_app_id");
+    let scopes = strings_of(planned.get("scopes"));
+    let admin_consent = planned.get("admin_consent").as_bool().unwrap_or(true);
+
+    let reading = || format!("reading application {app_id}");
+    let Some(app) = applications.read_fresh(client, call, &app_id).await.map_err(|e| (reading(), unshare(e)))?
+    else {
+        diags.attribute_error(
+            AttributePath::root("application_id"),
+            "Application not found",
+            format!(
+                "No application with App ID {app_id} exists in the tenant the provider signs in to. Check \
+                 application_id and the provider's tenant_id."
+            ),
+        );
+        return Ok(None);
+    };
+
+    // The API's service principal publishes the scope ids; it must exist before consent can name it.
+    let resource_sp = ensure_service_principal(client, call, &resource, RESOURCE_LAG_BUDGET)
+        .await
+        .map_err(|e| (format!("creating the service principal of API {resource} in the tenant"), e))?;
+    let scope_ids = match resolve_scopes(&scopes, &resource_sp) {
+        Ok(ids) => ids,
+        Err(d) => {
+            diags.push(d);
+            return Ok(None);
+        }
+    };
+    let client_sp = ensure_service_principal(client, call, &app_id, call.remaining().unwrap_or(TIMEOUTS.create))
+        .await
+        .map_err(|e| (format!("creating the service principal of application {app_id}"), e))?;
+
+    // What the prior state held and the plan drops is taken back; ids of dropped scopes come from the
+    // prior state, since the API may no longer publish them.
+    let prior_scopes = prior.map(|p| strings_of(p.get("scopes"))).unwrap_or_default();
+    let prior_ids = prior.map(|p| map_of(p.get("scope_ids"))).unwrap_or_default();
+    let dropped: BTreeSet<String> = prior_scopes.difference(&scopes).cloned().collect();
+    let published = published_scopes(&resource_sp);
+    let dropped_ids: BTreeSet<String> =
+        dropped.iter().filter_map(|s| prior_ids.get(s).or_else(|| published.get(s)).cloned()).collect();
+    let wanted_ids: BTreeSet<String> = scope_ids.values().cloned().collect();
+
+    if let Some(list) =
+        merge_required_access(&app.required_resource_access, &resource, &wanted_ids, &dropped_ids)
+    {
+        until_replicated(call, || graph.set_required_resource_access(call, &app.id, &list))
+            .await
+            .map_err(|e| (format!("updating the API permissions (requiredResourceAccess) of application {app_id}"), e))?;
+    }
+
+    let prior_consent = prior.and_then(|p| p.get("admin_consent").as_bool()).unwrap_or(false);
+    let (grant_add, grant_remove) = if admin_consent {
+        (scopes.clone(), dropped)
+    } else if prior_consent {
+        (BTreeSet::new(), prior_scopes)
+    } else {
+        (BTreeSet::new(), BTreeSet::new())
+    };
+    let consent = |what: &str| format!("{what} admin consent of application {app_id} for API {resource}");
+    let grant_id = if admin_consent {
+        let id = grant(client, call, &client_sp.id, &resource_sp.id, &grant_add, &grant_remove)
+            .await
+            .map_err(|e| (consent("granting"), e))?;
+        Some(id)
+    } else {
+        if !grant_remove.is_empty() {
+            withdraw(client, call, &client_sp.id, &resource_sp.id, &grant_remove)
+                .await
+                .map_err(|e| (consent("withdrawing"), e))?;
+        }
+        None
+    };
+    Ok(Some(Permissions {
+        application_id: app_id,
+        resource_app_id: resource,
+        scopes,
+        admin_consent,
+        client_service_principal_id: Some(client_sp.id),
+        resource_service_principal_id: Some(resource_sp.id),
+        grant_id,
+        scope_ids,
+    }))
+}
+
+/// What Graph holds for the state's (application, API) pair, limited to the state's scopes (or, right
+/// after import, everything the application holds for the API). `None` when the application is gone, or
+/// after import when it holds nothing for the API.
+async fn observe(
+    client: &Client,
+    applications: &Applications,
+    call: &CallContext,
+    state: &Value,
+    fresh: bool,
+) -> Result<Option<Permissions>, Failure> {
+    let graph = client.graph();
+    let app_id = text(state, "application_id");
+    let resource = text(state, "resource_app_id");
+    let app = if fresh {
+        applications.read_fresh(client, call, &app_id).await
+    } else {
+        applications.read_shared(client, call, &app_id).await
+    };
+    let Some(app) = app.map_err(|e| (format!("reading application {app_id}"), unshare(e)))? else {
+        return Ok(None);
+    };
+    let graph_ref = &graph;
+    let sp = |id: String| async move {
+        graph_ref
+            .service_principal_by_app_id(call, &id)
+            .await
+            .map_err(|e| (format!("reading the service principal of {id}"), e))
+    };
+    let resource_sp = sp(resource.clone()).await?;
+    let client_sp = sp(app_id.clone()).await?;
+
+    // Value <-> id: what the API publishes now, else what the state recorded.
+    let mut ids = map_of(state.get("scope_ids"));
+    if let Some(sp) = &resource_sp {
+        ids.extend(published_scopes(sp));
+    }
+    let requested = requested_scope_ids(&app.required_resource_access, &resource);
+    let in_required: BTreeSet<String> = ids
+        .iter()
+        .filter(|(_, id)| requested.contains(&id.to_ascii_lowercase()))
+        .map(|(v, _)| v.clone())
+        .collect();
+
+    let grant = match (&client_sp, &resource_sp) {
+        (Some(c), Some(r)) => graph
+            .delegated_grants(call, &c.id)
+            .await
+            .map_err(|e| (format!("listing the delegated permission grants of application {app_id}"), e))?
+            .into_iter()
+            .find(|g| g.consent_type == ConsentType::AllPrincipals && g.resource_id.eq_ignore_ascii_case(&r.id)),
+        _ => None,
+    };
+    let granted: BTreeSet<String> = grant.iter().flat_map(|g| g.scope.split_whitespace()).map(str::to_owned).collect();
+
+    let importing = is_import(state);
+    let wanted_consent = state.get("admin_consent").as_bool();
+    let candidates = if importing { in_required.union(&granted).cloned().collect() } else { strings_of(state.get("scopes")) };
+    let admin_consent = match wanted_consent {
+        // Consent revoked outside Terraform shows as `admin_consent` false -> true.
+        Some(true) | None => grant.is_some(),
+        Some(false) => false,
+    };
+    let scopes: BTreeSet<String> = candidates
+        .into_iter()
+        .filter(|s| in_required.contains(s) && (!admin_consent || granted.contains(s)))
+        .collect();
+    if importing && scopes.is_empty() && grant.is_none() {
+        return Ok(None);
+    }
+    let scope_ids = scopes.iter().filter_map(|s| Some((s.clone(), ids.get(s)?.clone()))).collect();
+    Ok(Some(Permissions {
+        application_id: app_id,
+        resource_app_id: resource,
+        scopes,
+        admin_consent,
+        client_service_principal_id: client_sp.map(|s| s.id),
+        resource_service_principal_id: resource_sp.map(|s| s.id),
+        grant_id: if admin_consent { grant.map(|g| g.id) } else { None },
+        scope_ids,
+    }))
+}
+
+/// Delete: takes this resource's scopes out of `requiredResourceAccess` and the grant (deleting the grant
+/// when nothing is left in it). What is already gone counts as removed.
+async fn revoke(
+    client: &Client,
+    applications: &Applications,
+    call: &CallContext,
+    prior: &Value,
+) -> Result<(), Failure> {
+    let graph = client.graph();
+    let app_id = text(prior, "application_id");
+    let resource = text(prior, "resource_app_id");
+    let scopes = strings_of(prior.get("scopes"));
+    let _guard = applications.lock(&app_id).await;
+    let result = async {
+        let Some(app) = applications
+            .read_fresh(client, call, &app_id)
+            .await
+            .map_err(|e| (format!("reading application {app_id}"), unshare(e)))?
+        else {
+            return Ok(());
+        };
+        let resource_sp = graph
+            .service_principal_by_app_id(call, &resource)
+            .await
+            .map_err(|e| (format!("reading the service principal of API {resource}"), e))?;
+        let mut ids = map_of(prior.get("scope_ids"));
+        if let Some(sp) = &resource_sp {
+            for (value, id) in published_scopes(sp) {
+                ids.entry(value).or_insert(id);
+            }
+        }
+        let remove: BTreeSet<String> = scopes.iter().filter_map(|s| ids.get(s).cloned()).collect();
+        if let Some(list) = merge_required_access(&app.required_resource_access, &resource, &BTreeSet::new(), &remove) {
+            until_replicated(call, || graph.set_required_resource_access(call, &app.id, &list))
+                .await
+                .map_err(|e| (format!("removing API permissions from application {app_id}"), e))?;
+        }
+        // Consent is withdrawn even when `admin_consent` is false in state: a grant that carries this
+        // resource's scopes was made for them.
+        let client_sp = graph
+            .service_principal_by_app_id(call, &app_id)
+            .await
+            .map_err(|e| (format!("reading the service principal of application {app_id}"), e))?;
+        if let (Some(c), Some(r)) = (client_sp, resource_sp) {
+            if prior.get("admin_consent").as_bool() != Some(false) {
+                withdraw(client, call, &c.id, &r.id, &scopes)
+                    .await
+                    .map_err(|e| (format!("withdrawing admin consent of application {app_id} for API {resource}"), e))?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    applications.invalidate(&app_id);
+    result
+}
+
+/// The service principal of `app_id`, created when the tenant has none. Replication lag (a new app not yet
+/// known, a principal created but not yet readable) is waited out for `lag_budget`; an ambiguous create
+/// is followed by a look before the next try, and Graph refuses duplicates (409), so none is made twice.
+async fn ensure_service_principal(
+    client: &Client,
+    call: &CallContext,
+    app_id: &str,
+    lag_budget: Duration,
+) -> Result<ServicePrincipal, Error> {
+    let graph = client.graph();
+    let started = Instant::now();
+    let mut backoff = Backoff::new();
+    loop {
+        if let Some(sp) = graph.service_principal_by_app_id(call, app_id).await? {
+            return Ok(sp);
+        }
+        match graph.create_service_principal(call, app_id).await {
+            Ok(sp) => return Ok(sp),
+            Err(e) if e.is_cancelled() || e.is_timeout() => return Err(e),
+            // Created, but reads do not see it yet (or our last create went through): look again.
+            Err(e) if is_conflict(&e) || e.is_ambiguous() => backoff.pause(call, Some(e)).await?,
+            Err(e) if replication_lag(&e) && started.elapsed() < lag_budget => backoff.pause(call, Some(e)).await?,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Adds `add` to (and takes `remove` from) the `AllPrincipals` grant of (client, resource), adopting an
+/// existing grant or creating one; returns its id.
+async fn grant(
+    client: &Client,
+    call: &CallContext,
+    client_sp: &str,
+    resource_sp: &str,
+    add: &BTreeSet<String>,
+    remove: &BTreeSet<String>,
+) -> Result<String, Error> {
+    let graph = client.graph();
+    let mut backoff = Backoff::new();
+    loop {
+        if let Some(existing) = find_grant(client, call, client_sp, resource_sp).await? {
+            let scope = merge_scope(&existing.scope, add, remove);
+            if scope != existing.scope {
+                match graph.update_grant_scope(call, &existing.id, &scope).await {
+                    Ok(()) => {}
+                    // Deleted meanwhile (or not yet writable): list again.
+                    Err(e) if e.is_not_found() => {
+                        backoff.pause(call, Some(e)).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(existing.id);
+        }
+        let new = NewGrant {
+            client_id: client_sp.to_owned(),
+            resource_id: resource_sp.to_owned(),
+            scope: merge_scope("", add, remove),
+            consent_type: ConsentType::AllPrincipals,
+            principal_id: None,
+        };
+        match graph.create_delegated_grant(call, new).await {
+            Ok(g) => return Ok(g.id),
+            Err(e) if e.is_cancelled() || e.is_timeout() => return Err(e),
+            // A grant exists that the list did not show yet, or ours went through: list again and adopt.
+            Err(e) if is_conflict(&e) || e.is_ambiguous() || replication_lag(&e) => {
+                backoff.pause(call, Some(e)).await?
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Takes `remove` out of the `AllPrincipals` grant of (client, resource); deletes the grant when it is
+/// left empty. No grant is fine.
+async fn withdraw(
+    client: &Client,
+    call: &CallContext,
+    client_sp: &str,
+    resource_sp: &str,
+    remove: &BTreeSet<String>,
+) -> Result<(), Error> {
+    let graph = client.graph();
+    let Some(existing) = find_grant(client, call, client_sp, resource_sp).await? else {
+        return Ok(());
+    };
+    let scope = merge_scope(&existing.scope, &BTreeSet::new(), remove);
+    let result = if scope.is_empty() {
+        graph.delete_grant(call, &existing.id).await
+    } else if scope != existing.scope {
+        graph.update_grant_scope(call, &existing.id, &scope).await
+    } else {
+        Ok(())
+    };
+    match result {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+async fn find_grant(
+    client: &Client,
+    call: &CallContext,
+    client_sp: &str,
+    resource_sp: &str,
+) -> Result<Option<GraphGrant>, Error> {
+    Ok(client
+        .graph()
+        .delegated_grants(call, client_sp)
+        .await?
+        .into_iter()
+        .find(|g| g.consent_type == ConsentType::AllPrincipals && g.resource_id.eq_ignore_ascii_case(resource_sp)))
+}
+
+/// Retries `op` while Graph answers what replication lag looks like, until the deadline. Application
+/// updates also get 409 "inconsistent state, retry as per the service design" (azuread retries it too).
+async fn until_replicated<F, Fut>(call: &CallContext, mut op: F) -> Result<(), Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let mut backoff = Backoff::new();
+    loop {
+        match op().await {
+            Err(e) if replication_lag(&e) || is_conflict(&e) => backoff.pause(call, Some(e)).await?,
+            other => return other,
+        }
+    }
+}
+
+/// The answers azuread treats as replication lag (reference §3.9): 404, a grant naming a principal not
+/// yet replicated, a principal for an application not yet replicated.
+fn replication_lag(e: &Error) -> bool {
+    let Error::Api(api) = e else { return false };
+    let message = api.message.to_ascii_lowercase();
+    api.status == 404
+        || (api.status == 400
+            && (message.contains("does not exist or one of its queried reference-property objects are not present")
+                || message.contains("does not reference a valid application object")))
+        || (api.status == 403 && message.contains("backing application"))
+}
+
+fn is_conflict(e: &Error) -> bool {
+    matches!(e, Error::Api(api) if api.status == 409)
+}
+
+/// The shared application read hands errors out behind an `Arc`; diagnostics want the error itself.
+fn unshare(e: std::sync::Arc<Error>) -> Error {
+    std::sync::Arc::try_unwrap(e).unwrap_or_else(|shared| Error::Config(shared.to_string()))
+}
+
+/// Growing waits between looks at Graph while replication catches up, within the call's deadline.
+struct Backoff(Duration);
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const MAX: Duration = Duration::from_secs(5);
+
+    fn new() -> Self {
+        Backoff(Self::FIRST)
+    }
+
+    /// Waits; `Err` (the timeout, carrying `last`, or the cancellation) when the deadline or StopProvider
+    /// comes first.
+    async fn pause(&mut self, call: &CallContext, last: Option<Error>) -> Result<(), Error> {
+        let wait = self.0;
+        self.0 = (self.0 * 2).min(Self::MAX);
+        if call.remaining().is_some_and(|left| left <= wait) {
+            return Err(Error::Timeout { last: last.map(Box::new) });
+        }
+        tokio::select! {
+            () = call.cancellation().cancelled() => Err(Error::Cancelled),
+            () = tokio::time::sleep(wait) => Ok(()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tests (end to end: tests/terraform_permission_grant.rs)
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use partnercenter_microsoft::PermissionScope;
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn entry(app: &str, ids: &[(&str, ResourceAccessKind)]) -> RequiredResourceAccess {
+        RequiredResourceAccess {
+            resource_app_id: app.into(),
+            resource_access: ids.iter().map(|(id, k)| ResourceAccess { id: (*id).into(), kind: k.clone() }).collect(),
+        }
+    }
+
+    fn sp(scopes: &[(&str, &str)]) -> ServicePrincipal {
+        serde_json::from_value(serde_json::json!({
+            "id": "sp", "appId": "00000002-0000-0000-c000-000000000000",
+            "displayName": "Windows Azure Active Directory",
+            "oauth2PermissionScopes": scopes.iter().map(|(id, v)| serde_json::json!({"id": id, "value": v})).collect::<Vec<_>>(),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn aliases_and_guids_name_apis() {
+        assert_eq!(resource_app_id("partner_center").as_deref(), Some("fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"));
+        assert_eq!(resource_app_id("dev_center").as_deref(), Some("4990cffe-04e8-4e8b-808a-1175604b879f"));
+        assert_eq!(
+            resource_app_id("00000003-0000-0000-C000-000000000000").as_deref(),
+            Some("00000003-0000-0000-c000-000000000000")
+        );
+        assert_eq!(resource_app_id("partnercenter"), None);
+    }
+
+    #[test]
+    fn merging_keeps_other_apis_roles_and_foreign_scopes() {
+        use ResourceAccessKind::{Role, Scope};
+        let current = vec![
+            entry("00000003-0000-0000-c000-000000000000", &[("g1", Scope)]),
+            entry("api", &[("foreign", Scope), ("role", Role)]),
+        ];
+        let merged = merge_required_access(&current, "API", &set(&["mine"]), &set(&[])).unwrap();
+        assert_eq!(merged[0], current[0]);
+        assert_eq!(merged[1], entry("api", &[("foreign", Scope), ("role", Role), ("mine", Scope)]));
+        assert_eq!(merge_required_access(&merged, "api", &set(&["mine"]), &set(&[])), None, "idempotent");
+
+        let removed = merge_required_access(&merged, "api", &set(&[]), &set(&["mine", "role"])).unwrap();
+        assert_eq!(removed, current, "only scopes, only ours");
+
+        let fresh = merge_required_access(&[], "api", &set(&["a"]), &set(&[])).unwrap();
+        assert_eq!(fresh, vec![entry("api", &[("a", Scope)])]);
+        assert_eq!(merge_required_access(&fresh, "api", &set(&[]), &set(&["a"])).unwrap(), vec![], "empty entry dropped");
+        assert_eq!(merge_required_access(&[], "api", &set(&[]), &set(&["a"])), None);
+    }
+
+    #[test]
+    fn grant_scopes_merge_without_touching_others() {
+        assert_eq!(merge_scope("openid User.Read", &set(&["user_impersonation"]), &set(&[])), "openid User.Read user_impersonation");
+        assert_eq!(merge_scope("openid User.Read", &set(&["User.Read"]), &set(&["openid"])), "User.Read");
+        assert_eq!(merge_scope("a", &set(&[]), &set(&["a"])), "");
+    }
+
+    #[test]
+    fn unknown_scopes_are_reported_on_scopes_with_the_valid_values() {
+        let sp = sp(&[("id-1", "User.Read"), ("id-2", "Directory.AccessAsUser.All")]);
+        let ids = resolve_scopes(&set(&["User.Read"]), &sp).unwrap();
+        assert_eq!(ids["User.Read"], "id-1");
+        let d = resolve_scopes(&set(&["User.Read", "user.read.all", "user.read"]), &sp).unwrap_err();
+        assert_eq!(d.attribute, Some(AttributePath::root("scopes")));
+        assert!(d.detail.contains("\"user.read.all\""), "{}", d.detail);
+        assert!(d.detail.contains("Valid values: \"Directory.AccessAsUser.All\", \"User.Read\""), "{}", d.detail);
+        assert!(d.detail.contains("\"user.read\" is written \"User.Read\""), "{}", d.detail);
+    }
+
+    #[test]
+    fn disabled_scopes_are_not_offered() {
+        let mut sp = sp(&[("id-1", "User.Read")]);
+        sp.oauth2_permission_scopes.push(PermissionScope {
+            id: "id-2".into(),
+            value: "Old.Scope".into(),
+            admin_consent_display_name: None,
+            is_enabled: false,
+        });
+        assert!(resolve_scopes(&set(&["Old.Scope"]), &sp).is_err());
+    }
+
+    #[test]
+    fn import_ids_take_an_alias_or_an_app_id() {
+        let (app, api, resource) = parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/partner_center").unwrap();
+        assert_eq!(app, "0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47");
+        assert_eq!(api, "partner_center");
+        assert_eq!(resource, "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd");
+        assert!(parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/00000002-0000-0000-c000-000000000000").is_ok());
+        for bad in ["nope", "x/partner_center", "0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/graph"] {
+            assert!(parse_import_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn replication_errors_are_recognised() {
+        let api = |status, message: &str| {
+            Error::from(partnercenter_microsoft::ApiError {
+                service: partnercenter_microsoft::Service::Graph,
+                status,
+                request: "POST /v1.0/oauth2PermissionGrants".into(),
+                code: None,
+                aadsts: None,
+                message: message.into(),
+                request_id: None,
+                correlation_id: None,
+                trace_id: None,
+                retry_after: None,
+            })
+        };
+        assert!(replication_lag(&api(404, "gone")));
+        assert!(replication_lag(&api(
+            400,
+            "Resource 'x' does not exist or one of its queried reference-property objects are not present."
+        )));
+        assert!(!replication_lag(&api(400, "Invalid value 'x' for property 'consentType'.")));
+        assert!(is_conflict(&api(409, "Permission entry already exists.")));
+    }
+}
