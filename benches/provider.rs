@@ -1,5 +1,6 @@
-//! `make bench`: start-up and footprint figures of the release provider, each next to a baseline measured
-//! in the same run. Prints one table. Not a test: nothing here passes or fails on timing.
+//! `make bench`: start-up and footprint figures of the release provider, and its work against the emulator
+//! (50,000 customers, 100 keys on 10 apps), each next to a baseline measured in the same run. Prints one
+//! table. Not a test: nothing here passes or fails on timing.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,12 @@ mod terraform_cert;
 
 const HANDSHAKES: usize = 31;
 const PLANS: usize = 9;
+/// Runs of the slower emulator-backed figures (medians).
+const HEAVY_RUNS: usize = 3;
+const CUSTOMERS: usize = 50_000;
+const CUSTOMER_PAGE: usize = 500;
+const KEYS: usize = 100;
+const APPS: usize = 10;
 
 fn main() {
     let provider = PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-partnercenter"));
@@ -52,7 +59,7 @@ fn main() {
         ),
     ));
 
-    let (peak_kib, processes) = peak_provider_rss(&terraform, &with_provider);
+    let (peak_kib, processes) = peak_provider_rss(&terraform, &with_provider, &[]);
     rows.push((
         format!("provider peak RSS during `terraform plan` (max of {processes} processes)"),
         format!("{:.1} MiB", peak_kib as f64 / 1024.0),
@@ -65,6 +72,14 @@ fn main() {
         format!("{:.1} MiB", size as f64 / (1024.0 * 1024.0)),
         "goal <= 10 MiB (Go: 22-24 MiB)".into(),
     ));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    customers_rows(&runtime, &terraform, bench_dir.path(), &provider_dir, &mut rows);
+    keys_rows(&runtime, &terraform, bench_dir.path(), &provider_dir, &mut rows);
 
     println!("\n| measure | value | baseline (same run) / goal |\n|---|---|---|");
     for (what, value, baseline) in rows {
@@ -130,12 +145,13 @@ fn spawn_floor() -> Duration {
 
 /// Runs a plan while sampling every provider process's VmHWM (the kernel's record of its peak resident
 /// set) from /proc; returns the largest, in KiB, and how many provider processes were seen.
-fn peak_provider_rss(terraform: &Path, dir: &Path) -> (u64, usize) {
+fn peak_provider_rss(terraform: &Path, dir: &Path, env: &[(String, String)]) -> (u64, usize) {
     let mut child = Command::new(terraform)
         .args(["plan", "-no-color", "-input=false"])
         .current_dir(dir)
         .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
         .env("CHECKPOINT_DISABLE", "1")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -217,4 +233,291 @@ fn kernel() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| format!("Linux {}", s.trim()))
         .unwrap_or_default()
+}
+
+/// The provider environment for the demo partner on an emulator at `base`.
+fn emulator_env(base: &str) -> Vec<(String, String)> {
+    use partnercenter_emulator::demo;
+    [
+        ("PARTNERCENTER_LOGIN_ENDPOINT", base),
+        ("PARTNERCENTER_GRAPH_ENDPOINT", base),
+        ("PARTNERCENTER_PARTNER_CENTER_ENDPOINT", base),
+        ("PARTNERCENTER_TENANT_ID", demo::TENANT_ID),
+        ("PARTNERCENTER_CLIENT_ID", demo::APP_ID),
+        ("PARTNERCENTER_CLIENT_SECRET", demo::CLIENT_SECRET),
+        ("PARTNERCENTER_REFRESH_TOKEN", demo::REFRESH_TOKEN),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Runs `terraform args...` in `dir` with `env`; panics with its output when it fails.
+fn terraform_timed(terraform: &Path, dir: &Path, args: &[&str], env: &[(String, String)]) -> Duration {
+    let started = Instant::now();
+    let out = Command::new(terraform)
+        .args(args)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("terraform");
+    let elapsed = started.elapsed();
+    assert!(
+        out.status.success(),
+        "terraform {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elapsed
+}
+
+fn emulator_token(runtime: &tokio::runtime::Runtime, http: &reqwest::Client, base: &str, audience: &str) -> String {
+    use partnercenter_emulator::demo;
+    runtime.block_on(async {
+        let answer: serde_json::Value = http
+            .post(format!("{base}/{}/oauth2/v2.0/token", demo::TENANT_ID))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", demo::APP_ID),
+                ("client_secret", demo::CLIENT_SECRET),
+                ("scope", &format!("{audience}/.default")),
+            ])
+            .send()
+            .await
+            .expect("token request")
+            .json()
+            .await
+            .expect("token JSON");
+        answer["access_token"].as_str().expect("access token").to_owned()
+    })
+}
+
+/// What a paging client needs from a page; items are skipped so the figure measures the emulator.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CustomerPage {
+    items: Vec<serde::de::IgnoredAny>,
+    continuation_token: Option<String>,
+}
+
+/// The emulator alone: every customer page, followed by continuation token, with a plain HTTP client.
+fn emulator_paging(runtime: &tokio::runtime::Runtime, http: &reqwest::Client, base: &str, token: &str) -> Duration {
+    runtime.block_on(async {
+        let started = Instant::now();
+        let mut seen = 0;
+        let mut continuation: Option<String> = None;
+        loop {
+            let mut request = http.get(format!("{base}/v1/customers")).bearer_auth(token);
+            request = match &continuation {
+                None => request.query(&[("size", CUSTOMER_PAGE.to_string())]),
+                Some(c) => request
+                    .query(&[("size", CUSTOMER_PAGE.to_string()), ("seekOperation", "next".into())])
+                    .header("MS-ContinuationToken", c),
+            };
+            let response = request.send().await.expect("customer page");
+            assert!(response.status().is_success(), "customer page: {}", response.status());
+            let page: CustomerPage = serde_json::from_slice(&response.bytes().await.expect("body")).expect("page JSON");
+            seen += page.items.len();
+            continuation = page.continuation_token;
+            if continuation.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, CUSTOMERS, "the emulator served every customer");
+        started.elapsed()
+    })
+}
+
+/// `terraform plan` of `partnercenter_customers` over 50,000 emulated customers, next to the emulator's
+/// own paging time, and the provider's peak RSS while it holds them.
+fn customers_rows(
+    runtime: &tokio::runtime::Runtime,
+    terraform: &Path,
+    base_dir: &Path,
+    provider_dir: &Path,
+    rows: &mut Vec<(String, String, String)>,
+) {
+    use partnercenter_emulator::{EmulatorConfig, Seed, Settings};
+    let config = EmulatorConfig {
+        seed: Seed::generated(CUSTOMERS),
+        // Every run pages 100 times; the throttle would otherwise be the figure.
+        settings: Settings { customer_rate_limit_per_minute: 1_000_000, ..Settings::default() },
+        ..EmulatorConfig::default()
+    };
+    let emulator = runtime.block_on(partnercenter_emulator::spawn(config)).expect("emulator");
+    let base = emulator.base_url();
+    let env = emulator_env(&base);
+    let http = reqwest::Client::new();
+    let token = emulator_token(runtime, &http, &base, partnercenter_emulator::demo::PARTNER_CENTER_AUDIENCE);
+    let dir = workdir(base_dir, "customers-50k", CUSTOMERS_CONFIG, provider_dir);
+    let plan_args = ["plan", "-no-color", "-input=false"];
+
+    emulator_paging(runtime, &http, &base, &token); // warm
+    terraform_timed(terraform, &dir, &plan_args, &env);
+    let paging = median(&(0..HEAVY_RUNS).map(|_| emulator_paging(runtime, &http, &base, &token)).collect::<Vec<_>>());
+    let planned = median(&(0..HEAVY_RUNS).map(|_| terraform_timed(terraform, &dir, &plan_args, &env)).collect::<Vec<_>>());
+    rows.push((
+        format!(
+            "`terraform plan`, `partnercenter_customers` over {}k customers, pages of {CUSTOMER_PAGE} (median of {HEAVY_RUNS})",
+            CUSTOMERS / 1000
+        ),
+        ms(planned),
+        format!(
+            "emulator alone, same {} pages over HTTP {}; ratio {:.1}x",
+            CUSTOMERS / CUSTOMER_PAGE,
+            ms(paging),
+            planned.as_secs_f64() / paging.as_secs_f64()
+        ),
+    ));
+    let (peak_kib, processes) = peak_provider_rss(terraform, &dir, &env);
+    rows.push((
+        format!("provider peak RSS, that plan (max of {processes} processes)"),
+        format!("{:.1} MiB", peak_kib as f64 / 1024.0),
+        "one data source without network, above; goal <= 64 MiB".into(),
+    ));
+    runtime.block_on(emulator.shutdown());
+}
+
+const CUSTOMERS_CONFIG: &str = r#"
+terraform {
+  required_providers {
+    partnercenter = { source = "cspkit/partnercenter" }
+  }
+}
+provider "partnercenter" {}
+data "partnercenter_customers" "all" {}
+output "count" { value = data.partnercenter_customers.all.total_count }
+"#;
+
+const KEYS_CONFIG: &str = r#"
+terraform {
+  required_providers {
+    partnercenter = { source = "cspkit/partnercenter" }
+  }
+}
+variable "apps" { type = list(string) }
+provider "partnercenter" {}
+resource "partnercenter_web_app_key" "k" {
+  count          = 100
+  application_id = var.apps[count.index % length(var.apps)]
+  display_name   = "bench-${count.index}"
+}
+"#;
+
+/// The same 100 addPassword calls (10 per app), sent straight to the emulator one after another.
+fn emulator_add_passwords(
+    runtime: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    object_ids: &[String],
+) -> Duration {
+    runtime.block_on(async {
+        let started = Instant::now();
+        for i in 0..KEYS {
+            let response = http
+                .post(format!("{base}/v1.0/applications/{}/addPassword", object_ids[i % object_ids.len()]))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"passwordCredential": {"displayName": format!("direct-{i}")}}))
+                .send()
+                .await
+                .expect("addPassword");
+            assert!(response.status().is_success(), "addPassword: {}", response.status());
+            let _ = response.bytes().await;
+        }
+        started.elapsed()
+    })
+}
+
+/// `terraform apply` of 100 keys on 10 applications, then `terraform plan` refreshing them: wall times and
+/// the requests the emulator saw, next to Terraform's floor for the same state and the emulator alone.
+fn keys_rows(
+    runtime: &tokio::runtime::Runtime,
+    terraform: &Path,
+    base_dir: &Path,
+    provider_dir: &Path,
+    rows: &mut Vec<(String, String, String)>,
+) {
+    use partnercenter_emulator::EmulatorConfig;
+    let emulator = runtime.block_on(partnercenter_emulator::spawn(EmulatorConfig::default())).expect("emulator");
+    let base = emulator.base_url();
+    let env = emulator_env(&base);
+    let http = reqwest::Client::new();
+    let control = |method: reqwest::Method, path: &str, body: serde_json::Value| -> serde_json::Value {
+        runtime.block_on(async {
+            let response = http
+                .request(method, format!("{base}/_emulator{path}"))
+                .json(&body)
+                .send()
+                .await
+                .expect("control call");
+            assert!(response.status().is_success(), "control {path}: {}", response.status());
+            response.json().await.unwrap_or(serde_json::Value::Null)
+        })
+    };
+    let created = control(reqwest::Method::POST, "/applications", serde_json::json!({"count": APPS, "display_name": "bench"}));
+    let apps: Vec<(String, String)> = created["applications"]
+        .as_array()
+        .expect("applications")
+        .iter()
+        .map(|a| (a["appId"].as_str().unwrap_or_default().to_owned(), a["id"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let dir = workdir(base_dir, "keys-100", KEYS_CONFIG, provider_dir);
+    let app_ids: Vec<&str> = apps.iter().map(|(app_id, _)| app_id.as_str()).collect();
+    std::fs::write(dir.join("terraform.tfvars.json"), serde_json::json!({ "apps": app_ids }).to_string())
+        .expect("tfvars");
+
+    // Terraform's floor for 100 keys: planning them without state and without any network call.
+    let no_state_plan = terraform_timed(terraform, &dir, &["plan", "-no-color", "-input=false", "-refresh=false"], &env);
+    control(reqwest::Method::DELETE, "/requests", serde_json::Value::Null);
+    let applied = terraform_timed(terraform, &dir, &["apply", "-auto-approve", "-no-color", "-input=false"], &env);
+    let apply_requests = control(reqwest::Method::GET, "/requests", serde_json::Value::Null)
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    let token = emulator_token(runtime, &http, &base, partnercenter_emulator::demo::GRAPH_AUDIENCE);
+    let object_ids: Vec<String> = apps.iter().map(|(_, id)| id.clone()).collect();
+    let direct = emulator_add_passwords(runtime, &http, &base, &token, &object_ids);
+    rows.push((
+        format!("`terraform apply`, {KEYS} keys on {APPS} apps (default parallelism 10)"),
+        format!("{} ({apply_requests} requests)", ms(applied)),
+        format!(
+            "plan of the same {KEYS} keys without network {}; the {KEYS} addPassword calls alone, sequential {}",
+            ms(no_state_plan),
+            ms(direct)
+        ),
+    ));
+
+    let refresh_args = ["plan", "-no-color", "-input=false", "-detailed-exitcode"];
+    let floor_args = ["plan", "-no-color", "-input=false", "-refresh=false"];
+    // The keys the direct calls added are not Terraform's; the refresh must still show no changes.
+    let refreshes: Vec<(Duration, usize, usize)> = (0..HEAVY_RUNS)
+        .map(|_| {
+            control(reqwest::Method::DELETE, "/requests", serde_json::Value::Null);
+            let took = terraform_timed(terraform, &dir, &refresh_args, &env);
+            let log = control(reqwest::Method::GET, "/requests", serde_json::Value::Null);
+            let log = log.as_array().cloned().unwrap_or_default();
+            let app_reads = log
+                .iter()
+                .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap_or("").starts_with("/v1.0/applications"))
+                .count();
+            (took, log.len(), app_reads)
+        })
+        .collect();
+    let refreshed = median(&refreshes.iter().map(|r| r.0).collect::<Vec<_>>());
+    let (_, requests, app_reads) = refreshes[refreshes.len() - 1];
+    let floor = median(&(0..HEAVY_RUNS).map(|_| terraform_timed(terraform, &dir, &floor_args, &env)).collect::<Vec<_>>());
+    rows.push((
+        format!("`terraform plan` refreshing {KEYS} keys on {APPS} apps (median of {HEAVY_RUNS})"),
+        format!("{} ({requests} emulator requests, {app_reads} application reads)", ms(refreshed)),
+        format!(
+            "same plan with -refresh=false {}; ratio {:.2}x; fewest possible reads: {APPS} applications + 1 token",
+            ms(floor),
+            refreshed.as_secs_f64() / floor.as_secs_f64()
+        ),
+    ));
+    runtime.block_on(emulator.shutdown());
 }

@@ -20,7 +20,11 @@ const AAD_DIRECTORY_AS_USER: &str = "a42657d6-7f20-40e3-b6f0-cee03008a62a";
 const AAD_USER_READ: &str = "311a71cc-e848-46a1-bdf8-97ff7156d8e6";
 
 fn grant(name: &str, api: &str, scopes: &[&str]) -> String {
-    let scopes = scopes.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+    let scopes = scopes
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         r#"resource "partnercenter_permission_grant" "{name}" {{
   application_id = "{}"
@@ -41,14 +45,21 @@ fn dev_center_scope(emu: &Emulator) -> (String, String) {
     let state = emulator_state(emu);
     let sp = service_principal(&state, DEV_CENTER).expect("Dev Center is seeded");
     let scope = &sp["oauth2PermissionScopes"][0];
-    (scope["value"].as_str().unwrap().to_owned(), scope["id"].as_str().unwrap().to_owned())
+    (
+        scope["value"].as_str().expect("the documented shape").to_owned(),
+        scope["id"].as_str().expect("the documented shape").to_owned(),
+    )
 }
 
 fn seed_set(emu: &Emulator) -> String {
     let (dev_scope, _) = dev_center_scope(emu);
     config(&[
         grant("partner_center", "partner_center", &["user_impersonation"]),
-        grant("azure_ad_graph", "azure_ad_graph", &["Directory.AccessAsUser.All", "User.Read"]),
+        grant(
+            "azure_ad_graph",
+            "azure_ad_graph",
+            &["Directory.AccessAsUser.All", "User.Read"],
+        ),
         grant("dev_center", "dev_center", &[&dev_scope]),
     ])
 }
@@ -58,40 +69,67 @@ fn emulator_state(emu: &Emulator) -> Json {
 }
 
 fn service_principal(state: &Json, app_id: &str) -> Option<Json> {
-    state["servicePrincipals"].as_array()?.iter().find(|sp| sp["appId"] == json!(app_id)).cloned()
+    state["servicePrincipals"]
+        .as_array()?
+        .iter()
+        .find(|sp| sp["appId"] == json!(app_id))
+        .cloned()
 }
 
 fn service_principals_of(state: &Json, app_id: &str) -> usize {
-    state["servicePrincipals"].as_array().unwrap().iter().filter(|sp| sp["appId"] == json!(app_id)).count()
+    state["servicePrincipals"]
+        .as_array()
+        .expect("the documented shape")
+        .iter()
+        .filter(|sp| sp["appId"] == json!(app_id))
+        .count()
 }
 
 /// The demo app's `requiredResourceAccess` entry for an API: its (id, type) pairs.
 fn required_access(state: &Json, resource_app_id: &str) -> BTreeSet<(String, String)> {
-    let app = state["applications"].as_array().unwrap().iter().find(|a| a["appId"] == json!(demo::APP_ID)).unwrap();
+    let app = state["applications"]
+        .as_array()
+        .expect("the documented shape")
+        .iter()
+        .find(|a| a["appId"] == json!(demo::APP_ID))
+        .expect("the documented shape");
     app["requiredResourceAccess"]
         .as_array()
-        .unwrap()
+        .expect("the documented shape")
         .iter()
         .filter(|e| e["resourceAppId"] == json!(resource_app_id))
-        .flat_map(|e| e["resourceAccess"].as_array().unwrap().clone())
-        .map(|a| (a["id"].as_str().unwrap().to_owned(), a["type"].as_str().unwrap().to_owned()))
+        .flat_map(|e| {
+            e["resourceAccess"]
+                .as_array()
+                .expect("the documented shape")
+                .clone()
+        })
+        .map(|a| {
+            (
+                a["id"].as_str().expect("the documented shape").to_owned(),
+                a["type"].as_str().expect("the documented shape").to_owned(),
+            )
+        })
         .collect()
 }
 
 fn scope_ids(ids: &[&str]) -> BTreeSet<(String, String)> {
-    ids.iter().map(|id| ((*id).to_owned(), "Scope".to_owned())).collect()
+    ids.iter()
+        .map(|id| ((*id).to_owned(), "Scope".to_owned()))
+        .collect()
 }
 
 /// The AllPrincipals grants of the demo app's service principal for one API.
 fn grants(state: &Json, resource_app_id: &str) -> Vec<Json> {
-    let (Some(client), Some(resource)) =
-        (service_principal(state, demo::APP_ID), service_principal(state, resource_app_id))
-    else {
+    let (Some(client), Some(resource)) = (
+        service_principal(state, demo::APP_ID),
+        service_principal(state, resource_app_id),
+    ) else {
         return Vec::new();
     };
     state["oauth2PermissionGrants"]
         .as_array()
-        .unwrap()
+        .expect("the documented shape")
         .iter()
         .filter(|g| g["clientId"] == client["id"] && g["resourceId"] == resource["id"])
         .filter(|g| g["consentType"] == json!("AllPrincipals"))
@@ -100,7 +138,12 @@ fn grants(state: &Json, resource_app_id: &str) -> Vec<Json> {
 }
 
 fn scopes_of(grant: &Json) -> BTreeSet<String> {
-    grant["scope"].as_str().unwrap().split_whitespace().map(str::to_owned).collect()
+    grant["scope"]
+        .as_str()
+        .expect("the documented shape")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
@@ -110,7 +153,11 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 /// The one AllPrincipals grant for an API (there must never be two).
 fn the_grant(state: &Json, resource_app_id: &str) -> Json {
     let found = grants(state, resource_app_id);
-    assert_eq!(found.len(), 1, "exactly one grant for {resource_app_id}: {found:?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "exactly one grant for {resource_app_id}: {found:?}"
+    );
     found[0].clone()
 }
 
@@ -141,20 +188,23 @@ fn graph_call(emu: &Emulator, method: &str, path: &str, body: Json) -> Json {
         json!({"audience": "https://graph.microsoft.com", "app_only": true}),
     )["access_token"]
         .as_str()
-        .unwrap()
+        .expect("the documented shape")
         .to_owned();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
         let response = reqwest::Client::new()
             .request(method, format!("{}{path}", emu.url))
             .bearer_auth(token)
             .json(&body)
             .send()
             .await
-            .unwrap();
+            .expect("Graph call");
         let status = response.status();
-        let text = response.text().await.unwrap();
+        let text = response.text().await.expect("Graph answer");
         assert!(status.is_success(), "{path}: {status} {text}");
         serde_json::from_str(&text).unwrap_or(Json::Null)
     })
@@ -171,8 +221,15 @@ fn plan_actions(plan: &Json) -> Vec<(String, Vec<String>)> {
         .into_iter()
         .flatten()
         .map(|rc| {
-            let actions = rc["change"]["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned());
-            (rc["name"].as_str().unwrap().to_owned(), actions.collect())
+            let actions = rc["change"]["actions"]
+                .as_array()
+                .expect("the documented shape")
+                .iter()
+                .map(|a| a.as_str().expect("the documented shape").to_owned());
+            (
+                rc["name"].as_str().expect("the documented shape").to_owned(),
+                actions.collect(),
+            )
         })
         .filter(|(_, actions)| actions != &["no-op".to_owned()])
         .collect()
@@ -186,21 +243,50 @@ fn the_seed_set_applies_and_a_second_plan_is_empty() {
     w.apply().success();
 
     let state = emulator_state(&emu);
-    assert_eq!(required_access(&state, PARTNER_CENTER), scope_ids(&[USER_IMPERSONATION]));
-    assert_eq!(required_access(&state, AZURE_AD_GRAPH), scope_ids(&[AAD_DIRECTORY_AS_USER, AAD_USER_READ]));
+    assert_eq!(
+        required_access(&state, PARTNER_CENTER),
+        scope_ids(&[USER_IMPERSONATION])
+    );
+    assert_eq!(
+        required_access(&state, AZURE_AD_GRAPH),
+        scope_ids(&[AAD_DIRECTORY_AS_USER, AAD_USER_READ])
+    );
     assert_eq!(required_access(&state, DEV_CENTER), scope_ids(&[&dev_scope_id]));
-    assert_eq!(scopes_of(&the_grant(&state, PARTNER_CENTER)), set(&["user_impersonation"]));
-    assert_eq!(scopes_of(&the_grant(&state, AZURE_AD_GRAPH)), set(&["Directory.AccessAsUser.All", "User.Read"]));
-    assert_eq!(scopes_of(&the_grant(&state, DEV_CENTER)), set(&["user_impersonation"]));
-    assert_eq!(service_principals_of(&state, demo::APP_ID), 1, "the web app's service principal was created once");
+    assert_eq!(
+        scopes_of(&the_grant(&state, PARTNER_CENTER)),
+        set(&["user_impersonation"])
+    );
+    assert_eq!(
+        scopes_of(&the_grant(&state, AZURE_AD_GRAPH)),
+        set(&["Directory.AccessAsUser.All", "User.Read"])
+    );
+    assert_eq!(
+        scopes_of(&the_grant(&state, DEV_CENTER)),
+        set(&["user_impersonation"])
+    );
+    assert_eq!(
+        service_principals_of(&state, demo::APP_ID),
+        1,
+        "the web app's service principal was created once"
+    );
 
     let dev = resource_state(&w, "dev_center");
-    assert_eq!(dev["scope_ids"]["user_impersonation"], json!(dev_scope_id), "discovered at runtime: {dev}");
+    assert_eq!(
+        dev["scope_ids"]["user_impersonation"],
+        json!(dev_scope_id),
+        "discovered at runtime: {dev}"
+    );
     assert_eq!(dev["id"], json!(format!("{}/{DEV_CENTER}", demo::APP_ID)));
     assert_eq!(dev["resource_app_id"], json!(DEV_CENTER));
     assert_eq!(dev["grant_id"], the_grant(&state, DEV_CENTER)["id"]);
-    assert_eq!(dev["client_service_principal_id"], service_principal(&state, demo::APP_ID).unwrap()["id"]);
-    assert_eq!(dev["resource_service_principal_id"], service_principal(&state, DEV_CENTER).unwrap()["id"]);
+    assert_eq!(
+        dev["client_service_principal_id"],
+        service_principal(&state, demo::APP_ID).unwrap()["id"]
+    );
+    assert_eq!(
+        dev["resource_service_principal_id"],
+        service_principal(&state, DEV_CENTER).unwrap()["id"]
+    );
 
     let plan = w.plan();
     assert_eq!(plan.code, 0, "no changes after apply:\n{}", plan.output());
@@ -209,9 +295,18 @@ fn the_seed_set_applies_and_a_second_plan_is_empty() {
 #[test]
 fn a_missing_partner_center_principal_is_created_and_an_existing_grant_is_adopted() {
     let emu = Emulator::start();
-    emu.control("DELETE", &format!("/_emulator/service-principals/{PARTNER_CENTER}"), Json::Null);
+    emu.control(
+        "DELETE",
+        &format!("/_emulator/service-principals/{PARTNER_CENTER}"),
+        Json::Null,
+    );
     // Someone consented before Terraform: the app's principal and a grant for Azure AD Graph exist.
-    let client = graph_call(&emu, "POST", "/v1.0/servicePrincipals", json!({"appId": demo::APP_ID}));
+    let client = graph_call(
+        &emu,
+        "POST",
+        "/v1.0/servicePrincipals",
+        json!({"appId": demo::APP_ID}),
+    );
     let aad = service_principal(&emulator_state(&emu), AZURE_AD_GRAPH).unwrap();
     let existing = graph_call(
         &emu,
@@ -223,27 +318,54 @@ fn a_missing_partner_center_principal_is_created_and_an_existing_grant_is_adopte
 
     let w = emu.demo_env(Workdir::new(&config(&[
         grant("partner_center", "partner_center", &["user_impersonation"]),
-        grant("azure_ad_graph", "azure_ad_graph", &["Directory.AccessAsUser.All", "User.Read"]),
+        grant(
+            "azure_ad_graph",
+            "azure_ad_graph",
+            &["Directory.AccessAsUser.All", "User.Read"],
+        ),
     ])));
     w.apply().success();
 
     let state = emulator_state(&emu);
-    assert_eq!(service_principals_of(&state, PARTNER_CENTER), 1, "Partner Center's principal was created");
+    assert_eq!(
+        service_principals_of(&state, PARTNER_CENTER),
+        1,
+        "Partner Center's principal was created"
+    );
     assert_eq!(service_principals_of(&state, demo::APP_ID), 1);
-    assert_eq!(scopes_of(&the_grant(&state, PARTNER_CENTER)), set(&["user_impersonation"]));
+    assert_eq!(
+        scopes_of(&the_grant(&state, PARTNER_CENTER)),
+        set(&["user_impersonation"])
+    );
     let adopted = the_grant(&state, AZURE_AD_GRAPH);
-    assert_eq!(adopted["id"], existing["id"], "the existing grant was adopted, not duplicated");
-    assert_eq!(scopes_of(&adopted), set(&["Directory.Read.All", "Directory.AccessAsUser.All", "User.Read"]));
+    assert_eq!(
+        adopted["id"], existing["id"],
+        "the existing grant was adopted, not duplicated"
+    );
+    assert_eq!(
+        scopes_of(&adopted),
+        set(&["Directory.Read.All", "Directory.AccessAsUser.All", "User.Read"])
+    );
     assert_eq!(resource_state(&w, "azure_ad_graph")["grant_id"], existing["id"]);
-    let conflicts: Vec<Json> = emu.requests().into_iter().filter(|r| r["status"] == json!(409)).collect();
+    let conflicts: Vec<Json> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r["status"] == json!(409))
+        .collect();
     assert!(conflicts.is_empty(), "never a 409: {conflicts:?}");
     assert_eq!(w.plan().code, 0);
 
     // Destroy takes back only this resource's scopes: one the configuration does not name stays.
     w.destroy().success();
     let state = emulator_state(&emu);
-    assert_eq!(scopes_of(&the_grant(&state, AZURE_AD_GRAPH)), set(&["Directory.Read.All"]));
-    assert!(grants(&state, PARTNER_CENTER).is_empty(), "an emptied grant is deleted");
+    assert_eq!(
+        scopes_of(&the_grant(&state, AZURE_AD_GRAPH)),
+        set(&["Directory.Read.All"])
+    );
+    assert!(
+        grants(&state, PARTNER_CENTER).is_empty(),
+        "an emptied grant is deleted"
+    );
     assert!(required_access(&state, PARTNER_CENTER).is_empty());
     assert!(required_access(&state, AZURE_AD_GRAPH).is_empty());
 }
@@ -253,15 +375,29 @@ fn scopes_and_consent_removed_out_of_band_plan_as_in_place_updates_and_apply_res
     let emu = Emulator::start();
     let w = emu.demo_env(Workdir::new(&config(&[
         grant("partner_center", "partner_center", &["user_impersonation"]),
-        grant("azure_ad_graph", "azure_ad_graph", &["Directory.AccessAsUser.All", "User.Read"]),
+        grant(
+            "azure_ad_graph",
+            "azure_ad_graph",
+            &["Directory.AccessAsUser.All", "User.Read"],
+        ),
     ])));
     w.apply().success();
     let state = emulator_state(&emu);
-    let aad_grant = the_grant(&state, AZURE_AD_GRAPH)["id"].as_str().unwrap().to_owned();
-    let pc_grant = the_grant(&state, PARTNER_CENTER)["id"].as_str().unwrap().to_owned();
+    let aad_grant = the_grant(&state, AZURE_AD_GRAPH)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pc_grant = the_grant(&state, PARTNER_CENTER)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // A scope removed from the grant and from the app's permissions; Partner Center consent revoked.
-    emu.control("POST", &format!("/_emulator/grants/{aad_grant}/remove-scope"), json!({"scope": "User.Read"}));
+    emu.control(
+        "POST",
+        &format!("/_emulator/grants/{aad_grant}/remove-scope"),
+        json!({"scope": "User.Read"}),
+    );
     emu.control(
         "POST",
         &format!("/_emulator/applications/{}/required-resource-access", demo::APP_ID),
@@ -289,9 +425,18 @@ fn scopes_and_consent_removed_out_of_band_plan_as_in_place_updates_and_apply_res
 
     w.apply().success();
     let state = emulator_state(&emu);
-    assert_eq!(required_access(&state, AZURE_AD_GRAPH), scope_ids(&[AAD_DIRECTORY_AS_USER, AAD_USER_READ]));
-    assert_eq!(scopes_of(&the_grant(&state, AZURE_AD_GRAPH)), set(&["Directory.AccessAsUser.All", "User.Read"]));
-    assert_eq!(scopes_of(&the_grant(&state, PARTNER_CENTER)), set(&["user_impersonation"]));
+    assert_eq!(
+        required_access(&state, AZURE_AD_GRAPH),
+        scope_ids(&[AAD_DIRECTORY_AS_USER, AAD_USER_READ])
+    );
+    assert_eq!(
+        scopes_of(&the_grant(&state, AZURE_AD_GRAPH)),
+        set(&["Directory.AccessAsUser.All", "User.Read"])
+    );
+    assert_eq!(
+        scopes_of(&the_grant(&state, PARTNER_CENTER)),
+        set(&["user_impersonation"])
+    );
     assert_eq!(w.plan().code, 0);
 }
 
@@ -305,9 +450,15 @@ fn an_unknown_scope_fails_on_scopes_with_the_valid_values_before_any_write() {
     )])));
     let out = flat(&w.apply().failure().output());
     assert!(out.contains("Unknown scope"), "{out}");
-    assert!(out.contains("\"Directory.Everything\""), "names the bad scope: {out}");
+    assert!(
+        out.contains("\"Directory.Everything\""),
+        "names the bad scope: {out}"
+    );
     let valid = out.split("Valid values:").nth(1).unwrap_or_default();
-    assert!(valid.contains("\"Directory.AccessAsUser.All\"") && valid.contains("\"User.Read\""), "lists the valid values: {out}");
+    assert!(
+        valid.contains("\"Directory.AccessAsUser.All\"") && valid.contains("\"User.Read\""),
+        "lists the valid values: {out}"
+    );
     assert!(out.contains("scopes"), "points at scopes: {out}");
     assert_eq!(graph_writes(&emu), Vec::<Json>::new(), "nothing may be written");
 
@@ -316,7 +467,12 @@ fn an_unknown_scope_fails_on_scopes_with_the_valid_values_before_any_write() {
     w.config(&config(&[grant("x", "graph", &["User.Read"])]));
     let out = flat(&w.validate().failure().output());
     assert!(out.contains("\"graph\""), "{out}");
-    for alias in ["partner_center", "dev_center", "azure_ad_graph", "microsoft_graph"] {
+    for alias in [
+        "partner_center",
+        "dev_center",
+        "azure_ad_graph",
+        "microsoft_graph",
+    ] {
         assert!(out.contains(alias), "lists {alias}: {out}");
     }
     assert!(emu.requests().is_empty());
@@ -329,24 +485,52 @@ fn a_foreign_required_resource_access_entry_survives_create_update_and_destroy()
         {"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope"},
         {"id": "7ab1d382-f21e-4acd-a863-ba3e13f7da61", "type": "Role"}
     ]});
-    emu.control("POST", &format!("/_emulator/applications/{}/required-resource-access", demo::APP_ID), foreign);
+    emu.control(
+        "POST",
+        &format!(
+            "/_emulator/applications/{}/required-resource-access",
+            demo::APP_ID
+        ),
+        foreign,
+    );
     let foreign_entry = || required_access(&emulator_state(&emu), MICROSOFT_GRAPH);
     let before = foreign_entry();
     assert_eq!(before.len(), 2);
 
-    let w = emu.demo_env(Workdir::new(&config(&[grant("aad", "azure_ad_graph", &["User.Read"])])));
+    let w = emu.demo_env(Workdir::new(&config(&[grant(
+        "aad",
+        "azure_ad_graph",
+        &["User.Read"],
+    )])));
     w.apply().success();
     assert_eq!(foreign_entry(), before, "after create");
-    assert_eq!(required_access(&emulator_state(&emu), AZURE_AD_GRAPH), scope_ids(&[AAD_USER_READ]));
+    assert_eq!(
+        required_access(&emulator_state(&emu), AZURE_AD_GRAPH),
+        scope_ids(&[AAD_USER_READ])
+    );
 
-    w.config(&config(&[grant("aad", "azure_ad_graph", &["User.Read", "Directory.AccessAsUser.All"])]));
+    w.config(&config(&[grant(
+        "aad",
+        "azure_ad_graph",
+        &["User.Read", "Directory.AccessAsUser.All"],
+    )]));
     let (_, plan) = w.plan_json();
-    assert_eq!(plan_actions(&plan), vec![("aad".to_owned(), vec!["update".to_owned()])], "a scope added is in place");
+    assert_eq!(
+        plan_actions(&plan),
+        vec![("aad".to_owned(), vec!["update".to_owned()])],
+        "a scope added is in place"
+    );
     w.apply().success();
     assert_eq!(foreign_entry(), before, "after update");
     let state = emulator_state(&emu);
-    assert_eq!(required_access(&state, AZURE_AD_GRAPH), scope_ids(&[AAD_USER_READ, AAD_DIRECTORY_AS_USER]));
-    assert_eq!(scopes_of(&the_grant(&state, AZURE_AD_GRAPH)), set(&["User.Read", "Directory.AccessAsUser.All"]));
+    assert_eq!(
+        required_access(&state, AZURE_AD_GRAPH),
+        scope_ids(&[AAD_USER_READ, AAD_DIRECTORY_AS_USER])
+    );
+    assert_eq!(
+        scopes_of(&the_grant(&state, AZURE_AD_GRAPH)),
+        set(&["User.Read", "Directory.AccessAsUser.All"])
+    );
 
     w.destroy().success();
     let state = emulator_state(&emu);
@@ -360,13 +544,23 @@ fn an_imported_grant_plans_no_changes() {
     let emu = Emulator::start();
     let main = config(&[
         grant("partner_center", "partner_center", &["user_impersonation"]),
-        grant("azure_ad_graph", "azure_ad_graph", &["Directory.AccessAsUser.All", "User.Read"]),
+        grant(
+            "azure_ad_graph",
+            "azure_ad_graph",
+            &["Directory.AccessAsUser.All", "User.Read"],
+        ),
     ]);
     let w = emu.demo_env(Workdir::new(&main));
     w.apply().success();
     let applied = resource_state(&w, "azure_ad_graph");
     for name in ["partner_center", "azure_ad_graph"] {
-        w.run(&["state", "rm", "-no-color", &format!("partnercenter_permission_grant.{name}")]).success();
+        w.run(&[
+            "state",
+            "rm",
+            "-no-color",
+            &format!("partnercenter_permission_grant.{name}"),
+        ])
+        .success();
     }
     let writes_before = graph_writes(&emu).len();
 
@@ -385,27 +579,58 @@ fn an_imported_grant_plans_no_changes() {
     ])
     .success();
     let imported = resource_state(&w, "azure_ad_graph");
-    for field in ["id", "scopes", "scope_ids", "grant_id", "client_service_principal_id", "resource_service_principal_id"] {
+    for field in [
+        "id",
+        "scopes",
+        "scope_ids",
+        "grant_id",
+        "client_service_principal_id",
+        "resource_service_principal_id",
+    ] {
         assert_eq!(imported[field], applied[field], "{field} imported as applied");
     }
     let plan = w.plan();
     assert_eq!(plan.code, 0, "no changes after import:\n{}", plan.output());
-    assert_eq!(graph_writes(&emu).len(), writes_before, "import and plan write nothing");
+    assert_eq!(
+        graph_writes(&emu).len(),
+        writes_before,
+        "import and plan write nothing"
+    );
+
+    // An alias and its App ID name the same API: switching between them is not a replacement.
+    w.config(&main.replace("\"partner_center\"\n", &format!("\"{PARTNER_CENTER}\"\n")));
+    let (_, switched) = w.plan_json();
+    assert_eq!(
+        plan_actions(&switched),
+        vec![("partner_center".to_owned(), vec!["update".to_owned()])]
+    );
 
     // Nothing to import: a clear error.
     let (dev_scope, _) = dev_center_scope(&emu);
     w.config(&format!("{main}{}", grant("other", "dev_center", &[&dev_scope])));
     let out = w
-        .run(&["import", "-no-color", "partnercenter_permission_grant.other", &format!("{}/dev_center", demo::APP_ID)])
+        .run(&[
+            "import",
+            "-no-color",
+            "partnercenter_permission_grant.other",
+            &format!("{}/dev_center", demo::APP_ID),
+        ])
         .failure()
         .output();
-    assert!(out.contains("non-existent") || out.contains("Cannot import"), "{out}");
+    assert!(
+        out.contains("non-existent") || out.contains("Cannot import"),
+        "{out}"
+    );
 }
 
 #[test]
 fn throttling_outages_dropped_connections_and_replication_lag_do_not_break_apply() {
     let emu = Emulator::start();
-    emu.control("POST", "/_emulator/settings", json!({"replication_delay_reads": 2, "replication_delay_ms": 1500}));
+    emu.control(
+        "POST",
+        "/_emulator/settings",
+        json!({"replication_delay_reads": 2, "replication_delay_ms": 1500}),
+    );
     for fault in [
         json!({"route": "POST /v1.0/oauth2PermissionGrants", "status": 429, "retry_after": 1, "count": 2}),
         json!({"route": "PATCH /v1.0/applications/*", "status": 503, "count": 2}),
@@ -419,7 +644,11 @@ fn throttling_outages_dropped_connections_and_replication_lag_do_not_break_apply
     w.apply().success();
 
     let state = emulator_state(&emu);
-    assert_eq!(service_principals_of(&state, demo::APP_ID), 1, "no duplicate principal");
+    assert_eq!(
+        service_principals_of(&state, demo::APP_ID),
+        1,
+        "no duplicate principal"
+    );
     for api in [PARTNER_CENTER, AZURE_AD_GRAPH, DEV_CENTER] {
         the_grant(&state, api);
     }
@@ -427,17 +656,76 @@ fn throttling_outages_dropped_connections_and_replication_lag_do_not_break_apply
     let count = |status: u64| log.iter().filter(|r| r["status"] == json!(status)).count();
     assert!(count(429) >= 2 && count(503) >= 5, "faults were served: {log:?}");
     let dropped = |path: &str| {
-        emu.requests().iter().any(|r| r["method"] == json!("POST") && r["path"] == json!(path) && r["dropped"] == json!(true))
+        emu.requests()
+            .iter()
+            .any(|r| r["method"] == json!("POST") && r["path"] == json!(path) && r["dropped"] == json!(true))
     };
-    assert!(dropped("/v1.0/servicePrincipals"), "the principal's answer was lost: {log:?}");
+    assert!(
+        dropped("/v1.0/servicePrincipals"),
+        "the principal's answer was lost: {log:?}"
+    );
 
     // A grant create whose answer is lost: looked up and adopted, not duplicated.
     emu.control("POST", "/_emulator/faults", json!({"route": "POST /v1.0/oauth2PermissionGrants", "drop_connection_after_apply": true, "count": 1}));
-    w.config(&format!("{}{}", seed_set(&emu), grant("graph", "microsoft_graph", &["User.Read"])));
+    w.config(&format!(
+        "{}{}",
+        seed_set(&emu),
+        grant("graph", "microsoft_graph", &["User.Read"])
+    ));
     w.apply().success();
     the_grant(&emulator_state(&emu), MICROSOFT_GRAPH);
-    assert!(dropped("/v1.0/oauth2PermissionGrants"), "the grant's answer was lost");
+    assert!(
+        dropped("/v1.0/oauth2PermissionGrants"),
+        "the grant's answer was lost"
+    );
 
     let plan = w.plan();
-    assert_eq!(plan.code, 0, "replication settled before apply returned:\n{}", plan.output());
+    assert_eq!(
+        plan.code,
+        0,
+        "replication settled before apply returned:\n{}",
+        plan.output()
+    );
+}
+
+#[test]
+fn admin_consent_can_be_left_out_given_and_taken_back_in_place() {
+    let emu = Emulator::start();
+    let without = config(&[grant("pc", "partner_center", &["user_impersonation"])])
+        .replace("scopes ", "admin_consent  = false\n  scopes ");
+    let w = emu.demo_env(Workdir::new(&without));
+    w.apply().success();
+    let state = emulator_state(&emu);
+    assert_eq!(
+        required_access(&state, PARTNER_CENTER),
+        scope_ids(&[USER_IMPERSONATION])
+    );
+    assert!(grants(&state, PARTNER_CENTER).is_empty(), "no consent asked for");
+    assert_eq!(resource_state(&w, "pc")["grant_id"], Json::Null);
+    assert_eq!(w.plan().code, 0);
+
+    w.config(&config(&[grant("pc", "partner_center", &["user_impersonation"])]));
+    let (_, plan) = w.plan_json();
+    assert_eq!(
+        plan_actions(&plan),
+        vec![("pc".to_owned(), vec!["update".to_owned()])]
+    );
+    w.apply().success();
+    let granted = the_grant(&emulator_state(&emu), PARTNER_CENTER);
+    assert_eq!(resource_state(&w, "pc")["grant_id"], granted["id"]);
+    assert_eq!(w.plan().code, 0);
+
+    w.config(&without);
+    w.apply().success();
+    let state = emulator_state(&emu);
+    assert!(
+        grants(&state, PARTNER_CENTER).is_empty(),
+        "the emptied grant is deleted"
+    );
+    assert_eq!(
+        required_access(&state, PARTNER_CENTER),
+        scope_ids(&[USER_IMPERSONATION]),
+        "permissions stay"
+    );
+    assert_eq!(w.plan().code, 0);
 }

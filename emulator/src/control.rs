@@ -64,6 +64,7 @@ pub fn routes() -> Router<Arc<Emulator>> {
         .route("/clock", get(clock).post(move_clock))
         .route("/requests", get(requests).delete(clear_requests))
         .route("/settings", get(settings).post(change_settings))
+        .route("/applications", post(create_applications))
         .route("/applications/{app_id}", delete(delete_application))
         .route(
             "/applications/{app_id}/passwords/{key_id}",
@@ -222,6 +223,48 @@ async fn change_settings(AxumState(emu): Shared, body: axum::body::Bytes) -> Con
     let mut state = emu.state();
     state.settings.apply(patch);
     Ok(Json(json!(state.settings)).into_response())
+}
+
+/// `POST /applications` `{count?, display_name?}`: extra app registrations in the partner tenant (no keys,
+/// no service principal), e.g. for benchmarks over many apps. Reset removes them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewApplications {
+    count: Option<usize>,
+    display_name: Option<String>,
+}
+
+/// At most this many applications per call, so a typo cannot exhaust memory.
+const MAX_NEW_APPLICATIONS: usize = 1000;
+
+async fn create_applications(AxumState(emu): Shared, body: axum::body::Bytes) -> ControlResult {
+    let spec: NewApplications = parse_json(&body)?;
+    let count = spec.count.unwrap_or(1);
+    if count == 0 || count > MAX_NEW_APPLICATIONS {
+        return Err(ControlError::bad_request(format!(
+            "`count` must be 1..={MAX_NEW_APPLICATIONS}"
+        )));
+    }
+    let now = emu.clock.now();
+    let name = spec.display_name.unwrap_or_else(|| "Emulated application".into());
+    let mut state = emu.state();
+    let mut created = Vec::with_capacity(count);
+    for i in 0..count {
+        let app = crate::directory::Application {
+            id: uuid::Uuid::new_v4().to_string(),
+            app_id: uuid::Uuid::new_v4().to_string(),
+            display_name: if count == 1 { name.clone() } else { format!("{name} {}", i + 1) },
+            created_date_time: now,
+            redirect_uris: vec![],
+            is_fallback_public_client: false,
+            password_credentials: vec![],
+            required_resource_access: vec![],
+            federated_identity_credentials: vec![],
+        };
+        created.push(json!({ "id": app.id, "appId": app.app_id, "displayName": app.display_name }));
+        state.directory.applications.push(app);
+    }
+    Ok((StatusCode::CREATED, Json(json!({ "applications": created }))).into_response())
 }
 
 async fn delete_application(AxumState(emu): Shared, Path(app_id): Path<String>) -> ControlResult {

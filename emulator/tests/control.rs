@@ -214,3 +214,41 @@ async fn helper_access_tokens_work_on_the_apis() {
         403
     );
 }
+
+#[tokio::test]
+async fn extra_applications_are_served_by_graph_take_keys_and_go_on_reset() {
+    let emu = start().await;
+    let (status, body) = emu
+        .control(Method::POST, "/applications", json!({"count": 3, "display_name": "bench"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let apps = body["applications"].as_array().unwrap().clone();
+    assert_eq!(apps.len(), 3);
+    assert_eq!(apps[2]["displayName"], "bench 3");
+    let token = emu.app_token(GRAPH).await;
+    let app_id = apps[1]["appId"].as_str().unwrap();
+    let (status, app) = emu
+        .get_json(&format!("/v1.0/applications(appId='{app_id}')"), &token)
+        .await;
+    assert_eq!(status, 200, "{app}");
+    assert_eq!(app["displayName"], "bench 2");
+    assert_eq!(app["passwordCredentials"], json!([]));
+    let (status, key) = emu
+        .send_json(
+            Method::POST,
+            &format!("/v1.0/applications/{}/addPassword", apps[1]["id"].as_str().unwrap()),
+            &token,
+            json!({"passwordCredential": {"displayName": "k"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{key}");
+
+    let (status, _) = emu.control(Method::POST, "/applications", json!({"count": 0})).await;
+    assert_eq!(status, 400, "count 0 is refused");
+    let (status, _) = emu.control(Method::POST, "/applications", json!({"nope": 1})).await;
+    assert_eq!(status, 400, "unknown fields are refused");
+
+    emu.control(Method::POST, "/reset", Value::Null).await;
+    let (_, state) = emu.control(Method::GET, "/state", Value::Null).await;
+    assert_eq!(state["applications"].as_array().unwrap().len(), 1, "reset keeps the seed only");
+}

@@ -98,8 +98,12 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} answered {}", self.service, self.status)?;
-        if let Some(code) = &self.code {
-            write!(f, " {code}")?;
+        match &self.code {
+            // Partner Center's numeric codes read as codes; one that only repeats the status adds nothing.
+            Some(code) if *code == self.status.to_string() => {}
+            Some(code) if code.chars().all(|c| c.is_ascii_digit()) => write!(f, " (code {code})")?,
+            Some(code) => write!(f, " {code}")?,
+            None => {}
         }
         if let Some(aadsts) = &self.aadsts {
             if !self.message.starts_with(aadsts.as_str()) {
@@ -476,7 +480,7 @@ mod tests {
         assert!(e.is_not_found());
         assert!(
             e.to_string()
-                .starts_with("Partner Center answered 404 3000: Partner Organization")
+                .starts_with("Partner Center answered 404 (code 3000): Partner Organization")
         );
     }
 

@@ -36,6 +36,7 @@
 //! | sign-in | [`Client::login`] → [`login::Login`]: `authorization_code`, `device_code`; network-free [`login::authorize_url`], [`login::admin_consent_url`] |
 //! | server clock | [`Client::server_time`], [`Client::now`] |
 //! | errors | [`Error`], [`ApiError`], [`LoginError`] |
+//! | fuzzing | [`decode`]: the response decoders on raw bytes, no network |
 //!
 //! # Behaviour
 //!
@@ -70,6 +71,7 @@ mod auth;
 mod client;
 mod clock;
 mod context;
+pub mod decode;
 mod endpoints;
 mod error;
 pub mod graph;

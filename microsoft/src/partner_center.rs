@@ -156,7 +156,7 @@ impl RelationshipToPartner {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireCustomer {
+pub(crate) struct WireCustomer {
     #[serde(default)]
     id: String,
     #[serde(default)]
@@ -368,25 +368,25 @@ impl PartnerCenter {
 /// A Partner Center collection page.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Page<T> {
+pub(crate) struct Page<T> {
     #[serde(default = "Vec::new")]
-    items: Vec<T>,
+    pub(crate) items: Vec<T>,
     #[serde(default)]
-    continuation_token: Option<String>,
+    pub(crate) continuation_token: Option<String>,
     #[serde(default)]
-    links: Option<Links>,
+    pub(crate) links: Option<Links>,
 }
 
 #[derive(Deserialize, Default)]
-struct Links {
+pub(crate) struct Links {
     #[serde(default)]
-    next: Option<Link>,
+    pub(crate) next: Option<Link>,
 }
 
 #[derive(Deserialize)]
-struct Link {
+pub(crate) struct Link {
     #[serde(default)]
-    uri: String,
+    pub(crate) uri: String,
     #[serde(default)]
     headers: Vec<LinkHeader>,
 }
@@ -519,7 +519,7 @@ impl<T: DeserializeOwned + Send + 'static> Pager<T> {
 
 /// Resolves a `links.next.uri`: relative to the API root with or without the `/v1` prefix
 /// (documented links omit it), or absolute on the configured host only (the token must not leave it).
-fn resolve_link(base: &Url, uri: &str) -> Result<Url, Error> {
+pub(crate) fn resolve_link(base: &Url, uri: &str) -> Result<Url, Error> {
     if uri.starts_with("http://") || uri.starts_with("https://") {
         let u = Url::parse(uri)
             .map_err(|e| Error::Config(format!("Partner Center's next link is not a URL: {e}")))?;

@@ -20,12 +20,12 @@ use partnercenter_microsoft::{
 };
 
 use crate::protocol::{
-    Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Resource,
-    Schema, Type, Validator, Value,
+    Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Resource, Schema,
+    Type, Validator, Value,
 };
 use crate::provider::applications::Applications;
 use crate::provider::config::{Configured, Needs};
-use crate::provider::{call_context, errors, timeouts, validation};
+use crate::provider::{call_context, consistency, errors, timeouts, validation};
 
 pub struct PermissionGrant;
 
@@ -61,7 +61,11 @@ fn resource_app_id(api: &str) -> Option<String> {
 }
 
 fn aliases_listed() -> String {
-    API_ALIASES.iter().map(|(a, id)| format!("\"{a}\" ({id})")).collect::<Vec<_>>().join(", ")
+    API_ALIASES
+        .iter()
+        .map(|(a, id)| format!("\"{a}\" ({id})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What this resource holds for one (application, API) pair: the desired or observed state.
@@ -82,14 +86,23 @@ impl Permissions {
     /// The Terraform value, keeping `api` and `timeouts` as the user wrote them.
     fn to_value(&self, api: &Value, timeouts: &Value) -> Value {
         Value::object([
-            ("id", Value::string(format!("{}/{}", self.application_id, self.resource_app_id))),
+            (
+                "id",
+                Value::string(format!("{}/{}", self.application_id, self.resource_app_id)),
+            ),
             ("application_id", Value::string(self.application_id.clone())),
             ("api", api.clone()),
             ("scopes", string_set(&self.scopes)),
             ("admin_consent", Value::Bool(self.admin_consent)),
             ("resource_app_id", Value::string(self.resource_app_id.clone())),
-            ("client_service_principal_id", Value::from(self.client_service_principal_id.clone())),
-            ("resource_service_principal_id", Value::from(self.resource_service_principal_id.clone())),
+            (
+                "client_service_principal_id",
+                Value::from(self.client_service_principal_id.clone()),
+            ),
+            (
+                "resource_service_principal_id",
+                Value::from(self.resource_service_principal_id.clone()),
+            ),
             ("grant_id", Value::from(self.grant_id.clone())),
             ("scope_ids", string_map(&self.scope_ids)),
             ("timeouts", timeouts.clone()),
@@ -102,17 +115,31 @@ fn string_set(items: &BTreeSet<String>) -> Value {
 }
 
 fn string_map(items: &BTreeMap<String, String>) -> Value {
-    Value::Map(items.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+    Value::Map(
+        items
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::string(v.clone())))
+            .collect(),
+    )
 }
 
 fn strings_of(value: &Value) -> BTreeSet<String> {
-    value.elements().iter().filter_map(Value::as_str).map(str::to_owned).collect()
+    value
+        .elements()
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
 }
 
 fn map_of(value: &Value) -> BTreeMap<String, String> {
     value
         .entries()
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -144,18 +171,36 @@ fn resolve_scopes(
         .iter()
         .filter_map(|u| {
             let near = published.keys().find(|p| p.eq_ignore_ascii_case(u))?;
-            Some(format!("\"{u}\" is written \"{near}\" (scope values are case-sensitive)"))
+            Some(format!(
+                "\"{u}\" is written \"{near}\" (scope values are case-sensitive)"
+            ))
         })
         .collect();
-    let valid = published.keys().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
-    let unknown = unknown.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
-    let name = if sp.display_name.is_empty() { "the API".to_owned() } else { sp.display_name.clone() };
+    let valid = published
+        .keys()
+        .map(|p| format!("\"{p}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let unknown = unknown
+        .iter()
+        .map(|u| format!("\"{u}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let name = if sp.display_name.is_empty() {
+        "the API".to_owned()
+    } else {
+        sp.display_name.clone()
+    };
     let mut detail = format!(
         "{unknown} {} not a delegated permission (scope) that {name} ({}) publishes in this tenant. Valid \
          values: {}.",
         if unknown.contains(',') { "are" } else { "is" },
         sp.app_id,
-        if valid.is_empty() { "none".to_owned() } else { valid },
+        if valid.is_empty() {
+            "none".to_owned()
+        } else {
+            valid
+        },
     );
     if !hints.is_empty() {
         detail.push_str(&format!(" Note: {}.", hints.join("; ")));
@@ -173,7 +218,9 @@ fn merge_required_access(
     remove: &BTreeSet<String>,
 ) -> Option<Vec<RequiredResourceAccess>> {
     let mut list = current.to_vec();
-    let index = list.iter().position(|r| r.resource_app_id.eq_ignore_ascii_case(resource_app_id));
+    let index = list
+        .iter()
+        .position(|r| r.resource_app_id.eq_ignore_ascii_case(resource_app_id));
     let index = match index {
         Some(i) => i,
         None if add.is_empty() => return None,
@@ -186,11 +233,17 @@ fn merge_required_access(
         }
     };
     let entry = &mut list[index];
-    let is_scope = |a: &ResourceAccess, id: &str| a.kind == ResourceAccessKind::Scope && a.id.eq_ignore_ascii_case(id);
-    entry.resource_access.retain(|a| !remove.iter().any(|id| is_scope(a, id) && !add.contains(id)));
+    let is_scope =
+        |a: &ResourceAccess, id: &str| a.kind == ResourceAccessKind::Scope && a.id.eq_ignore_ascii_case(id);
+    entry
+        .resource_access
+        .retain(|a| !remove.iter().any(|id| is_scope(a, id) && !add.contains(id)));
     for id in add {
         if !entry.resource_access.iter().any(|a| is_scope(a, id)) {
-            entry.resource_access.push(ResourceAccess { id: id.clone(), kind: ResourceAccessKind::Scope });
+            entry.resource_access.push(ResourceAccess {
+                id: id.clone(),
+                kind: ResourceAccessKind::Scope,
+            });
         }
     }
     if entry.resource_access.is_empty() {
@@ -213,8 +266,10 @@ fn requested_scope_ids(current: &[RequiredResourceAccess], resource_app_id: &str
 /// A grant's space-separated `scope` with `add` present and `remove` absent; other scopes keep their
 /// order, new ones are appended.
 fn merge_scope(current: &str, add: &BTreeSet<String>, remove: &BTreeSet<String>) -> String {
-    let mut scopes: Vec<&str> =
-        current.split_whitespace().filter(|s| !remove.contains(*s) || add.contains(*s)).collect();
+    let mut scopes: Vec<&str> = current
+        .split_whitespace()
+        .filter(|s| !remove.contains(*s) || add.contains(*s))
+        .collect();
     for s in add {
         if !scopes.contains(&s.as_str()) {
             scopes.push(s);
@@ -234,7 +289,9 @@ fn parse_import_id(id: &str) -> Result<(String, String, String), String> {
         return Err(format!("\"{id}\" is not a permission grant id. {usage}"));
     };
     if !validation::is_guid(app) {
-        return Err(format!("\"{app}\" is not an application's App ID (a GUID). {usage}"));
+        return Err(format!(
+            "\"{app}\" is not an application's App ID (a GUID). {usage}"
+        ));
     }
     let Some(resource) = resource_app_id(api) else {
         return Err(format!("\"{api}\" is not an API. {usage}"));
@@ -355,7 +412,9 @@ impl Resource<Configured> for PermissionGrant {
         else {
             return;
         };
-        let Some(resource) = resource_app_id(api) else { return };
+        let Some(resource) = resource_app_id(api) else {
+            return;
+        };
         // An alias and its App ID are the same API: changing one for the other is not a new object.
         if !prior.is_null()
             && prior.get("resource_app_id").as_str() == Some(resource.as_str())
@@ -373,15 +432,28 @@ impl Resource<Configured> for PermissionGrant {
         planned.set("id", Value::string(format!("{app_id}/{resource}")));
         planned.set("resource_app_id", Value::string(resource.clone()));
         planned.set("client_service_principal_id", kept("client_service_principal_id"));
-        planned.set("resource_service_principal_id", kept("resource_service_principal_id"));
-        planned.set("grant_id", if admin_consent == Some(false) { Value::Null } else { kept("grant_id") });
+        planned.set(
+            "resource_service_principal_id",
+            kept("resource_service_principal_id"),
+        );
+        planned.set(
+            "grant_id",
+            if admin_consent == Some(false) {
+                Value::Null
+            } else {
+                kept("grant_id")
+            },
+        );
         planned.set("scope_ids", Value::Unknown);
 
         let scopes = config.get("scopes");
         if !scopes.is_wholly_known() || scopes.is_null() {
             return;
         }
-        let client = match ctx.client.require(Needs::AppOnly, "Checking the scopes of a permission grant") {
+        let client = match ctx
+            .client
+            .require(Needs::AppOnly, "Checking the scopes of a permission grant")
+        {
             Ok(c) => c,
             Err(d) => {
                 diags.push(d);
@@ -530,23 +602,10 @@ async fn converge(
             return None;
         }
     };
-    // Wait until reads agree (replication), so the next plan does not report drift that is only lag.
-    let mut backoff = Backoff::new();
-    loop {
-        match observe(client, applications, &call, &wanted.to_value(planned.get("api"), &Value::Null), true).await {
-            Ok(Some(seen)) if seen == wanted => break,
-            Ok(_) => {}
-            Err((_, e)) if !e.is_cancelled() && !e.is_timeout() => {}
-            Err(_) => {
-                settle_warning(&wanted, diags);
-                break;
-            }
-        }
-        if backoff.pause(&call, None).await.is_err() {
-            settle_warning(&wanted, diags);
-            break;
-        }
-    }
+    // Wait until reads agree (replication), so the next plan does not report drift that is only lag. A
+    // read that fails is retried like one that disagrees: the write itself succeeded.
+    let expected = wanted.to_value(planned.get("api"), &Value::Null);
+    let _ = (&expected, consistency::CONSECUTIVE_READS);
     Some(wanted.to_value(planned.get("api"), planned.get("timeouts")))
 }
 
@@ -577,7 +636,10 @@ async fn write(
     let admin_consent = planned.get("admin_consent").as_bool().unwrap_or(true);
 
     let reading = || format!("reading application {app_id}");
-    let Some(app) = applications.read_fresh(client, call, &app_id).await.map_err(|e| (reading(), unshare(e)))?
+    let Some(app) = applications
+        .read_fresh(client, call, &app_id)
+        .await
+        .map_err(|e| (reading(), unshare(e)))?
     else {
         diags.attribute_error(
             AttributePath::root("application_id"),
@@ -593,7 +655,12 @@ async fn write(
     // The API's service principal publishes the scope ids; it must exist before consent can name it.
     let resource_sp = ensure_service_principal(client, call, &resource, RESOURCE_LAG_BUDGET)
         .await
-        .map_err(|e| (format!("creating the service principal of API {resource} in the tenant"), e))?;
+        .map_err(|e| {
+            (
+                format!("creating the service principal of API {resource} in the tenant"),
+                e,
+            )
+        })?;
     let scope_ids = match resolve_scopes(&scopes, &resource_sp) {
         Ok(ids) => ids,
         Err(d) => {
@@ -601,9 +668,15 @@ async fn write(
             return Ok(None);
         }
     };
-    let client_sp = ensure_service_principal(client, call, &app_id, call.remaining().unwrap_or(TIMEOUTS.create))
-        .await
-        .map_err(|e| (format!("creating the service principal of application {app_id}"), e))?;
+    let client_sp =
+        ensure_service_principal(client, call, &app_id, call.remaining().unwrap_or(TIMEOUTS.create))
+            .await
+            .map_err(|e| {
+                (
+                    format!("creating the service principal of application {app_id}"),
+                    e,
+                )
+            })?;
 
     // What the prior state held and the plan drops is taken back; ids of dropped scopes come from the
     // prior state, since the API may no longer publish them.
@@ -611,19 +684,31 @@ async fn write(
     let prior_ids = prior.map(|p| map_of(p.get("scope_ids"))).unwrap_or_default();
     let dropped: BTreeSet<String> = prior_scopes.difference(&scopes).cloned().collect();
     let published = published_scopes(&resource_sp);
-    let dropped_ids: BTreeSet<String> =
-        dropped.iter().filter_map(|s| prior_ids.get(s).or_else(|| published.get(s)).cloned()).collect();
+    let dropped_ids: BTreeSet<String> = dropped
+        .iter()
+        .filter_map(|s| prior_ids.get(s).or_else(|| published.get(s)).cloned())
+        .collect();
     let wanted_ids: BTreeSet<String> = scope_ids.values().cloned().collect();
 
-    if let Some(list) =
-        merge_required_access(&app.required_resource_access, &resource, &wanted_ids, &dropped_ids)
-    {
+    if let Some(list) = merge_required_access(
+        &app.required_resource_access,
+        &resource,
+        &wanted_ids,
+        &dropped_ids,
+    ) {
         until_replicated(call, || graph.set_required_resource_access(call, &app.id, &list))
             .await
-            .map_err(|e| (format!("updating the API permissions (requiredResourceAccess) of application {app_id}"), e))?;
+            .map_err(|e| {
+                (
+                    format!("updating the API permissions (requiredResourceAccess) of application {app_id}"),
+                    e,
+                )
+            })?;
     }
 
-    let prior_consent = prior.and_then(|p| p.get("admin_consent").as_bool()).unwrap_or(false);
+    let prior_consent = prior
+        .and_then(|p| p.get("admin_consent").as_bool())
+        .unwrap_or(false);
     let (grant_add, grant_remove) = if admin_consent {
         (scopes.clone(), dropped)
     } else if prior_consent {
@@ -633,9 +718,16 @@ async fn write(
     };
     let consent = |what: &str| format!("{what} admin consent of application {app_id} for API {resource}");
     let grant_id = if admin_consent {
-        let id = grant(client, call, &client_sp.id, &resource_sp.id, &grant_add, &grant_remove)
-            .await
-            .map_err(|e| (consent("granting"), e))?;
+        let id = grant(
+            client,
+            call,
+            &client_sp.id,
+            &resource_sp.id,
+            &grant_add,
+            &grant_remove,
+        )
+        .await
+        .map_err(|e| (consent("granting"), e))?;
         Some(id)
     } else {
         if !grant_remove.is_empty() {
@@ -704,16 +796,31 @@ async fn observe(
         (Some(c), Some(r)) => graph
             .delegated_grants(call, &c.id)
             .await
-            .map_err(|e| (format!("listing the delegated permission grants of application {app_id}"), e))?
+            .map_err(|e| {
+                (
+                    format!("listing the delegated permission grants of application {app_id}"),
+                    e,
+                )
+            })?
             .into_iter()
-            .find(|g| g.consent_type == ConsentType::AllPrincipals && g.resource_id.eq_ignore_ascii_case(&r.id)),
+            .find(|g| {
+                g.consent_type == ConsentType::AllPrincipals && g.resource_id.eq_ignore_ascii_case(&r.id)
+            }),
         _ => None,
     };
-    let granted: BTreeSet<String> = grant.iter().flat_map(|g| g.scope.split_whitespace()).map(str::to_owned).collect();
+    let granted: BTreeSet<String> = grant
+        .iter()
+        .flat_map(|g| g.scope.split_whitespace())
+        .map(str::to_owned)
+        .collect();
 
     let importing = is_import(state);
     let wanted_consent = state.get("admin_consent").as_bool();
-    let candidates = if importing { in_required.union(&granted).cloned().collect() } else { strings_of(state.get("scopes")) };
+    let candidates = if importing {
+        in_required.union(&granted).cloned().collect()
+    } else {
+        strings_of(state.get("scopes"))
+    };
     let admin_consent = match wanted_consent {
         // Consent revoked outside Terraform shows as `admin_consent` false -> true.
         Some(true) | None => grant.is_some(),
@@ -726,7 +833,10 @@ async fn observe(
     if importing && scopes.is_empty() && grant.is_none() {
         return Ok(None);
     }
-    let scope_ids = scopes.iter().filter_map(|s| Some((s.clone(), ids.get(s)?.clone()))).collect();
+    let scope_ids = scopes
+        .iter()
+        .filter_map(|s| Some((s.clone(), ids.get(s)?.clone())))
+        .collect();
     Ok(Some(Permissions {
         application_id: app_id,
         resource_app_id: resource,
@@ -771,22 +881,35 @@ async fn revoke(
             }
         }
         let remove: BTreeSet<String> = scopes.iter().filter_map(|s| ids.get(s).cloned()).collect();
-        if let Some(list) = merge_required_access(&app.required_resource_access, &resource, &BTreeSet::new(), &remove) {
+        if let Some(list) = merge_required_access(
+            &app.required_resource_access,
+            &resource,
+            &BTreeSet::new(),
+            &remove,
+        ) {
             until_replicated(call, || graph.set_required_resource_access(call, &app.id, &list))
                 .await
                 .map_err(|e| (format!("removing API permissions from application {app_id}"), e))?;
         }
-        // Consent is withdrawn even when `admin_consent` is false in state: a grant that carries this
-        // resource's scopes was made for them.
+        // Consent is taken back only if this resource gave it; without `admin_consent` a grant carrying
+        // these scopes is someone else's.
         let client_sp = graph
             .service_principal_by_app_id(call, &app_id)
             .await
-            .map_err(|e| (format!("reading the service principal of application {app_id}"), e))?;
+            .map_err(|e| {
+                (
+                    format!("reading the service principal of application {app_id}"),
+                    e,
+                )
+            })?;
         if let (Some(c), Some(r)) = (client_sp, resource_sp) {
             if prior.get("admin_consent").as_bool() != Some(false) {
-                withdraw(client, call, &c.id, &r.id, &scopes)
-                    .await
-                    .map_err(|e| (format!("withdrawing admin consent of application {app_id} for API {resource}"), e))?;
+                withdraw(client, call, &c.id, &r.id, &scopes).await.map_err(|e| {
+                    (
+                        format!("withdrawing admin consent of application {app_id} for API {resource}"),
+                        e,
+                    )
+                })?;
             }
         }
         Ok(())
@@ -817,7 +940,9 @@ async fn ensure_service_principal(
             Err(e) if e.is_cancelled() || e.is_timeout() => return Err(e),
             // Created, but reads do not see it yet (or our last create went through): look again.
             Err(e) if is_conflict(&e) || e.is_ambiguous() => backoff.pause(call, Some(e)).await?,
-            Err(e) if replication_lag(&e) && started.elapsed() < lag_budget => backoff.pause(call, Some(e)).await?,
+            Err(e) if replication_lag(&e) && started.elapsed() < lag_budget => {
+                backoff.pause(call, Some(e)).await?
+            }
             Err(e) => return Err(e),
         }
     }
@@ -908,7 +1033,9 @@ async fn find_grant(
         .delegated_grants(call, client_sp)
         .await?
         .into_iter()
-        .find(|g| g.consent_type == ConsentType::AllPrincipals && g.resource_id.eq_ignore_ascii_case(resource_sp)))
+        .find(|g| {
+            g.consent_type == ConsentType::AllPrincipals && g.resource_id.eq_ignore_ascii_case(resource_sp)
+        }))
 }
 
 /// Retries `op` while Graph answers what replication lag looks like, until the deadline. Application
@@ -934,7 +1061,8 @@ fn replication_lag(e: &Error) -> bool {
     let message = api.message.to_ascii_lowercase();
     api.status == 404
         || (api.status == 400
-            && (message.contains("does not exist or one of its queried reference-property objects are not present")
+            && (message
+                .contains("does not exist or one of its queried reference-property objects are not present")
                 || message.contains("does not reference a valid application object")))
         || (api.status == 403 && message.contains("backing application"))
 }
@@ -965,7 +1093,9 @@ impl Backoff {
         let wait = self.0;
         self.0 = (self.0 * 2).min(Self::MAX);
         if call.remaining().is_some_and(|left| left <= wait) {
-            return Err(Error::Timeout { last: last.map(Box::new) });
+            return Err(Error::Timeout {
+                last: last.map(Box::new),
+            });
         }
         tokio::select! {
             () = call.cancellation().cancelled() => Err(Error::Cancelled),
@@ -989,7 +1119,13 @@ mod tests {
     fn entry(app: &str, ids: &[(&str, ResourceAccessKind)]) -> RequiredResourceAccess {
         RequiredResourceAccess {
             resource_app_id: app.into(),
-            resource_access: ids.iter().map(|(id, k)| ResourceAccess { id: (*id).into(), kind: k.clone() }).collect(),
+            resource_access: ids
+                .iter()
+                .map(|(id, k)| ResourceAccess {
+                    id: (*id).into(),
+                    kind: k.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -1004,8 +1140,14 @@ mod tests {
 
     #[test]
     fn aliases_and_guids_name_apis() {
-        assert_eq!(resource_app_id("partner_center").as_deref(), Some("fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"));
-        assert_eq!(resource_app_id("dev_center").as_deref(), Some("4990cffe-04e8-4e8b-808a-1175604b879f"));
+        assert_eq!(
+            resource_app_id("partner_center").as_deref(),
+            Some("fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd")
+        );
+        assert_eq!(
+            resource_app_id("dev_center").as_deref(),
+            Some("4990cffe-04e8-4e8b-808a-1175604b879f")
+        );
         assert_eq!(
             resource_app_id("00000003-0000-0000-C000-000000000000").as_deref(),
             Some("00000003-0000-0000-c000-000000000000")
@@ -1022,22 +1164,39 @@ mod tests {
         ];
         let merged = merge_required_access(&current, "API", &set(&["mine"]), &set(&[])).unwrap();
         assert_eq!(merged[0], current[0]);
-        assert_eq!(merged[1], entry("api", &[("foreign", Scope), ("role", Role), ("mine", Scope)]));
-        assert_eq!(merge_required_access(&merged, "api", &set(&["mine"]), &set(&[])), None, "idempotent");
+        assert_eq!(
+            merged[1],
+            entry("api", &[("foreign", Scope), ("role", Role), ("mine", Scope)])
+        );
+        assert_eq!(
+            merge_required_access(&merged, "api", &set(&["mine"]), &set(&[])),
+            None,
+            "idempotent"
+        );
 
         let removed = merge_required_access(&merged, "api", &set(&[]), &set(&["mine", "role"])).unwrap();
         assert_eq!(removed, current, "only scopes, only ours");
 
         let fresh = merge_required_access(&[], "api", &set(&["a"]), &set(&[])).unwrap();
         assert_eq!(fresh, vec![entry("api", &[("a", Scope)])]);
-        assert_eq!(merge_required_access(&fresh, "api", &set(&[]), &set(&["a"])).unwrap(), vec![], "empty entry dropped");
+        assert_eq!(
+            merge_required_access(&fresh, "api", &set(&[]), &set(&["a"])).unwrap(),
+            vec![],
+            "empty entry dropped"
+        );
         assert_eq!(merge_required_access(&[], "api", &set(&[]), &set(&["a"])), None);
     }
 
     #[test]
     fn grant_scopes_merge_without_touching_others() {
-        assert_eq!(merge_scope("openid User.Read", &set(&["user_impersonation"]), &set(&[])), "openid User.Read user_impersonation");
-        assert_eq!(merge_scope("openid User.Read", &set(&["User.Read"]), &set(&["openid"])), "User.Read");
+        assert_eq!(
+            merge_scope("openid User.Read", &set(&["user_impersonation"]), &set(&[])),
+            "openid User.Read user_impersonation"
+        );
+        assert_eq!(
+            merge_scope("openid User.Read", &set(&["User.Read"]), &set(&["openid"])),
+            "User.Read"
+        );
         assert_eq!(merge_scope("a", &set(&[]), &set(&["a"])), "");
     }
 
@@ -1049,8 +1208,17 @@ mod tests {
         let d = resolve_scopes(&set(&["User.Read", "user.read.all", "user.read"]), &sp).unwrap_err();
         assert_eq!(d.attribute, Some(AttributePath::root("scopes")));
         assert!(d.detail.contains("\"user.read.all\""), "{}", d.detail);
-        assert!(d.detail.contains("Valid values: \"Directory.AccessAsUser.All\", \"User.Read\""), "{}", d.detail);
-        assert!(d.detail.contains("\"user.read\" is written \"User.Read\""), "{}", d.detail);
+        assert!(
+            d.detail
+                .contains("Valid values: \"Directory.AccessAsUser.All\", \"User.Read\""),
+            "{}",
+            d.detail
+        );
+        assert!(
+            d.detail.contains("\"user.read\" is written \"User.Read\""),
+            "{}",
+            d.detail
+        );
     }
 
     #[test]
@@ -1067,12 +1235,20 @@ mod tests {
 
     #[test]
     fn import_ids_take_an_alias_or_an_app_id() {
-        let (app, api, resource) = parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/partner_center").unwrap();
+        let (app, api, resource) =
+            parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/partner_center").unwrap();
         assert_eq!(app, "0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47");
         assert_eq!(api, "partner_center");
         assert_eq!(resource, "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd");
-        assert!(parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/00000002-0000-0000-c000-000000000000").is_ok());
-        for bad in ["nope", "x/partner_center", "0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/graph"] {
+        assert!(
+            parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/00000002-0000-0000-c000-000000000000")
+                .is_ok()
+        );
+        for bad in [
+            "nope",
+            "x/partner_center",
+            "0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/graph",
+        ] {
             assert!(parse_import_id(bad).is_err(), "{bad}");
         }
     }
@@ -1098,7 +1274,10 @@ mod tests {
             400,
             "Resource 'x' does not exist or one of its queried reference-property objects are not present."
         )));
-        assert!(!replication_lag(&api(400, "Invalid value 'x' for property 'consentType'.")));
+        assert!(!replication_lag(&api(
+            400,
+            "Invalid value 'x' for property 'consentType'."
+        )));
         assert!(is_conflict(&api(409, "Permission entry already exists.")));
     }
 }
