@@ -5,7 +5,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: quickstart test lint unit build terraform bench docs release chaos fuzz clean
+.PHONY: quickstart test lint unit build terraform bench docs docs-check release chaos fuzz clean
 
 ## quickstart: build, install Terraform 1.0.3, apply examples/quickstart locally, clean up
 quickstart:
@@ -13,7 +13,7 @@ quickstart:
 
 ## test: formatting, clippy -D warnings, unit, protocol and Terraform end-to-end tests
 test: lint terraform
-	$(CARGO) test --workspace --all-targets --locked
+	$(CARGO) test --workspace --lib --bins --tests --locked
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -30,6 +30,18 @@ terraform:
 bench: terraform
 	$(CARGO) bench --locked --bench provider
 
+## docs: regenerate docs/index.md, docs/resources/, docs/data-sources/ from the schemas and examples/
+docs:
+	$(CARGO) run --quiet --locked -p xtask -- docs
+
+## docs-check: fail, listing the stale pages, when the committed docs differ from regenerated ones
+docs-check:
+	$(CARGO) run --quiet --locked -p xtask -- docs --check
+
+## release: release build, dist/terraform-provider-partnercenter_<ver>_linux_amd64.zip + SHA256SUMS
+release:
+	@scripts/release.sh
+
 clean:
 	$(CARGO) clean
-	rm -rf .tools/terraform .bench
+	rm -rf .tools/terraform .bench dist

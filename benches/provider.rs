@@ -41,12 +41,21 @@ fn main() {
 
     let bench_dir = tempfile::tempdir().expect("temp dir");
     let provider_dir = provider.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let with_provider = workdir(bench_dir.path(), "one-data-source", ONE_DATA_SOURCE, &provider_dir);
+    let with_provider = workdir(
+        bench_dir.path(),
+        "one-data-source",
+        ONE_DATA_SOURCE,
+        &provider_dir,
+    );
     let floor = workdir(bench_dir.path(), "no-provider", NO_PROVIDER, &provider_dir);
 
     plan(&terraform, &with_provider); // warm the page cache
     plan(&terraform, &floor);
-    let plan_with = median(&(0..PLANS).map(|_| plan(&terraform, &with_provider)).collect::<Vec<_>>());
+    let plan_with = median(
+        &(0..PLANS)
+            .map(|_| plan(&terraform, &with_provider))
+            .collect::<Vec<_>>(),
+    );
     let plan_floor = median(&(0..PLANS).map(|_| plan(&terraform, &floor)).collect::<Vec<_>>());
     rows.push((
         format!("`terraform plan`, one data source (median of {PLANS})"),
@@ -159,7 +168,9 @@ fn peak_provider_rss(terraform: &Path, dir: &Path, env: &[(String, String)]) -> 
     let mut peaks: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
     while child.try_wait().ok().flatten().is_none() {
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
             // comm is cut to 15 characters.
             let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
             if !comm.starts_with("terraform-provi") {
@@ -274,7 +285,12 @@ fn terraform_timed(terraform: &Path, dir: &Path, args: &[&str], env: &[(String, 
     elapsed
 }
 
-fn emulator_token(runtime: &tokio::runtime::Runtime, http: &reqwest::Client, base: &str, audience: &str) -> String {
+fn emulator_token(
+    runtime: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    base: &str,
+    audience: &str,
+) -> String {
     use partnercenter_emulator::demo;
     runtime.block_on(async {
         let answer: serde_json::Value = http
@@ -304,7 +320,12 @@ struct CustomerPage {
 }
 
 /// The emulator alone: every customer page, followed by continuation token, with a plain HTTP client.
-fn emulator_paging(runtime: &tokio::runtime::Runtime, http: &reqwest::Client, base: &str, token: &str) -> Duration {
+fn emulator_paging(
+    runtime: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Duration {
     runtime.block_on(async {
         let started = Instant::now();
         let mut seen = 0;
@@ -314,12 +335,20 @@ fn emulator_paging(runtime: &tokio::runtime::Runtime, http: &reqwest::Client, ba
             request = match &continuation {
                 None => request.query(&[("size", CUSTOMER_PAGE.to_string())]),
                 Some(c) => request
-                    .query(&[("size", CUSTOMER_PAGE.to_string()), ("seekOperation", "next".into())])
+                    .query(&[
+                        ("size", CUSTOMER_PAGE.to_string()),
+                        ("seekOperation", "next".into()),
+                    ])
                     .header("MS-ContinuationToken", c),
             };
             let response = request.send().await.expect("customer page");
-            assert!(response.status().is_success(), "customer page: {}", response.status());
-            let page: CustomerPage = serde_json::from_slice(&response.bytes().await.expect("body")).expect("page JSON");
+            assert!(
+                response.status().is_success(),
+                "customer page: {}",
+                response.status()
+            );
+            let page: CustomerPage =
+                serde_json::from_slice(&response.bytes().await.expect("body")).expect("page JSON");
             seen += page.items.len();
             continuation = page.continuation_token;
             if continuation.is_none() {
@@ -344,21 +373,39 @@ fn customers_rows(
     let config = EmulatorConfig {
         seed: Seed::generated(CUSTOMERS),
         // Every run pages 100 times; the throttle would otherwise be the figure.
-        settings: Settings { customer_rate_limit_per_minute: 1_000_000, ..Settings::default() },
+        settings: Settings {
+            customer_rate_limit_per_minute: 1_000_000,
+            ..Settings::default()
+        },
         ..EmulatorConfig::default()
     };
-    let emulator = runtime.block_on(partnercenter_emulator::spawn(config)).expect("emulator");
+    let emulator = runtime
+        .block_on(partnercenter_emulator::spawn(config))
+        .expect("emulator");
     let base = emulator.base_url();
     let env = emulator_env(&base);
     let http = reqwest::Client::new();
-    let token = emulator_token(runtime, &http, &base, partnercenter_emulator::demo::PARTNER_CENTER_AUDIENCE);
+    let token = emulator_token(
+        runtime,
+        &http,
+        &base,
+        partnercenter_emulator::demo::PARTNER_CENTER_AUDIENCE,
+    );
     let dir = workdir(base_dir, "customers-50k", CUSTOMERS_CONFIG, provider_dir);
     let plan_args = ["plan", "-no-color", "-input=false"];
 
     emulator_paging(runtime, &http, &base, &token); // warm
     terraform_timed(terraform, &dir, &plan_args, &env);
-    let paging = median(&(0..HEAVY_RUNS).map(|_| emulator_paging(runtime, &http, &base, &token)).collect::<Vec<_>>());
-    let planned = median(&(0..HEAVY_RUNS).map(|_| terraform_timed(terraform, &dir, &plan_args, &env)).collect::<Vec<_>>());
+    let paging = median(
+        &(0..HEAVY_RUNS)
+            .map(|_| emulator_paging(runtime, &http, &base, &token))
+            .collect::<Vec<_>>(),
+    );
+    let planned = median(
+        &(0..HEAVY_RUNS)
+            .map(|_| terraform_timed(terraform, &dir, &plan_args, &env))
+            .collect::<Vec<_>>(),
+    );
     rows.push((
         format!(
             "`terraform plan`, `partnercenter_customers` over {}k customers, pages of {CUSTOMER_PAGE} (median of {HEAVY_RUNS})",
@@ -419,13 +466,20 @@ fn emulator_add_passwords(
         let started = Instant::now();
         for i in 0..KEYS {
             let response = http
-                .post(format!("{base}/v1.0/applications/{}/addPassword", object_ids[i % object_ids.len()]))
+                .post(format!(
+                    "{base}/v1.0/applications/{}/addPassword",
+                    object_ids[i % object_ids.len()]
+                ))
                 .bearer_auth(token)
                 .json(&serde_json::json!({"passwordCredential": {"displayName": format!("direct-{i}")}}))
                 .send()
                 .await
                 .expect("addPassword");
-            assert!(response.status().is_success(), "addPassword: {}", response.status());
+            assert!(
+                response.status().is_success(),
+                "addPassword: {}",
+                response.status()
+            );
             let _ = response.bytes().await;
         }
         started.elapsed()
@@ -442,7 +496,9 @@ fn keys_rows(
     rows: &mut Vec<(String, String, String)>,
 ) {
     use partnercenter_emulator::EmulatorConfig;
-    let emulator = runtime.block_on(partnercenter_emulator::spawn(EmulatorConfig::default())).expect("emulator");
+    let emulator = runtime
+        .block_on(partnercenter_emulator::spawn(EmulatorConfig::default()))
+        .expect("emulator");
     let base = emulator.base_url();
     let env = emulator_env(&base);
     let http = reqwest::Client::new();
@@ -454,31 +510,62 @@ fn keys_rows(
                 .send()
                 .await
                 .expect("control call");
-            assert!(response.status().is_success(), "control {path}: {}", response.status());
+            assert!(
+                response.status().is_success(),
+                "control {path}: {}",
+                response.status()
+            );
             response.json().await.unwrap_or(serde_json::Value::Null)
         })
     };
-    let created = control(reqwest::Method::POST, "/applications", serde_json::json!({"count": APPS, "display_name": "bench"}));
+    let created = control(
+        reqwest::Method::POST,
+        "/applications",
+        serde_json::json!({"count": APPS, "display_name": "bench"}),
+    );
     let apps: Vec<(String, String)> = created["applications"]
         .as_array()
         .expect("applications")
         .iter()
-        .map(|a| (a["appId"].as_str().unwrap_or_default().to_owned(), a["id"].as_str().unwrap_or_default().to_owned()))
+        .map(|a| {
+            (
+                a["appId"].as_str().unwrap_or_default().to_owned(),
+                a["id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     let dir = workdir(base_dir, "keys-100", KEYS_CONFIG, provider_dir);
     let app_ids: Vec<&str> = apps.iter().map(|(app_id, _)| app_id.as_str()).collect();
-    std::fs::write(dir.join("terraform.tfvars.json"), serde_json::json!({ "apps": app_ids }).to_string())
-        .expect("tfvars");
+    std::fs::write(
+        dir.join("terraform.tfvars.json"),
+        serde_json::json!({ "apps": app_ids }).to_string(),
+    )
+    .expect("tfvars");
 
     // Terraform's floor for 100 keys: planning them without state and without any network call.
-    let no_state_plan = terraform_timed(terraform, &dir, &["plan", "-no-color", "-input=false", "-refresh=false"], &env);
+    let no_state_plan = terraform_timed(
+        terraform,
+        &dir,
+        &["plan", "-no-color", "-input=false", "-refresh=false"],
+        &env,
+    );
     control(reqwest::Method::DELETE, "/requests", serde_json::Value::Null);
-    let applied = terraform_timed(terraform, &dir, &["apply", "-auto-approve", "-no-color", "-input=false"], &env);
+    let applied = terraform_timed(
+        terraform,
+        &dir,
+        &["apply", "-auto-approve", "-no-color", "-input=false"],
+        &env,
+    );
     let apply_requests = control(reqwest::Method::GET, "/requests", serde_json::Value::Null)
         .as_array()
         .map(Vec::len)
         .unwrap_or(0);
-    let token = emulator_token(runtime, &http, &base, partnercenter_emulator::demo::GRAPH_AUDIENCE);
+    let token = emulator_token(
+        runtime,
+        &http,
+        &base,
+        partnercenter_emulator::demo::GRAPH_AUDIENCE,
+    );
     let object_ids: Vec<String> = apps.iter().map(|(_, id)| id.clone()).collect();
     let direct = emulator_add_passwords(runtime, &http, &base, &token, &object_ids);
     rows.push((
@@ -502,14 +589,20 @@ fn keys_rows(
             let log = log.as_array().cloned().unwrap_or_default();
             let app_reads = log
                 .iter()
-                .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap_or("").starts_with("/v1.0/applications"))
+                .filter(|r| {
+                    r["method"] == "GET" && r["path"].as_str().unwrap_or("").starts_with("/v1.0/applications")
+                })
                 .count();
             (took, log.len(), app_reads)
         })
         .collect();
     let refreshed = median(&refreshes.iter().map(|r| r.0).collect::<Vec<_>>());
     let (_, requests, app_reads) = refreshes[refreshes.len() - 1];
-    let floor = median(&(0..HEAVY_RUNS).map(|_| terraform_timed(terraform, &dir, &floor_args, &env)).collect::<Vec<_>>());
+    let floor = median(
+        &(0..HEAVY_RUNS)
+            .map(|_| terraform_timed(terraform, &dir, &floor_args, &env))
+            .collect::<Vec<_>>(),
+    );
     rows.push((
         format!("`terraform plan` refreshing {KEYS} keys on {APPS} apps (median of {HEAVY_RUNS})"),
         format!("{} ({requests} emulator requests, {app_reads} application reads)", ms(refreshed)),

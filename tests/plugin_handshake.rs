@@ -1,6 +1,8 @@
 //! The binary as Terraform starts it: go-plugin handshake, AutoMTLS that only lets Terraform in, SIGINT
 //! left to Terraform, prompt exit on Shutdown; and what a person sees running it by hand.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 mod support;
 
 use std::process::Command;

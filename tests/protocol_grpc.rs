@@ -2,6 +2,8 @@
 //! cancelling work, panics as diagnostics, ephemeral resources, write-only attributes, state upgrades,
 //! refined unknowns.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 mod support;
 
 use std::sync::Arc;

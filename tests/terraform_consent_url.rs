@@ -1,6 +1,8 @@
 //! End to end with Terraform 1.0.3: the network-free data source `partnercenter_consent_url` and the
 //! provider block's validation, through validate, plan, apply, a second plan, destroy.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 mod support;
 
 use support::Workdir;

@@ -1,6 +1,8 @@
 //! End to end with Terraform 1.0.3 against the emulator: the MPN ID, domain, customers and indirect
 //! reseller data sources, the credentials they need, and what users see when Microsoft misbehaves.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 mod support;
 
 use partnercenter_emulator::demo;
@@ -35,10 +37,20 @@ fn every_data_source_reads_the_demo_partner_and_a_second_plan_is_empty() {
     let state = emu.control("GET", "/_emulator/state", json!(null));
     let seeded_customers = state["customers"].as_array().map(Vec::len).unwrap_or(0);
     assert!(seeded_customers > 0, "the demo seed has customers: {state}");
-    assert_eq!(w.output("customer_count"), json!(seeded_customers), "all pages followed");
+    assert_eq!(
+        w.output("customer_count"),
+        json!(seeded_customers),
+        "all pages followed"
+    );
     let customers = w.output("customers");
     let first = &customers[0];
-    for field in ["id", "tenant_id", "domain", "company_name", "relationship_to_partner"] {
+    for field in [
+        "id",
+        "tenant_id",
+        "domain",
+        "company_name",
+        "relationship_to_partner",
+    ] {
         assert!(first[field].is_string(), "customer field {field}: {first}");
     }
     let resellers = w.output("resellers");
@@ -58,7 +70,9 @@ fn customers_filters_narrow_the_list() {
     let all = all.as_array().unwrap().clone();
     let sample = &all[0];
     let name_prefix: String = sample["company_name"].as_str().unwrap().chars().take(3).collect();
-    let reseller = all.iter().find_map(|c| c["associated_partner_id"].as_str().map(str::to_owned));
+    let reseller = all
+        .iter()
+        .find_map(|c| c["associated_partner_id"].as_str().map(str::to_owned));
 
     let mut config = format!(
         r#"provider "partnercenter" {{}}
@@ -79,14 +93,29 @@ output "of_reseller" {{ value = data.partnercenter_customers.of_reseller.custome
     let named = w.output("named");
     let expected = all
         .iter()
-        .filter(|c| c["company_name"].as_str().unwrap().to_lowercase().starts_with(&name_prefix.to_lowercase()))
+        .filter(|c| {
+            c["company_name"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .starts_with(&name_prefix.to_lowercase())
+        })
         .count();
     assert_eq!(named.as_array().unwrap().len(), expected);
     if let Some(r) = reseller {
         let of_reseller = w.output("of_reseller");
-        let expected = all.iter().filter(|c| c["associated_partner_id"].as_str() == Some(&r)).count();
+        let expected = all
+            .iter()
+            .filter(|c| c["associated_partner_id"].as_str() == Some(&r))
+            .count();
         assert_eq!(of_reseller.as_array().unwrap().len(), expected);
-        assert!(of_reseller.as_array().unwrap().iter().all(|c| c["associated_partner_id"] == json!(r)));
+        assert!(
+            of_reseller
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["associated_partner_id"] == json!(r))
+        );
     }
 }
 
@@ -94,10 +123,12 @@ output "of_reseller" {{ value = data.partnercenter_customers.of_reseller.custome
 fn app_user_data_sources_without_a_refresh_token_say_how_to_get_one() {
     let emu = Emulator::start();
     let w = emu
-        .endpoints_env(Workdir::new(r#"
+        .endpoints_env(Workdir::new(
+            r#"
 provider "partnercenter" {}
 data "partnercenter_mpn_id" "me" {}
-"#))
+"#,
+        ))
         .env("PARTNERCENTER_TENANT_ID", demo::TENANT_ID)
         .env("PARTNERCENTER_CLIENT_ID", demo::APP_ID)
         .env("PARTNERCENTER_CLIENT_SECRET", demo::CLIENT_SECRET);
@@ -105,24 +136,33 @@ data "partnercenter_mpn_id" "me" {}
     assert!(out.contains("Missing provider credentials"), "{out}");
     assert!(out.contains("refresh_token"), "{out}");
     assert!(out.contains("terraform-provider-partnercenter login"), "{out}");
-    assert!(emu.requests().is_empty(), "no request may be sent: {:?}", emu.requests());
+    assert!(
+        emu.requests().is_empty(),
+        "no request may be sent: {:?}",
+        emu.requests()
+    );
 }
 
 #[test]
 fn a_wrong_secret_shows_the_aadsts_code_and_what_to_do() {
     let emu = Emulator::start();
     let w = emu
-        .endpoints_env(Workdir::new(r#"
+        .endpoints_env(Workdir::new(
+            r#"
 provider "partnercenter" {}
 data "partnercenter_customers" "all" {}
-"#))
+"#,
+        ))
         .env("PARTNERCENTER_TENANT_ID", demo::TENANT_ID)
         .env("PARTNERCENTER_CLIENT_ID", demo::APP_ID)
         .env("PARTNERCENTER_CLIENT_SECRET", "not-the-secret");
     let out = w.apply().failure().output();
     assert!(out.contains("AADSTS7000215"), "{out}");
     assert!(out.contains("client_secret"), "must say what to check: {out}");
-    assert!(!out.contains("not-the-secret"), "the secret must not be echoed: {out}");
+    assert!(
+        !out.contains("not-the-secret"),
+        "the secret must not be echoed: {out}"
+    );
 }
 
 #[test]
@@ -133,25 +173,38 @@ fn throttling_and_unavailability_are_retried_until_the_plan_succeeds() {
         "/_emulator/faults",
         json!({"route": "GET /v1/customers", "status": 429, "retry_after": 1, "count": 3}),
     );
-    emu.control("POST", "/_emulator/faults", json!({"route": "GET /v1/profiles/mpn", "status": 503, "count": 2}));
+    emu.control(
+        "POST",
+        "/_emulator/faults",
+        json!({"route": "GET /v1/profiles/mpn", "status": 503, "count": 2}),
+    );
     let w = emu.demo_env(Workdir::new(ALL_DATA_SOURCES));
     let run = w.run(&["plan", "-no-color", "-input=false"]);
     assert_eq!(run.code, 0, "{}", run.output());
     let log = emu.requests();
     let throttled = log.iter().filter(|r| r["status"] == json!(429)).count();
     let unavailable = log.iter().filter(|r| r["status"] == json!(503)).count();
-    assert_eq!((throttled, unavailable), (3, 2), "the faults were served: {log:?}");
+    assert_eq!(
+        (throttled, unavailable),
+        (3, 2),
+        "the faults were served: {log:?}"
+    );
 }
 
 #[test]
 fn an_unknown_mpn_id_is_reported_on_the_attribute() {
     let emu = Emulator::start();
-    let w = emu.demo_env(Workdir::new(r#"
+    let w = emu.demo_env(Workdir::new(
+        r#"
 provider "partnercenter" {}
 data "partnercenter_mpn_id" "other" { mpn_id = "9999999" }
-"#));
+"#,
+    ));
     let out = w.apply().failure().output();
     assert!(out.contains("Error looking up MPN ID 9999999"), "{out}");
     assert!(out.contains("3000"), "Partner Center's code: {out}");
-    assert!(out.contains("mpn_id = \"9999999\""), "points at the attribute: {out}");
+    assert!(
+        out.contains("mpn_id = \"9999999\""),
+        "points at the attribute: {out}"
+    );
 }

@@ -2,6 +2,8 @@
 //! permissions and admin consent per API, merges with what others wrote, shows drift as in-place updates,
 //! imports, and survives throttling, outages and replication lag.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 mod support;
 
 use std::collections::BTreeSet;
@@ -663,6 +665,14 @@ fn throttling_outages_dropped_connections_and_replication_lag_do_not_break_apply
     assert!(
         dropped("/v1.0/servicePrincipals"),
         "the principal's answer was lost: {log:?}"
+    );
+
+    let plan = w.plan();
+    assert_eq!(
+        plan.code,
+        0,
+        "apply waited for replication; no phantom drift:\n{}",
+        plan.output()
     );
 
     // A grant create whose answer is lost: looked up and adopted, not duplicated.

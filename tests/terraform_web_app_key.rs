@@ -2,6 +2,8 @@
 //! the rotation window in plans, exact 1y/2y validity, import, faults, many keys on one app, and the secret
 //! staying out of logs.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 mod support;
 
 use chrono::{DateTime, Utc};
@@ -33,7 +35,10 @@ output "value" {{
 fn remote_keys(emu: &Emulator) -> Vec<String> {
     let state = emu.control("GET", "/_emulator/state", Json::Null);
     let apps = state["applications"].as_array().cloned().unwrap_or_default();
-    let app = apps.iter().find(|a| a["appId"] == json!(demo::APP_ID)).expect("demo app in state");
+    let app = apps
+        .iter()
+        .find(|a| a["appId"] == json!(demo::APP_ID))
+        .expect("demo app in state");
     app["passwordCredentials"]
         .as_array()
         .unwrap()
@@ -65,7 +70,9 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 }
 
 fn time(v: &Json) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 #[test]
@@ -78,11 +85,21 @@ fn a_key_deleted_outside_terraform_is_planned_again_and_restored() {
     let quiet = w.plan();
     assert_eq!(quiet.code, 0, "no changes after create:\n{}", quiet.output());
 
-    emu.control("DELETE", &format!("/_emulator/applications/{}/passwords/{key_id}", demo::APP_ID), Json::Null);
+    emu.control(
+        "DELETE",
+        &format!("/_emulator/applications/{}/passwords/{key_id}", demo::APP_ID),
+        Json::Null,
+    );
     let drift = w.plan();
     assert_eq!(drift.code, 2, "{}", drift.output());
     let out = drift.output();
-    assert!(out.contains(&format!("Key {key_id} of application {} no longer exists", demo::APP_ID)), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Key {key_id} of application {} no longer exists",
+            demo::APP_ID
+        )),
+        "{out}"
+    );
     assert!(out.contains("will be created"), "{out}");
 
     w.apply().success();
@@ -95,9 +112,11 @@ fn a_key_deleted_outside_terraform_is_planned_again_and_restored() {
 #[test]
 fn the_rotation_window_drives_warnings_and_replacement() {
     let emu = Emulator::start();
-    let w = emu.demo_env(Workdir::new(&key_config(r#"validity = "1y"
+    let w = emu.demo_env(Workdir::new(&key_config(
+        r#"validity = "1y"
   rotate_before = "720h"
-  lifecycle { create_before_destroy = true }"#)));
+  lifecycle { create_before_destroy = true }"#,
+    )));
     w.apply().success();
     let key_id = w.output("key_id").as_str().unwrap().to_owned();
     let day = 86_400;
@@ -112,7 +131,14 @@ fn the_rotation_window_drives_warnings_and_replacement() {
     emu.control("POST", "/_emulator/clock", json!({"advance_seconds": 20 * day}));
     let soon = w.plan();
     assert_eq!(soon.code, 0, "{}", soon.output());
-    assert!(soon.output().contains(&format!("Key {key_id} of application {} expires in", demo::APP_ID)), "{}", soon.output());
+    assert!(
+        soon.output().contains(&format!(
+            "Key {key_id} of application {} expires in",
+            demo::APP_ID
+        )),
+        "{}",
+        soon.output()
+    );
 
     // 345 days in: 20 days left (19 whole days, as seconds have passed), inside the window: replacement
     // plus the warning.
@@ -120,8 +146,14 @@ fn the_rotation_window_drives_warnings_and_replacement() {
     let rotate = w.plan();
     assert_eq!(rotate.code, 2, "{}", rotate.output());
     let out = rotate.output();
-    assert!(out.contains("expires in 19 days: replacing it") || out.contains("expires in 20 days: replacing it"), "{out}");
-    assert!(out.contains("must be replaced") || out.contains("forces replacement"), "{out}");
+    assert!(
+        out.contains("expires in 19 days: replacing it") || out.contains("expires in 20 days: replacing it"),
+        "{out}"
+    );
+    assert!(
+        out.contains("must be replaced") || out.contains("forces replacement"),
+        "{out}"
+    );
 
     // Past the end date: the same, saying it expired.
     emu.control("POST", "/_emulator/clock", json!({"advance_seconds": 30 * day}));
@@ -145,7 +177,11 @@ fn one_and_two_year_keys_end_exactly_one_and_two_years_after_their_start() {
         w.apply().success();
         let start = time(&w.output("start_date"));
         let end = time(&w.output("end_date"));
-        assert_eq!(end, start.checked_add_months(chrono::Months::new(12 * years)).unwrap(), "{validity}");
+        assert_eq!(
+            end,
+            start.checked_add_months(chrono::Months::new(12 * years)).unwrap(),
+            "{validity}"
+        );
         w.destroy().success();
     }
     assert!(remote_keys(&emu).is_empty(), "destroy removed the keys");
@@ -163,9 +199,20 @@ fn an_imported_key_plans_no_changes_and_has_no_value() {
         "provider \"partnercenter\" {{}}\nresource \"partnercenter_web_app_key\" \"k\" {{ application_id = \"{}\" }}\n",
         demo::APP_ID
     )));
-    w.run(&["import", "-no-color", "partnercenter_web_app_key.k", &format!("{}/{key_id}", demo::APP_ID)]).success();
+    w.run(&[
+        "import",
+        "-no-color",
+        "partnercenter_web_app_key.k",
+        &format!("{}/{key_id}", demo::APP_ID),
+    ])
+    .success();
     let plan = w.plan();
-    assert_eq!(plan.code, 0, "import then plan shows no changes:\n{}", plan.output());
+    assert_eq!(
+        plan.code,
+        0,
+        "import then plan shows no changes:\n{}",
+        plan.output()
+    );
     let state = w.state();
     let key = &state["values"]["root_module"]["resources"][0]["values"];
     assert_eq!(key["key_id"], json!(key_id));
@@ -175,16 +222,33 @@ fn an_imported_key_plans_no_changes_and_has_no_value() {
         "provider \"partnercenter\" {{}}\nresource \"partnercenter_web_app_key\" \"other\" {{ application_id = \"{}\" }}\n",
         demo::APP_ID
     ));
-    let bad = w.run(&["import", "-no-color", "partnercenter_web_app_key.other", "not-an-id"]);
-    assert!(bad.output().contains("<application_id>/<key_id>"), "{}", bad.output());
+    let bad = w.run(&[
+        "import",
+        "-no-color",
+        "partnercenter_web_app_key.other",
+        "not-an-id",
+    ]);
+    assert!(
+        bad.output().contains("<application_id>/<key_id>"),
+        "{}",
+        bad.output()
+    );
 }
 
 #[test]
 fn throttling_outages_and_latency_on_add_password_do_not_break_apply() {
     let emu = Emulator::start();
     let route = "POST /v1.0/applications/*/addPassword";
-    emu.control("POST", "/_emulator/faults", json!({"route": route, "status": 429, "retry_after": 1, "count": 2}));
-    emu.control("POST", "/_emulator/faults", json!({"route": route, "latency_ms": 300, "count": 1}));
+    emu.control(
+        "POST",
+        "/_emulator/faults",
+        json!({"route": route, "status": 429, "retry_after": 1, "count": 2}),
+    );
+    emu.control(
+        "POST",
+        "/_emulator/faults",
+        json!({"route": route, "latency_ms": 300, "count": 1}),
+    );
     let w = emu.demo_env(Workdir::new(&key_config("")));
     w.apply().success();
     assert_eq!(sorted(remote_keys(&emu)), sorted(state_keys(&w)));
@@ -195,7 +259,9 @@ fn a_dropped_connection_after_add_password_leaves_no_untracked_key() {
     for status in [None, Some(503)] {
         let emu = Emulator::start();
         let fault = match status {
-            None => json!({"route": "POST /v1.0/applications/*/addPassword", "drop_connection_after_apply": true, "count": 1}),
+            None => {
+                json!({"route": "POST /v1.0/applications/*/addPassword", "drop_connection_after_apply": true, "count": 1})
+            }
             Some(s) => json!({"route": "POST /v1.0/applications/*/addPassword", "status": s, "count": 1}),
         };
         emu.control("POST", "/_emulator/faults", fault);
@@ -225,7 +291,8 @@ resource "partnercenter_web_app_key" "k" {{
         demo::APP_ID
     );
     let w = emu.demo_env(Workdir::new(&config));
-    w.run(&["apply", "-auto-approve", "-no-color", "-parallelism=10"]).success();
+    w.run(&["apply", "-auto-approve", "-no-color", "-parallelism=10"])
+        .success();
     let remote = sorted(remote_keys(&emu));
     assert_eq!(remote.len(), 20);
     assert_eq!(remote, sorted(state_keys(&w)));
@@ -236,10 +303,15 @@ resource "partnercenter_web_app_key" "k" {{
     let app_gets = emu
         .requests()
         .iter()
-        .filter(|r| r["method"] == json!("GET") && r["path"].as_str().unwrap_or("").starts_with("/v1.0/applications"))
+        .filter(|r| {
+            r["method"] == json!("GET") && r["path"].as_str().unwrap_or("").starts_with("/v1.0/applications")
+        })
         .count();
     eprintln!("application GETs during a refresh of 20 keys on 1 app: {app_gets}");
-    assert!(app_gets <= 2, "at most distinct apps + 1 application reads per refresh, saw {app_gets}");
+    assert!(
+        app_gets <= 2,
+        "at most distinct apps + 1 application reads per refresh, saw {app_gets}"
+    );
 }
 
 #[test]
@@ -261,9 +333,11 @@ fn the_secret_appears_only_in_state_never_in_logs_or_output() {
 #[test]
 fn conflicting_and_malformed_arguments_fail_at_validate() {
     let emu = Emulator::start();
-    let w = emu.demo_env(Workdir::new(&key_config(r#"validity = "3y"
+    let w = emu.demo_env(Workdir::new(&key_config(
+        r#"validity = "3y"
   end_date = "tomorrow"
-  rotate_before = "a month""#)));
+  rotate_before = "a month""#,
+    )));
     let out = w.validate().failure().output();
     assert!(out.contains("Conflicting configuration arguments"), "{out}");
     assert!(out.contains("\"3y\" is not a validity"), "{out}");

@@ -253,7 +253,11 @@ async fn create_applications(AxumState(emu): Shared, body: axum::body::Bytes) ->
         let app = crate::directory::Application {
             id: uuid::Uuid::new_v4().to_string(),
             app_id: uuid::Uuid::new_v4().to_string(),
-            display_name: if count == 1 { name.clone() } else { format!("{name} {}", i + 1) },
+            display_name: if count == 1 {
+                name.clone()
+            } else {
+                format!("{name} {}", i + 1)
+            },
             created_date_time: now,
             redirect_uris: vec![],
             is_fallback_public_client: false,

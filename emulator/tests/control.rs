@@ -219,7 +219,11 @@ async fn helper_access_tokens_work_on_the_apis() {
 async fn extra_applications_are_served_by_graph_take_keys_and_go_on_reset() {
     let emu = start().await;
     let (status, body) = emu
-        .control(Method::POST, "/applications", json!({"count": 3, "display_name": "bench"}))
+        .control(
+            Method::POST,
+            "/applications",
+            json!({"count": 3, "display_name": "bench"}),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     let apps = body["applications"].as_array().unwrap().clone();
@@ -236,19 +240,30 @@ async fn extra_applications_are_served_by_graph_take_keys_and_go_on_reset() {
     let (status, key) = emu
         .send_json(
             Method::POST,
-            &format!("/v1.0/applications/{}/addPassword", apps[1]["id"].as_str().unwrap()),
+            &format!(
+                "/v1.0/applications/{}/addPassword",
+                apps[1]["id"].as_str().unwrap()
+            ),
             &token,
             json!({"passwordCredential": {"displayName": "k"}}),
         )
         .await;
     assert_eq!(status, 200, "{key}");
 
-    let (status, _) = emu.control(Method::POST, "/applications", json!({"count": 0})).await;
+    let (status, _) = emu
+        .control(Method::POST, "/applications", json!({"count": 0}))
+        .await;
     assert_eq!(status, 400, "count 0 is refused");
-    let (status, _) = emu.control(Method::POST, "/applications", json!({"nope": 1})).await;
+    let (status, _) = emu
+        .control(Method::POST, "/applications", json!({"nope": 1}))
+        .await;
     assert_eq!(status, 400, "unknown fields are refused");
 
     emu.control(Method::POST, "/reset", Value::Null).await;
     let (_, state) = emu.control(Method::GET, "/state", Value::Null).await;
-    assert_eq!(state["applications"].as_array().unwrap().len(), 1, "reset keeps the seed only");
+    assert_eq!(
+        state["applications"].as_array().unwrap().len(),
+        1,
+        "reset keeps the seed only"
+    );
 }

@@ -251,7 +251,9 @@ impl Pipeline {
             }
             attempt += 1;
             let t0 = Instant::now();
-            let sent = ctx.run(self.attempt(http, &req, &request_id, &correlation_id)).await;
+            let sent = ctx
+                .run(self.attempt(http, &req, &request_id, &correlation_id))
+                .await;
             let result = match sent {
                 Ok(r) => r,
                 Err(stop) => {

@@ -175,12 +175,14 @@ pub enum AttributeType {
     },
 }
 
+type Check = Arc<dyn Fn(&Value, &AttributePath, &mut Diagnostics) + Send + Sync>;
+
 /// Checks one attribute's configured value; runs at validate time, before any network call.
 #[derive(Clone)]
 pub struct Validator {
     /// Shown in generated docs, e.g. "must be a GUID".
     pub description: String,
-    check: Arc<dyn Fn(&Value, &AttributePath, &mut Diagnostics) + Send + Sync>,
+    check: Check,
 }
 
 impl fmt::Debug for Validator {

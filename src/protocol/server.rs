@@ -226,6 +226,8 @@ trait FromDiagnostics {
 macro_rules! impl_from_diagnostics {
     ($($t:ty),* $(,)?) => {$(
         impl FromDiagnostics for $t {
+            // Some responses have fields besides diagnostics, some do not; one macro serves both.
+            #[allow(clippy::needless_update)]
             fn from_diagnostics(diags: Diagnostics) -> Self {
                 Self { diagnostics: diags.to_proto(), ..Default::default() }
             }

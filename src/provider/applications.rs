@@ -35,14 +35,21 @@ impl Applications {
     /// just finished. For refreshes; operations that must see their own writes use [`Self::read_fresh`].
     pub async fn read_shared(&self, client: &Client, ctx: &CallContext, app_id: &str) -> ReadResult {
         let pending = {
-            let Ok(mut reads) = self.reads.lock() else { return self.read_fresh(client, ctx, app_id).await };
+            let Ok(mut reads) = self.reads.lock() else {
+                return self.read_fresh(client, ctx, app_id).await;
+            };
             match reads.get(app_id) {
                 Some(Read::Done { at, result }) if at.elapsed() < REUSE_FOR => return result.clone(),
                 Some(Read::InFlight(shared)) => shared.clone(),
                 _ => {
                     let (client, ctx, id) = (client.clone(), ctx.clone(), app_id.to_owned());
                     let read: BoxFuture<'static, ReadResult> = async move {
-                        client.graph().application_by_app_id(&ctx, &id).await.map(|a| a.map(Arc::new)).map_err(Arc::new)
+                        client
+                            .graph()
+                            .application_by_app_id(&ctx, &id)
+                            .await
+                            .map(|a| a.map(Arc::new))
+                            .map_err(Arc::new)
                     }
                     .boxed();
                     let shared = read.shared();
@@ -55,7 +62,13 @@ impl Applications {
         if let Ok(mut reads) = self.reads.lock() {
             // Failures are not reused: the next caller tries again.
             if result.is_ok() {
-                reads.insert(app_id.to_owned(), Read::Done { at: Instant::now(), result: result.clone() });
+                reads.insert(
+                    app_id.to_owned(),
+                    Read::Done {
+                        at: Instant::now(),
+                        result: result.clone(),
+                    },
+                );
             } else {
                 reads.remove(app_id);
             }
@@ -65,9 +78,20 @@ impl Applications {
 
     /// A read that sees every write made before it; also refreshes the shared view.
     pub async fn read_fresh(&self, client: &Client, ctx: &CallContext, app_id: &str) -> ReadResult {
-        let result = client.graph().application_by_app_id(ctx, app_id).await.map(|a| a.map(Arc::new)).map_err(Arc::new);
+        let result = client
+            .graph()
+            .application_by_app_id(ctx, app_id)
+            .await
+            .map(|a| a.map(Arc::new))
+            .map_err(Arc::new);
         if let (Ok(mut reads), Ok(_)) = (self.reads.lock(), &result) {
-            reads.insert(app_id.to_owned(), Read::Done { at: Instant::now(), result: result.clone() });
+            reads.insert(
+                app_id.to_owned(),
+                Read::Done {
+                    at: Instant::now(),
+                    result: result.clone(),
+                },
+            );
         }
         result
     }

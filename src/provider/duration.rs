@@ -9,7 +9,11 @@ use crate::protocol::Validator;
 
 /// Parses a Go duration; negative durations are refused (nothing here counts backwards).
 pub fn parse(text: &str) -> Result<Duration, String> {
-    let bad = || format!("\"{text}\" is not a duration: write it like \"720h\", \"90m\" or \"1h30m\" (units h, m, s, ms)");
+    let bad = || {
+        format!(
+            "\"{text}\" is not a duration: write it like \"720h\", \"90m\" or \"1h30m\" (units h, m, s, ms)"
+        )
+    };
     let mut rest = text.trim();
     if rest.is_empty() || rest.starts_with('-') {
         return Err(bad());
@@ -20,13 +24,17 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     }
     let mut total = 0f64;
     while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if number_len == 0 {
             return Err(bad());
         }
         let number: f64 = rest[..number_len].parse().map_err(|_| bad())?;
         rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let seconds = match &rest[..unit_len] {
             "h" => 3600.0,
             "m" => 60.0,

@@ -24,8 +24,11 @@ use config::Configured;
 /// The provider's address in the Terraform Registry.
 pub const SOURCE_ADDRESS: &str = "registry.terraform.io/cspkit/partnercenter";
 
+/// Looks up an environment variable (injected so tests need not touch the process environment).
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 pub struct PartnerCenter {
-    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: EnvLookup,
 }
 
 impl PartnerCenter {
@@ -74,7 +77,10 @@ impl Provider for PartnerCenter {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Configured>>> {
-        vec![Arc::new(resources::web_app_key::WebAppKey), Arc::new(resources::permission_grant::PermissionGrant)]
+        vec![
+            Arc::new(resources::web_app_key::WebAppKey),
+            Arc::new(resources::permission_grant::PermissionGrant),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Configured>>> {

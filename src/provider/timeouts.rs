@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::protocol::{Attribute, Block, Nesting, NestedBlock, Value};
+use crate::protocol::{Attribute, Block, NestedBlock, Nesting, Value};
 use crate::provider::duration;
 
 /// Default limits per operation.
@@ -38,5 +38,10 @@ pub fn block(defaults: Defaults) -> NestedBlock {
 
 /// The configured limit for `operation` (`"create"`, ...), from a config, plan or state value.
 pub fn get(value: &Value, operation: &str, default: Duration) -> Duration {
-    value.get("timeouts").get(operation).as_str().and_then(|s| duration::parse(s).ok()).unwrap_or(default)
+    value
+        .get("timeouts")
+        .get(operation)
+        .as_str()
+        .and_then(|s| duration::parse(s).ok())
+        .unwrap_or(default)
 }

@@ -23,9 +23,16 @@ impl Emulator {
             .enable_all()
             .build()
             .expect("runtime");
-        let running = runtime.block_on(partnercenter_emulator::spawn(config)).expect("emulator");
+        let running = runtime
+            .block_on(partnercenter_emulator::spawn(config))
+            .expect("emulator");
         let url = running.base_url();
-        Emulator { runtime, running: Some(running), url, http: reqwest::Client::new() }
+        Emulator {
+            runtime,
+            running: Some(running),
+            url,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// POST a control call, e.g. `("/_emulator/faults", json!({...}))`; returns the JSON answer.

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use terraform_provider_partnercenter::protocol::schema::{Attribute, AttributeType, Block, Nesting, NestedBlock};
+use terraform_provider_partnercenter::protocol::schema::{
+    Attribute, AttributeType, Block, NestedBlock, Nesting,
+};
 use terraform_provider_partnercenter::protocol::value::{self, Type};
 use terraform_provider_partnercenter::protocol::{ProviderServer, Schema};
 use terraform_provider_partnercenter::provider::PartnerCenter;
@@ -46,7 +48,9 @@ fn run(check: bool) -> ExitCode {
     if check {
         let stale: Vec<&str> = pages
             .iter()
-            .filter(|(path, content)| std::fs::read_to_string(root.join(path)).ok().as_deref() != Some(content))
+            .filter(|(path, content)| {
+                std::fs::read_to_string(root.join(path)).ok().as_deref() != Some(content)
+            })
             .map(|(path, _)| path.as_str())
             .collect();
         if stale.is_empty() {
@@ -167,8 +171,15 @@ fn type_page(root: &Path, kind: Kind, type_name: &str, schema: &Schema) -> Resul
         Kind::DataSource => ("Data Source", "data-sources", "data-source.tf"),
     };
     let example = read_example(root, &format!("examples/{dir}/{type_name}/{file}"))?;
-    let mut out = front_matter(&format!("{type_name} {label} - terraform-provider-{PROVIDER}"), &schema.block.description);
-    let _ = write!(out, "# {type_name} ({label})\n\n{}\n\n", schema.block.description.trim());
+    let mut out = front_matter(
+        &format!("{type_name} {label} - terraform-provider-{PROVIDER}"),
+        &schema.block.description,
+    );
+    let _ = write!(
+        out,
+        "# {type_name} ({label})\n\n{}\n\n",
+        schema.block.description.trim()
+    );
     let _ = write!(out, "## Example Usage\n\n```terraform\n{example}\n```\n\n");
     if kind == Kind::Resource && type_name == "partnercenter_web_app_key" {
         out.push_str(
@@ -181,7 +192,10 @@ fn type_page(root: &Path, kind: Kind, type_name: &str, schema: &Schema) -> Resul
     out.push_str(&schema_section(&schema.block, kind));
     if kind == Kind::Resource {
         let import = read_example(root, &format!("examples/resources/{type_name}/import.sh"))?;
-        let _ = write!(out, "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{import}\n```\n");
+        let _ = write!(
+            out,
+            "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{import}\n```\n"
+        );
         if type_name == "partnercenter_web_app_key" {
             out.push_str(
                 "\nThe secret is only returned when a key is created: after import, `value` is null. Keep the \
@@ -205,11 +219,17 @@ fn schema_section(block: &Block, kind: Kind) -> String {
     while !nested.is_empty() {
         let pending = std::mem::take(&mut nested);
         for (anchor, title, body) in pending {
-            let _ = write!(out, "<a id=\"{anchor}\"></a>\n### Nested Schema for `{title}`\n\n");
+            let _ = write!(
+                out,
+                "<a id=\"{anchor}\"></a>\n### Nested Schema for `{title}`\n\n"
+            );
             match body {
                 NestedBody::Block(b) => render_block(&mut out, &b, &title, kind, &mut nested),
                 NestedBody::Attributes(attrs) => {
-                    let b = Block { attributes: attrs, ..Default::default() };
+                    let b = Block {
+                        attributes: attrs,
+                        ..Default::default()
+                    };
                     render_block(&mut out, &b, &title, kind, &mut nested);
                 }
                 NestedBody::Object(fields) => {
@@ -240,7 +260,13 @@ fn render_block(out: &mut String, block: &Block, path: &str, kind: Kind, nested:
     let mut required = Vec::new();
     let mut optional = Vec::new();
     let mut read_only = Vec::new();
-    let qualified = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    let qualified = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
     for a in &block.attributes {
         let full = qualified(&a.name);
         let (ty, link) = match &a.kind {
@@ -264,12 +290,19 @@ fn render_block(out: &mut String, block: &Block, path: &str, kind: Kind, nested:
             }
             AttributeType::Nested { nesting, attributes } => {
                 let id = anchor("nestedatt", &full);
-                nested.push((id.clone(), full.clone(), NestedBody::Attributes(attributes.clone())));
+                nested.push((
+                    id.clone(),
+                    full.clone(),
+                    NestedBody::Attributes(attributes.clone()),
+                ));
                 (format!("Attributes {}", nesting_name(*nesting)), Some(id))
             }
         };
         let line = attribute_line(a, &ty, link.as_deref(), kind);
-        let entry = Entry { name: a.name.clone(), line };
+        let entry = Entry {
+            name: a.name.clone(),
+            line,
+        };
         if a.required {
             required.push(entry);
         } else if a.optional {
@@ -282,7 +315,10 @@ fn render_block(out: &mut String, block: &Block, path: &str, kind: Kind, nested:
         let full = qualified(&b.name);
         let id = anchor("nestedblock", &full);
         nested.push((id.clone(), full.clone(), NestedBody::Block(b.block.clone())));
-        let entry = Entry { name: b.name.clone(), line: block_line(b, &id) };
+        let entry = Entry {
+            name: b.name.clone(),
+            line: block_line(b, &id),
+        };
         if b.min_items > 0 {
             required.push(entry);
         } else {
@@ -290,7 +326,11 @@ fn render_block(out: &mut String, block: &Block, path: &str, kind: Kind, nested:
         }
     }
     let prefix_heading = path.is_empty();
-    for (title, mut entries) in [("Required", required), ("Optional", optional), ("Read-Only", read_only)] {
+    for (title, mut entries) in [
+        ("Required", required),
+        ("Optional", optional),
+        ("Read-Only", read_only),
+    ] {
         if entries.is_empty() {
             continue;
         }
@@ -395,10 +435,18 @@ mod tests {
         let server = ProviderServer::new(PartnerCenter::new());
         let schemas = server.schemas();
         for (type_name, schema) in schemas.resources.iter().chain(schemas.data_sources.iter()) {
-            let dir = if schemas.resources.iter().any(|(t, _)| t == type_name) { "resources" } else { "data-sources" };
+            let dir = if schemas.resources.iter().any(|(t, _)| t == type_name) {
+                "resources"
+            } else {
+                "data-sources"
+            };
             let page = &pages[&format!("docs/{dir}/{}.md", short(type_name))];
             for a in &schema.block.attributes {
-                assert!(page.contains(&format!("- `{}` (", a.name)), "{type_name}: {}", a.name);
+                assert!(
+                    page.contains(&format!("- `{}` (", a.name)),
+                    "{type_name}: {}",
+                    a.name
+                );
             }
         }
         let key = &pages["docs/resources/web_app_key.md"];

@@ -35,7 +35,9 @@ impl DataSource<Configured> for Customers {
         let prefix = |name: &str, what: &str| {
             Attribute::string(name)
                 .optional()
-                .description(&format!("Only customers whose {what} starts with this (case-insensitive)."))
+                .description(&format!(
+                    "Only customers whose {what} starts with this (case-insensitive)."
+                ))
                 .validate(validation::not_blank())
         };
         Schema::new(
@@ -59,7 +61,12 @@ impl DataSource<Configured> for Customers {
         .attribute(Attribute::number("total_count").computed().description("How many customers matched."))
     }
 
-    async fn read(&self, ctx: &Context<Configured>, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        ctx: &Context<Configured>,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let text = |name: &str| config.get(name).as_str().map(str::to_owned);
         let query = CustomerQuery {
             company_name_prefix: text("company_name_prefix"),
@@ -67,7 +74,11 @@ impl DataSource<Configured> for Customers {
             indirect_reseller_id: text("indirect_reseller_id"),
             page_size: Some(PAGE_SIZE),
         };
-        let needs = if query.indirect_reseller_id.is_some() { Needs::AppUser } else { Needs::AppOnly };
+        let needs = if query.indirect_reseller_id.is_some() {
+            Needs::AppUser
+        } else {
+            Needs::AppOnly
+        };
         let client = match ctx.client.require(needs, "Listing customers") {
             Ok(c) => c,
             Err(d) => {
@@ -75,7 +86,12 @@ impl DataSource<Configured> for Customers {
                 return None;
             }
         };
-        let customers: Vec<_> = match client.partner_center().customers(&operation_context(ctx), query).try_collect().await {
+        let customers: Vec<_> = match client
+            .partner_center()
+            .customers(&operation_context(ctx), query)
+            .try_collect()
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 diags.push(errors::diagnostic("listing customers", &e));
@@ -93,7 +109,10 @@ impl DataSource<Configured> for Customers {
                     ("commerce_id", Value::from(c.commerce_id)),
                     ("domain", Value::string(c.domain)),
                     ("company_name", Value::string(c.company_name)),
-                    ("relationship_to_partner", Value::string(c.relationship_to_partner.as_str())),
+                    (
+                        "relationship_to_partner",
+                        Value::string(c.relationship_to_partner.as_str()),
+                    ),
                     ("associated_partner_id", Value::from(c.associated_partner_id)),
                 ])
             })

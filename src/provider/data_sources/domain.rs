@@ -15,7 +15,8 @@ impl DataSource<Configured> for Domain {
     }
 
     fn schema(&self) -> Schema {
-        let computed = |name: &str, description: &str| Attribute::string(name).computed().description(description);
+        let computed =
+            |name: &str, description: &str| Attribute::string(name).computed().description(description);
         Schema::new(
             "The partner's organization profile: the default domain and tenant ID that cost-management tools ask \
              for. Partner Center serves this to App+User credentials only: the provider needs a `refresh_token`.",
@@ -28,15 +29,27 @@ impl DataSource<Configured> for Domain {
         .attribute(computed("culture", "The culture, e.g. `en-US`."))
     }
 
-    async fn read(&self, ctx: &Context<Configured>, _config: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let client = match ctx.client.require(Needs::AppUser, "Reading the organization profile") {
+    async fn read(
+        &self,
+        ctx: &Context<Configured>,
+        _config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let client = match ctx
+            .client
+            .require(Needs::AppUser, "Reading the organization profile")
+        {
             Ok(c) => c,
             Err(d) => {
                 diags.push(d);
                 return None;
             }
         };
-        match client.partner_center().organization_profile(&operation_context(ctx)).await {
+        match client
+            .partner_center()
+            .organization_profile(&operation_context(ctx))
+            .await
+        {
             Ok(p) => Some(Value::object([
                 ("domain", Value::string(p.domain)),
                 ("tenant_id", Value::string(p.tenant_id)),

@@ -39,7 +39,12 @@ impl DataSource<Configured> for IndirectResellers {
         ))
     }
 
-    async fn read(&self, ctx: &Context<Configured>, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        ctx: &Context<Configured>,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let client = match ctx.client.require(Needs::AppUser, "Listing indirect resellers") {
             Ok(c) => c,
             Err(d) => {
@@ -47,7 +52,11 @@ impl DataSource<Configured> for IndirectResellers {
                 return None;
             }
         };
-        let resellers = match client.partner_center().indirect_resellers(&operation_context(ctx)).await {
+        let resellers = match client
+            .partner_center()
+            .indirect_resellers(&operation_context(ctx))
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 diags.push(errors::diagnostic("listing indirect resellers", &e));
@@ -57,7 +66,11 @@ impl DataSource<Configured> for IndirectResellers {
         let prefix = config.get("name_prefix").as_str().map(str::to_lowercase);
         let resellers = resellers
             .into_iter()
-            .filter(|r| prefix.as_ref().is_none_or(|p| r.name.to_lowercase().starts_with(p)))
+            .filter(|r| {
+                prefix
+                    .as_ref()
+                    .is_none_or(|p| r.name.to_lowercase().starts_with(p))
+            })
             .map(|r| {
                 Value::object([
                     ("id", Value::string(r.id)),

@@ -36,7 +36,12 @@ impl DataSource<Configured> for MpnId {
         .attribute(Attribute::string("partner_name").computed().description("The partner's name in the MPN profile."))
     }
 
-    async fn read(&self, ctx: &Context<Configured>, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        ctx: &Context<Configured>,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let client = match ctx.client.require(Needs::AppUser, "Reading the MPN profile") {
             Ok(c) => c,
             Err(d) => {

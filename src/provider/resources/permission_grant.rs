@@ -605,7 +605,14 @@ async fn converge(
     // Wait until reads agree (replication), so the next plan does not report drift that is only lag. A
     // read that fails is retried like one that disagrees: the write itself succeeded.
     let expected = wanted.to_value(planned.get("api"), &Value::Null);
-    let _ = (&expected, consistency::CONSECUTIVE_READS);
+    let settled = consistency::wait_until(&call, || async {
+        let seen = observe(client, applications, &call, &expected, true).await;
+        Ok::<_, Failure>(matches!(seen, Ok(Some(seen)) if seen == wanted))
+    })
+    .await;
+    if settled.is_err() {
+        settle_warning(&wanted, diags);
+    }
     Some(wanted.to_value(planned.get("api"), planned.get("timeouts")))
 }
 

@@ -12,8 +12,8 @@ use partnercenter_microsoft::{CallContext, Client};
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{
-    Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Resource, Schema, Type,
-    Validator, Value,
+    Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Resource, Schema,
+    Type, Validator, Value,
 };
 use crate::provider::config::{Configured, Needs};
 use crate::provider::consistency::{self, WaitError};
@@ -51,9 +51,13 @@ impl Validity {
                     format!("\"{other}\" is not a validity: use \"1y\" or \"2y\" (Partner Center's choices) or hours like \"4320h\".")
                 })?;
                 if parsed < Duration::from_secs(3600) {
-                    return Err(format!("\"{other}\" is shorter than an hour; a key must be valid for at least \"1h\"."));
+                    return Err(format!(
+                        "\"{other}\" is shorter than an hour; a key must be valid for at least \"1h\"."
+                    ));
                 }
-                chrono::Duration::from_std(parsed).map(Validity::Exactly).map_err(|e| e.to_string())
+                chrono::Duration::from_std(parsed)
+                    .map(Validity::Exactly)
+                    .map_err(|e| e.to_string())
             }
         }
     }
@@ -82,9 +86,9 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-        format!("\"{text}\" is not an RFC 3339 time: write it like \"2027-06-30T00:00:00Z\".")
-    })
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("\"{text}\" is not an RFC 3339 time: write it like \"2027-06-30T00:00:00Z\"."))
 }
 
 /// Whole days from `now` to `end`, 0 once expired.
@@ -97,19 +101,31 @@ fn days_left(now: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
 enum Standing {
     Fine,
     /// Inside twice the window: warn ahead of the rotation.
-    RotationSoon { days_left: i64, rotates_on: DateTime<Utc> },
+    RotationSoon {
+        days_left: i64,
+        rotates_on: DateTime<Utc>,
+    },
     /// Inside the window: replace now.
-    InsideWindow { days_left: i64 },
-    Expired { on: DateTime<Utc> },
+    InsideWindow {
+        days_left: i64,
+    },
+    Expired {
+        on: DateTime<Utc>,
+    },
 }
 
 fn standing(now: DateTime<Utc>, end: DateTime<Utc>, rotate_before: chrono::Duration) -> Standing {
     if now >= end {
         Standing::Expired { on: end }
     } else if now >= end - rotate_before {
-        Standing::InsideWindow { days_left: days_left(now, end) }
+        Standing::InsideWindow {
+            days_left: days_left(now, end),
+        }
     } else if now >= end - rotate_before * 2 {
-        Standing::RotationSoon { days_left: days_left(now, end), rotates_on: end - rotate_before }
+        Standing::RotationSoon {
+            days_left: days_left(now, end),
+            rotates_on: end - rotate_before,
+        }
     } else {
         Standing::Fine
     }
@@ -117,7 +133,13 @@ fn standing(now: DateTime<Utc>, end: DateTime<Utc>, rotate_before: chrono::Durat
 
 /// The key's state from what Graph says about it, keeping the configured spelling of `end_date` when it
 /// names the same instant (Terraform requires applied values to equal configured ones).
-fn key_state(base: &Value, app_id: &str, key: &PasswordCredential, value: Value, now: DateTime<Utc>) -> Value {
+fn key_state(
+    base: &Value,
+    app_id: &str,
+    key: &PasswordCredential,
+    value: Value,
+    now: DateTime<Utc>,
+) -> Value {
     let mut state = base.clone();
     state.set("id", Value::string(format!("{app_id}/{}", key.key_id)));
     state.set("key_id", Value::string(key.key_id.clone()));
@@ -128,13 +150,18 @@ fn key_state(base: &Value, app_id: &str, key: &PasswordCredential, value: Value,
     }
     state.set("hint", Value::from(key.hint.clone()));
     state.set("value", value);
-    state.set("expires_in_days", Value::from(key.end_date_time.map(|end| days_left(now, end))));
+    state.set(
+        "expires_in_days",
+        Value::from(key.end_date_time.map(|end| days_left(now, end))),
+    );
     state
 }
 
 fn parse_import_id(id: &str) -> Result<(String, String), String> {
     match id.split_once('/') {
-        Some((app, key)) if validation::is_guid(app) && validation::is_guid(key) => Ok((app.to_owned(), key.to_owned())),
+        Some((app, key)) if validation::is_guid(app) && validation::is_guid(key) => {
+            Ok((app.to_owned(), key.to_owned()))
+        }
         _ => Err(format!(
             "\"{id}\" is not a key id: use <application_id>/<key_id>, both GUIDs, e.g. \
              0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/3c5d7e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f."
@@ -148,7 +175,12 @@ fn detached_context() -> CallContext {
     CallContext::new(CancellationToken::new()).with_timeout(Duration::from_secs(60))
 }
 
-async fn application(client: &Client, ctx: &CallContext, configured: &Configured, app_id: &str) -> Result<Arc<Application>, Diagnostic> {
+async fn application(
+    client: &Client,
+    ctx: &CallContext,
+    configured: &Configured,
+    app_id: &str,
+) -> Result<Arc<Application>, Diagnostic> {
     match configured.applications.read_fresh(client, ctx, app_id).await {
         Ok(Some(app)) => Ok(app),
         Ok(None) => Err(Diagnostic::error(
@@ -286,7 +318,11 @@ impl Resource<Configured> for WebAppKey {
                     diags.attribute_error(
                         AttributePath::root("end_date"),
                         "end_date is in the past",
-                        format!("{} is before now ({}); give a future date.", rfc3339(end), rfc3339(now)),
+                        format!(
+                            "{} is before now ({}); give a future date.",
+                            rfc3339(end),
+                            rfc3339(now)
+                        ),
                     );
                 }
             }
@@ -294,7 +330,9 @@ impl Resource<Configured> for WebAppKey {
         }
 
         let prior = request.prior;
-        let Some(end) = prior.get("end_date").as_str().and_then(|s| parse_time(s).ok()) else { return };
+        let Some(end) = prior.get("end_date").as_str().and_then(|s| parse_time(s).ok()) else {
+            return;
+        };
         let rotate_before = plan
             .planned
             .get("rotate_before")
@@ -306,7 +344,10 @@ impl Resource<Configured> for WebAppKey {
         let app = prior.get("application_id").as_str().unwrap_or("?");
         match standing(now, end, rotate_before) {
             Standing::Fine => {}
-            Standing::RotationSoon { days_left, rotates_on } => diags.warning(
+            Standing::RotationSoon {
+                days_left,
+                rotates_on,
+            } => diags.warning(
                 format!("Key {key} of application {app} expires in {days_left} days"),
                 format!(
                     "It expires on {}. Plans from {} (rotate_before) will replace it.",
@@ -328,7 +369,10 @@ impl Resource<Configured> for WebAppKey {
             }
             Standing::Expired { on } => {
                 diags.warning(
-                    format!("Key {key} of application {app} expired on {}: replacing it", rfc3339(on)),
+                    format!(
+                        "Key {key} of application {app} expired on {}: replacing it",
+                        rfc3339(on)
+                    ),
                     "The key no longer works; this plan creates a new one. Update the tools that use it.",
                 );
                 plan.replace_because_of("end_date", request.schema, config);
@@ -336,7 +380,13 @@ impl Resource<Configured> for WebAppKey {
         }
     }
 
-    async fn create(&self, ctx: &Context<Configured>, planned: &Value, _config: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    async fn create(
+        &self,
+        ctx: &Context<Configured>,
+        planned: &Value,
+        _config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let configured = &ctx.client;
         let client = match configured.require(Needs::AppOnly, "Creating a web app key") {
             Ok(c) => c,
@@ -363,9 +413,21 @@ impl Resource<Configured> for WebAppKey {
             (None, Some(v)) => Validity::parse(v).ok().and_then(|v| v.end(start)),
             (None, None) => Validity::Years(2).end(start),
         };
-        let display_name = planned.get("display_name").as_str().unwrap_or(DEFAULT_DISPLAY_NAME).to_owned();
-        let new_key = NewPassword { display_name: Some(display_name.clone()), start: Some(start), end };
-        let existing: Vec<String> = app.password_credentials.iter().map(|k| k.key_id.clone()).collect();
+        let display_name = planned
+            .get("display_name")
+            .as_str()
+            .unwrap_or(DEFAULT_DISPLAY_NAME)
+            .to_owned();
+        let new_key = NewPassword {
+            display_name: Some(display_name.clone()),
+            start: Some(start),
+            end,
+        };
+        let existing: Vec<String> = app
+            .password_credentials
+            .iter()
+            .map(|k| k.key_id.clone())
+            .collect();
         // Ours, if an interrupted request created it: the same name and dates, and not there before.
         let is_ours = |k: &PasswordCredential| {
             !existing.contains(&k.key_id)
@@ -383,14 +445,19 @@ impl Resource<Configured> for WebAppKey {
                     // The key may exist without us holding its secret: look before doing anything else.
                     let look = detached_context();
                     let found = match client.graph().application_by_app_id(&look, &app_id).await {
-                        Ok(Some(now_app)) => now_app.password_credentials.iter().find(|k| is_ours(k)).cloned(),
+                        Ok(Some(now_app)) => {
+                            now_app.password_credentials.iter().find(|k| is_ours(k)).cloned()
+                        }
                         Ok(None) => None,
                         Err(look_error) => {
                             diags.push(errors::diagnostic(
                                 &format!("checking whether a key was added to application {app_id} after an interrupted request"),
                                 &look_error,
                             ));
-                            diags.push(errors::diagnostic(&format!("adding a key to application {app_id}"), &e));
+                            diags.push(errors::diagnostic(
+                                &format!("adding a key to application {app_id}"),
+                                &e,
+                            ));
                             return None;
                         }
                     };
@@ -409,32 +476,55 @@ impl Resource<Configured> for WebAppKey {
                         }
                         Some(orphan) => {
                             // Its secret is lost: remove it and make a key whose secret we do receive.
-                            if let Err(remove_error) = client.graph().remove_password(&call, &app.id, &orphan.key_id).await {
+                            if let Err(remove_error) = client
+                                .graph()
+                                .remove_password(&call, &app.id, &orphan.key_id)
+                                .await
+                            {
                                 if !remove_error.is_not_found() {
                                     diags.push(errors::diagnostic(
                                         &format!("removing key {} whose secret was lost", orphan.key_id),
                                         &remove_error,
                                     ));
-                                    return Some(key_state(planned, &app_id, &orphan, Value::Null, client.now()));
+                                    return Some(key_state(
+                                        planned,
+                                        &app_id,
+                                        &orphan,
+                                        Value::Null,
+                                        client.now(),
+                                    ));
                                 }
                             }
                         }
                         None if ctx.cancel.is_cancelled() || attempts >= 3 => {
-                            diags.push(errors::diagnostic(&format!("adding a key to application {app_id}"), &e));
+                            diags.push(errors::diagnostic(
+                                &format!("adding a key to application {app_id}"),
+                                &e,
+                            ));
                             return None;
                         }
                         None => {}
                     }
                 }
                 Err(e) => {
-                    diags.push(errors::attribute_diagnostic(&format!("adding a key to application {app_id}"), &e, "application_id"));
+                    diags.push(errors::attribute_diagnostic(
+                        &format!("adding a key to application {app_id}"),
+                        &e,
+                        "application_id",
+                    ));
                     return None;
                 }
             }
         };
         configured.applications.invalidate(&app_id);
         let key = created.credential;
-        let state = key_state(planned, &app_id, &key, Value::string(created.secret_text.expose()), client.now());
+        let state = key_state(
+            planned,
+            &app_id,
+            &key,
+            Value::string(created.secret_text.expose()),
+            client.now(),
+        );
 
         // Wait until reads see the key, so the next read does not report it gone.
         let waited = consistency::wait_until(&call, || {
@@ -502,7 +592,13 @@ impl Resource<Configured> for WebAppKey {
             );
             return None;
         };
-        Some(key_state(state, &app_id, key, state.get("value").clone(), client.now()))
+        Some(key_state(
+            state,
+            &app_id,
+            key,
+            state.get("value").clone(),
+            client.now(),
+        ))
     }
 
     async fn update(
@@ -516,7 +612,10 @@ impl Resource<Configured> for WebAppKey {
         // Only rotate_before and timeouts change in place; they live in state alone.
         let mut state = planned.clone();
         if let Some(end) = planned.get("end_date").as_str().and_then(|s| parse_time(s).ok()) {
-            state.set("expires_in_days", Value::from(days_left(ctx.client.client.now(), end)));
+            state.set(
+                "expires_in_days",
+                Value::from(days_left(ctx.client.client.now(), end)),
+            );
         }
         Some(state)
     }
@@ -527,7 +626,9 @@ impl Resource<Configured> for WebAppKey {
             Ok(c) => c,
             Err(d) => return diags.push(d),
         };
-        let (Some(app_id), Some(key_id)) = (prior.get("application_id").as_str(), prior.get("key_id").as_str()) else {
+        let (Some(app_id), Some(key_id)) =
+            (prior.get("application_id").as_str(), prior.get("key_id").as_str())
+        else {
             return;
         };
         let call = call_context(ctx, timeouts::get(prior, "delete", TIMEOUTS.delete));
@@ -540,7 +641,12 @@ impl Resource<Configured> for WebAppKey {
         match client.graph().remove_password(&call, &app.id, key_id).await {
             Ok(()) => {}
             Err(e) if e.is_not_found() => return,
-            Err(e) => return diags.push(errors::diagnostic(&format!("removing key {key_id} from application {app_id}"), &e)),
+            Err(e) => {
+                return diags.push(errors::diagnostic(
+                    &format!("removing key {key_id} from application {app_id}"),
+                    &e,
+                ));
+            }
         }
         configured.applications.invalidate(app_id);
         let gone = consistency::wait_until(&call, || {
@@ -555,7 +661,10 @@ impl Resource<Configured> for WebAppKey {
         })
         .await;
         if let Err(WaitError::Failed(e)) = gone {
-            diags.warning(format!("Key {key_id} removed; confirming its removal failed"), e.to_string());
+            diags.warning(
+                format!("Key {key_id} removed; confirming its removal failed"),
+                e.to_string(),
+            );
         }
     }
 
@@ -593,7 +702,14 @@ impl Resource<Configured> for WebAppKey {
         };
         let mut base = Value::null_object(&self.schema().value_type());
         base.set("application_id", Value::string(app_id.clone()));
-        base.set("display_name", Value::string(key.display_name.clone().unwrap_or_else(|| DEFAULT_DISPLAY_NAME.into())));
+        base.set(
+            "display_name",
+            Value::string(
+                key.display_name
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_DISPLAY_NAME.into()),
+            ),
+        );
         base.set("rotate_before", Value::string(DEFAULT_ROTATE_BEFORE));
         if let (Some(start), Some(end)) = (key.start_date_time, key.end_date_time) {
             base.set("validity", Value::string(Validity::describe(start, end)));
@@ -613,11 +729,23 @@ mod tests {
     #[test]
     fn one_and_two_years_are_calendar_years() {
         let start = at("2026-11-22T06:30:00Z");
-        assert_eq!(Validity::parse("1y").unwrap().end(start), Some(at("2027-11-22T06:30:00Z")));
-        assert_eq!(Validity::parse("2y").unwrap().end(start), Some(at("2028-11-22T06:30:00Z")));
+        assert_eq!(
+            Validity::parse("1y").unwrap().end(start),
+            Some(at("2027-11-22T06:30:00Z"))
+        );
+        assert_eq!(
+            Validity::parse("2y").unwrap().end(start),
+            Some(at("2028-11-22T06:30:00Z"))
+        );
         let leap = at("2028-02-29T00:00:00Z");
-        assert_eq!(Validity::parse("1y").unwrap().end(leap), Some(at("2029-02-28T00:00:00Z")));
-        assert_eq!(Validity::parse("4320h").unwrap().end(start), Some(start + chrono::Duration::hours(4320)));
+        assert_eq!(
+            Validity::parse("1y").unwrap().end(leap),
+            Some(at("2029-02-28T00:00:00Z"))
+        );
+        assert_eq!(
+            Validity::parse("4320h").unwrap().end(start),
+            Some(start + chrono::Duration::hours(4320))
+        );
     }
 
     #[test]
@@ -639,17 +767,31 @@ mod tests {
         let end = at("2027-01-31T00:00:00Z");
         let window = chrono::Duration::days(30);
         assert_eq!(standing(at("2026-11-01T00:00:00Z"), end, window), Standing::Fine);
-        assert!(matches!(standing(at("2026-12-15T00:00:00Z"), end, window), Standing::RotationSoon { days_left: 47, .. }));
-        assert_eq!(standing(at("2027-01-11T00:00:00Z"), end, window), Standing::InsideWindow { days_left: 20 });
-        assert_eq!(standing(at("2027-02-01T00:00:00Z"), end, window), Standing::Expired { on: end });
+        assert!(matches!(
+            standing(at("2026-12-15T00:00:00Z"), end, window),
+            Standing::RotationSoon { days_left: 47, .. }
+        ));
+        assert_eq!(
+            standing(at("2027-01-11T00:00:00Z"), end, window),
+            Standing::InsideWindow { days_left: 20 }
+        );
+        assert_eq!(
+            standing(at("2027-02-01T00:00:00Z"), end, window),
+            Standing::Expired { on: end }
+        );
     }
 
     #[test]
     fn import_ids_are_two_guids() {
         let (app, key) =
-            parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/3c5d7e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f").unwrap();
+            parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47/3c5d7e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f")
+                .unwrap();
         assert_eq!(app, "0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47");
         assert_eq!(key, "3c5d7e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f");
-        assert!(parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47").unwrap_err().contains("<application_id>/<key_id>"));
+        assert!(
+            parse_import_id("0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47")
+                .unwrap_err()
+                .contains("<application_id>/<key_id>")
+        );
     }
 }
