@@ -108,9 +108,11 @@ fn interrupted_apply(emu: &Emulator, w: &Workdir, when: When) -> (Run, Duration)
             std::thread::sleep(Duration::from_millis(300));
         }
     }
+    let signals = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    eprintln!("{when:?}: {}", signals.lines().filter(|l| l.starts_with("Sig")).collect::<Vec<_>>().join(" "));
     let sent = Instant::now();
     let kill = std::process::Command::new("kill")
-        .args(["-INT", &format!("-{}", child.id())])
+        .args(["-s", "INT", "--", &format!("-{}", child.id())])
         .status()
         .expect("kill");
     assert!(kill.success(), "SIGINT to the process group");

@@ -220,8 +220,14 @@ fn accept_connections(
                     None => Connection::Plain(stream),
                     Some(acceptor) => match acceptor.accept(stream).await {
                         Ok(tls) => Connection::Tls(Box::new(tls)),
-                        Err(e) => {
+                        // rustls reports a refused certificate as InvalidData; anything else is a client
+                        // that hung up mid-handshake, which Terraform itself does now and then.
+                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                             tracing::warn!(error = %e, "refused a connection that failed mutual TLS");
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "a client left during the TLS handshake");
                             return;
                         }
                     },
