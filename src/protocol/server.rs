@@ -193,6 +193,26 @@ fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value,
     })
 }
 
+/// ValidateProviderConfig / ValidateResourceConfig / ValidateDataResourceConfig / ...: the schema's
+/// attribute validators, then the implementation's own cross-attribute checks.
+async fn validate_config(
+    schema: &Schema,
+    value_type: &Type,
+    config: Option<&pb::DynamicValue>,
+    check: impl FnOnce(&Value, &mut Diagnostics),
+) -> Diagnostics {
+    let config = match decode(config, value_type, "configuration") {
+        Ok(v) => v,
+        Err(d) => return d,
+    };
+    let mut diags = Diagnostics::new();
+    schema.block.validate(&config, &Default::default(), &mut diags);
+    let mut extra = Diagnostics::new();
+    guarded("validation", &mut diags, async { check(&config, &mut extra) }).await;
+    diags.extend(extra);
+    diags
+}
+
 fn encode(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
     Some(pb::DynamicValue {
         msgpack: value::to_msgpack(v, ty),
@@ -300,24 +320,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         request: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         type R = pb::validate_provider_config::Response;
-        let config = match decode(
-            request.get_ref().config.as_ref(),
-            &self.provider_type,
-            "provider configuration",
-        ) {
-            Ok(v) => v,
-            Err(d) => bail!(R, d),
-        };
-        let mut diags = Diagnostics::new();
-        self.provider_schema
-            .block
-            .validate(&config, &Default::default(), &mut diags);
-        let mut extra = Diagnostics::new();
-        guarded("provider validation", &mut diags, async {
-            self.provider.validate(&config, &mut extra)
+        let config = request.get_ref().config.as_ref();
+        let diags = validate_config(&self.provider_schema, &self.provider_type, config, |c, d| {
+            self.provider.validate(c, d)
         })
         .await;
-        diags.extend(extra);
         bail!(R, diags)
     }
 
@@ -330,19 +337,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(r) = self.resources.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("resource", &req.type_name))
         };
-        let config = match decode(req.config.as_ref(), &r.value_type, "resource configuration") {
-            Ok(v) => v,
-            Err(d) => bail!(R, d),
-        };
-        let mut diags = Diagnostics::new();
-        r.schema.block.validate(&config, &Default::default(), &mut diags);
-        let mut extra = Diagnostics::new();
-        guarded("validation", &mut diags, async {
-            r.implementation.validate(&config, &mut extra)
-        })
-        .await;
-        diags.extend(extra);
-        bail!(R, diags)
+        let check = |c: &Value, d: &mut Diagnostics| r.implementation.validate(c, d);
+        bail!(
+            R,
+            validate_config(&r.schema, &r.value_type, req.config.as_ref(), check).await
+        )
     }
 
     async fn validate_data_resource_config(
@@ -354,19 +353,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(d) = self.data_sources.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("data source", &req.type_name))
         };
-        let config = match decode(req.config.as_ref(), &d.value_type, "data source configuration") {
-            Ok(v) => v,
-            Err(e) => bail!(R, e),
-        };
-        let mut diags = Diagnostics::new();
-        d.schema.block.validate(&config, &Default::default(), &mut diags);
-        let mut extra = Diagnostics::new();
-        guarded("validation", &mut diags, async {
-            d.implementation.validate(&config, &mut extra)
-        })
-        .await;
-        diags.extend(extra);
-        bail!(R, diags)
+        let check = |c: &Value, diags: &mut Diagnostics| d.implementation.validate(c, diags);
+        bail!(
+            R,
+            validate_config(&d.schema, &d.value_type, req.config.as_ref(), check).await
+        )
     }
 
     async fn validate_ephemeral_resource_config(
@@ -378,23 +369,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(e) = self.ephemeral.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("ephemeral resource", &req.type_name))
         };
-        let config = match decode(
-            req.config.as_ref(),
-            &e.value_type,
-            "ephemeral resource configuration",
-        ) {
-            Ok(v) => v,
-            Err(d) => bail!(R, d),
-        };
-        let mut diags = Diagnostics::new();
-        e.schema.block.validate(&config, &Default::default(), &mut diags);
-        let mut extra = Diagnostics::new();
-        guarded("validation", &mut diags, async {
-            e.implementation.validate(&config, &mut extra)
-        })
-        .await;
-        diags.extend(extra);
-        bail!(R, diags)
+        let check = |c: &Value, d: &mut Diagnostics| e.implementation.validate(c, d);
+        bail!(
+            R,
+            validate_config(&e.schema, &e.value_type, req.config.as_ref(), check).await
+        )
     }
 
     async fn upgrade_resource_state(

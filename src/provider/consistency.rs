@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use partnercenter_microsoft::CallContext;
+use partnercenter_microsoft::{CallContext, Error};
 
 /// Reads in a row that must agree before a change counts as replicated.
 pub const CONSECUTIVE_READS: u32 = 3;
@@ -58,6 +58,70 @@ where
         tokio::select! {
             _ = ctx.cancellation().cancelled() => return Err(WaitError::Cancelled),
             _ = tokio::time::sleep(pause_now) => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Retrying writes that fail while replication catches up.
+
+/// Retries `op` while Graph answers what replication lag looks like, until the deadline. Application
+/// updates also get 409 "inconsistent state, retry as per the service design" (azuread retries it too).
+pub async fn until_replicated<F, Fut>(call: &CallContext, mut op: F) -> Result<(), Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let mut backoff = Backoff::new();
+    loop {
+        match op().await {
+            Err(e) if replication_lag(&e) || is_conflict(&e) => backoff.pause(call, Some(e)).await?,
+            other => return other,
+        }
+    }
+}
+
+/// The answers azuread treats as replication lag (reference §3.9): 404, a grant naming a principal not
+/// yet replicated, a principal for an application not yet replicated.
+pub fn replication_lag(e: &Error) -> bool {
+    let Error::Api(api) = e else { return false };
+    let message = api.message.to_ascii_lowercase();
+    api.status == 404
+        || (api.status == 400
+            && (message
+                .contains("does not exist or one of its queried reference-property objects are not present")
+                || message.contains("does not reference a valid application object")))
+        || (api.status == 403 && message.contains("backing application"))
+}
+
+pub fn is_conflict(e: &Error) -> bool {
+    matches!(e, Error::Api(api) if api.status == 409)
+}
+
+/// Growing waits between looks at Graph while replication catches up, within the call's deadline.
+pub struct Backoff(Duration);
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const MAX: Duration = Duration::from_secs(5);
+
+    pub fn new() -> Self {
+        Backoff(Self::FIRST)
+    }
+
+    /// Waits; `Err` (the timeout, carrying `last`, or the cancellation) when the deadline or StopProvider
+    /// comes first.
+    pub async fn pause(&mut self, call: &CallContext, last: Option<Error>) -> Result<(), Error> {
+        let wait = self.0;
+        self.0 = (self.0 * 2).min(Self::MAX);
+        if call.remaining().is_some_and(|left| left <= wait) {
+            return Err(Error::Timeout {
+                last: last.map(Box::new),
+            });
+        }
+        tokio::select! {
+            () = call.cancellation().cancelled() => Err(Error::Cancelled),
+            () = tokio::time::sleep(wait) => Ok(()),
         }
     }
 }

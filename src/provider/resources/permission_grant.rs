@@ -25,7 +25,8 @@ use crate::protocol::{
 };
 use crate::provider::applications::Applications;
 use crate::provider::config::{Configured, Needs};
-use crate::provider::{call_context, consistency, errors, timeouts, validation};
+use crate::provider::consistency::{self, Backoff, is_conflict, replication_lag, until_replicated};
+use crate::provider::{call_context, errors, timeouts, validation};
 
 pub struct PermissionGrant;
 
@@ -1045,70 +1046,9 @@ async fn find_grant(
         }))
 }
 
-/// Retries `op` while Graph answers what replication lag looks like, until the deadline. Application
-/// updates also get 409 "inconsistent state, retry as per the service design" (azuread retries it too).
-async fn until_replicated<F, Fut>(call: &CallContext, mut op: F) -> Result<(), Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), Error>>,
-{
-    let mut backoff = Backoff::new();
-    loop {
-        match op().await {
-            Err(e) if replication_lag(&e) || is_conflict(&e) => backoff.pause(call, Some(e)).await?,
-            other => return other,
-        }
-    }
-}
-
-/// The answers azuread treats as replication lag (reference §3.9): 404, a grant naming a principal not
-/// yet replicated, a principal for an application not yet replicated.
-fn replication_lag(e: &Error) -> bool {
-    let Error::Api(api) = e else { return false };
-    let message = api.message.to_ascii_lowercase();
-    api.status == 404
-        || (api.status == 400
-            && (message
-                .contains("does not exist or one of its queried reference-property objects are not present")
-                || message.contains("does not reference a valid application object")))
-        || (api.status == 403 && message.contains("backing application"))
-}
-
-fn is_conflict(e: &Error) -> bool {
-    matches!(e, Error::Api(api) if api.status == 409)
-}
-
 /// The shared application read hands errors out behind an `Arc`; diagnostics want the error itself.
 fn unshare(e: std::sync::Arc<Error>) -> Error {
     std::sync::Arc::try_unwrap(e).unwrap_or_else(|shared| Error::Config(shared.to_string()))
-}
-
-/// Growing waits between looks at Graph while replication catches up, within the call's deadline.
-struct Backoff(Duration);
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(250);
-    const MAX: Duration = Duration::from_secs(5);
-
-    fn new() -> Self {
-        Backoff(Self::FIRST)
-    }
-
-    /// Waits; `Err` (the timeout, carrying `last`, or the cancellation) when the deadline or StopProvider
-    /// comes first.
-    async fn pause(&mut self, call: &CallContext, last: Option<Error>) -> Result<(), Error> {
-        let wait = self.0;
-        self.0 = (self.0 * 2).min(Self::MAX);
-        if call.remaining().is_some_and(|left| left <= wait) {
-            return Err(Error::Timeout {
-                last: last.map(Box::new),
-            });
-        }
-        tokio::select! {
-            () = call.cancellation().cancelled() => Err(Error::Cancelled),
-            () = tokio::time::sleep(wait) => Ok(()),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
