@@ -345,3 +345,20 @@ fn conflicting_and_malformed_arguments_fail_at_validate() {
     assert!(out.contains("\"a month\" is not a duration"), "{out}");
     assert!(emu.requests().is_empty(), "validate sends nothing");
 }
+
+#[test]
+fn changing_rotate_before_updates_in_place_and_keeps_the_key() {
+    let emu = Emulator::start();
+    let w = emu.demo_env(Workdir::new(&key_config(r#"rotate_before = "720h""#)));
+    w.apply().success();
+    let key_id = w.output("key_id").as_str().unwrap().to_owned();
+    w.config(&key_config(r#"rotate_before = "1440h""#));
+    let plan = w.plan();
+    assert_eq!(plan.code, 2, "{}", plan.output());
+    assert!(plan.output().contains("updated in-place"), "{}", plan.output());
+    assert!(!plan.output().contains("must be replaced"), "{}", plan.output());
+    w.apply().success();
+    assert_eq!(w.output("key_id").as_str().unwrap(), key_id);
+    assert_eq!(remote_keys(&emu), vec![key_id]);
+    assert_eq!(w.plan().code, 0);
+}

@@ -78,14 +78,15 @@ pub fn default_plan(schema: &Schema, prior: &Value, proposed: &Value, config: &V
 }
 
 /// Computed attributes the configuration leaves null become unknown, except attributes with a default
-/// (already planned) and, when `keep_stable` is set, attributes marked `use_state_for_unknown`.
+/// (already planned) and, when `keep_stable` is set (an in-place update), attributes marked
+/// `use_state_for_unknown` and attributes that require replacement (they cannot change without one).
 fn mark_computed_unknown(schema: &Schema, config: &Value, planned: &mut Value, keep_stable: bool) {
     for attribute in &schema.block.attributes {
         let configured = !config.get(&attribute.name).is_null();
         if !attribute.computed || configured || attribute.default.is_some() {
             continue;
         }
-        if keep_stable && attribute.use_state_for_unknown {
+        if keep_stable && (attribute.use_state_for_unknown || attribute.requires_replace) {
             continue;
         }
         planned.set(&attribute.name, Value::Unknown);
@@ -103,7 +104,7 @@ mod tests {
             .attribute(Attribute::string("app").required().requires_replace())
             .attribute(Attribute::string("label").optional())
             .attribute(Attribute::string("name").default("terraform"))
-            .attribute(Attribute::string("end").optional().computed())
+            .attribute(Attribute::string("end").optional().computed().requires_replace())
             .attribute(Attribute::number("days").computed())
     }
 
@@ -156,6 +157,8 @@ mod tests {
         assert!(plan.requires_replace.is_empty());
         assert_eq!(plan.planned.get("id"), &Value::string("k1"));
         assert!(plan.planned.get("days").is_unknown());
+        // Computed but replace-only: an in-place update cannot change it.
+        assert_eq!(plan.planned.get("end"), &Value::string("2027-01-01T00:00:00Z"));
     }
 
     #[test]

@@ -603,21 +603,16 @@ impl Resource<Configured> for WebAppKey {
 
     async fn update(
         &self,
-        ctx: &Context<Configured>,
+        _ctx: &Context<Configured>,
         _prior: &Value,
         planned: &Value,
         _config: &Value,
         _diags: &mut Diagnostics,
     ) -> Option<Value> {
-        // Only rotate_before and timeouts change in place; they live in state alone.
-        let mut state = planned.clone();
-        if let Some(end) = planned.get("end_date").as_str().and_then(|s| parse_time(s).ok()) {
-            state.set(
-                "expires_in_days",
-                Value::from(days_left(ctx.client.client.now(), end)),
-            );
-        }
-        Some(state)
+        // Only rotate_before and timeouts change in place, and they live in state alone. The plan keeps
+        // expires_in_days as it was; the next refresh updates it (recomputing it here could disagree with
+        // the plan across a day boundary, which Terraform rejects).
+        Some(planned.clone())
     }
 
     async fn delete(&self, ctx: &Context<Configured>, prior: &Value, diags: &mut Diagnostics) {
