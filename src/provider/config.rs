@@ -151,6 +151,11 @@ pub struct Configured {
 }
 
 impl Configured {
+    /// The client, or `None` after reporting which credentials `operation` lacks.
+    pub fn client_for(&self, needs: Needs, operation: &str, diags: &mut Diagnostics) -> Option<&Client> {
+        self.require(needs, operation).map_err(|d| diags.push(d)).ok()
+    }
+
     /// The client, or a diagnostic naming the missing credentials for `operation` and how to provide them.
     pub fn require(&self, needs: Needs, operation: &str) -> Result<&Client, Diagnostic> {
         let mut missing = Vec::new();

@@ -101,6 +101,12 @@ pub fn is_conflict(e: &Error) -> bool {
 /// Growing waits between looks at Graph while replication catches up, within the call's deadline.
 pub struct Backoff(Duration);
 
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Backoff {
     const FIRST: Duration = Duration::from_millis(250);
     const MAX: Duration = Duration::from_secs(5);

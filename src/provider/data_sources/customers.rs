@@ -79,13 +79,7 @@ impl DataSource<Configured> for Customers {
         } else {
             Needs::AppOnly
         };
-        let client = match ctx.client.require(needs, "Listing customers") {
-            Ok(c) => c,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let client = ctx.client.client_for(needs, "Listing customers", diags)?;
         let customers: Vec<_> = match client
             .partner_center()
             .customers(&operation_context(ctx), query)

@@ -35,16 +35,9 @@ impl DataSource<Configured> for Domain {
         _config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let client = match ctx
+        let client = ctx
             .client
-            .require(Needs::AppUser, "Reading the organization profile")
-        {
-            Ok(c) => c,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+            .client_for(Needs::AppUser, "Reading the organization profile", diags)?;
         match client
             .partner_center()
             .organization_profile(&operation_context(ctx))

@@ -45,13 +45,9 @@ impl DataSource<Configured> for IndirectResellers {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let client = match ctx.client.require(Needs::AppUser, "Listing indirect resellers") {
-            Ok(c) => c,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let client = ctx
+            .client
+            .client_for(Needs::AppUser, "Listing indirect resellers", diags)?;
         let resellers = match client
             .partner_center()
             .indirect_resellers(&operation_context(ctx))

@@ -42,13 +42,9 @@ impl DataSource<Configured> for MpnId {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let client = match ctx.client.require(Needs::AppUser, "Reading the MPN profile") {
-            Ok(c) => c,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let client = ctx
+            .client
+            .client_for(Needs::AppUser, "Reading the MPN profile", diags)?;
         let requested = config.get("mpn_id").as_str();
         let call = operation_context(ctx);
         match client.partner_center().mpn_profile(&call, requested).await {

@@ -534,9 +534,11 @@ impl Resource<Configured> for PermissionGrant {
     }
 
     async fn delete(&self, ctx: &Context<Configured>, prior: &Value, diags: &mut Diagnostics) {
-        let client = match ctx.client.require(Needs::AppOnly, "Removing a permission grant") {
-            Ok(c) => c,
-            Err(d) => return diags.push(d),
+        let Some(client) = ctx
+            .client
+            .client_for(Needs::AppOnly, "Removing a permission grant", diags)
+        else {
+            return;
         };
         let call = call_context(ctx, timeouts::get(prior, "delete", TIMEOUTS.delete));
         if let Err((doing, e)) = revoke(client, &ctx.client.applications, &call, prior).await {
@@ -581,13 +583,9 @@ async fn converge(
     timeout: Duration,
     diags: &mut Diagnostics,
 ) -> Option<Value> {
-    let client = match ctx.client.require(Needs::AppOnly, "Granting API permissions") {
-        Ok(c) => c,
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
-    };
+    let client = ctx
+        .client
+        .client_for(Needs::AppOnly, "Granting API permissions", diags)?;
     let call = call_context(ctx, timeout);
     let applications = &ctx.client.applications;
     let app_id = text(planned, "application_id");

@@ -388,13 +388,7 @@ impl Resource<Configured> for WebAppKey {
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let configured = &ctx.client;
-        let client = match configured.require(Needs::AppOnly, "Creating a web app key") {
-            Ok(c) => c,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let client = configured.client_for(Needs::AppOnly, "Creating a web app key", diags)?;
         let app_id = planned.get("application_id").as_str()?.to_owned();
         let call = call_context(ctx, timeouts::get(planned, "create", TIMEOUTS.create));
         let _writing = configured.applications.lock(&app_id).await;
@@ -617,9 +611,8 @@ impl Resource<Configured> for WebAppKey {
 
     async fn delete(&self, ctx: &Context<Configured>, prior: &Value, diags: &mut Diagnostics) {
         let configured = &ctx.client;
-        let client = match configured.require(Needs::AppOnly, "Deleting a web app key") {
-            Ok(c) => c,
-            Err(d) => return diags.push(d),
+        let Some(client) = configured.client_for(Needs::AppOnly, "Deleting a web app key", diags) else {
+            return;
         };
         let (Some(app_id), Some(key_id)) =
             (prior.get("application_id").as_str(), prior.get("key_id").as_str())
@@ -672,13 +665,7 @@ impl Resource<Configured> for WebAppKey {
             }
         };
         let configured = &ctx.client;
-        let client = match configured.require(Needs::AppOnly, "Importing a web app key") {
-            Ok(c) => c,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let client = configured.client_for(Needs::AppOnly, "Importing a web app key", diags)?;
         let call = call_context(ctx, TIMEOUTS.read);
         let app = match application(client, &call, configured, &app_id).await {
             Ok(app) => app,
