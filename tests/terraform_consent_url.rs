@@ -177,12 +177,20 @@ fn the_schema_subcommand_matches_what_terraform_reports() {
 fn provider_logs_reach_terraform_as_levelled_entries_only_when_asked() {
     let w = Workdir::new(&consent(r#"provider "partnercenter" {}"#, ""));
     let debug = w.run(&["plan", "-no-color"]);
-    assert!(!debug.output().contains("provider.terraform-provider-partnercenter"), "silent without TF_LOG");
+    assert!(
+        !debug
+            .output()
+            .contains("provider.terraform-provider-partnercenter"),
+        "silent without TF_LOG"
+    );
     let logged = Workdir::new(&consent(r#"provider "partnercenter" {}"#, "")).env("TF_LOG", "debug");
     let out = logged.run(&["plan", "-no-color"]).success().output();
     // go-plugin turns our hclog JSON lines into entries with a level and key=value fields; a line it could
     // not parse would show the raw JSON instead.
-    assert!(out.contains("[DEBUG] provider.terraform-provider-partnercenter: shutdown requested by Terraform"), "{out}");
+    assert!(
+        out.contains("[DEBUG] provider.terraform-provider-partnercenter: shutdown requested by Terraform"),
+        "{out}"
+    );
     assert!(out.contains("@module=partnercenter"), "{out}");
     assert!(!out.contains("\"@level\""), "raw JSON lines leaked: {out}");
 }

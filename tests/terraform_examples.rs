@@ -195,6 +195,13 @@ fn the_web_app_key_example_applies_imports_and_destroys() {
         Json::Null,
         "the secret is not known after import"
     );
+    let plan = w.plan();
+    assert_eq!(
+        plan.code,
+        0,
+        "the plan after import shows changes:\n{}",
+        plan.output()
+    );
 
     destroy_leaving_nothing(&emu, &w);
 }

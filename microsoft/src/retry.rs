@@ -142,7 +142,7 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return Duration::try_from_secs_f64(secs).ok();
     }
     let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
@@ -302,5 +302,13 @@ mod tests {
             classify(&RetryPolicy::none(), &attempt(status(429, Some("1")), true, 1)),
             RetryDecision::DoNotRetry
         );
+    }
+
+    #[test]
+    fn absurd_retry_after_values_are_ignored_not_a_panic() {
+        // Found by fuzz/login_responses: from_secs_f64 panics on values beyond Duration.
+        for v in ["1E48", "-1.5", "NaN", "inf"] {
+            assert_eq!(parse_retry_after(v, now()), None, "{v}");
+        }
     }
 }

@@ -136,14 +136,6 @@ fn index_page(root: &Path, schema: &Schema) -> Result<String, String> {
     let example = read_example(root, "examples/provider/provider.tf")?;
     let mut out = front_matter("Provider: Microsoft Partner Center", &schema.block.description);
     out.push_str("# Microsoft Partner Center Provider\n\n");
-    out.push_str(
-        "Makes a CSP partner's onboarding to cost-management tools (Azure Cost Management/Cloudyn, Flexera \
-         Optima, Octo) code: the Partner Center web app's secret key (`partnercenter_web_app_key`), its \
-         delegated API permissions with admin consent (`partnercenter_permission_grant`), and the values the \
-         tools ask for: MPN ID, default domain and tenant ID, customers, indirect resellers and the consent \
-         URL that yields a refresh token. `terraform plan` shows drift: a key deleted, expired or about to \
-         expire; a permission or consent removed.\n\n",
-    );
     if !schema.block.description.trim().is_empty() {
         out.push_str(schema.block.description.trim());
         out.push_str("\n\n");
@@ -349,6 +341,10 @@ fn render_block(out: &mut String, block: &Block, path: &str, kind: Kind, nested:
 
 fn attribute_line(a: &Attribute, ty: &str, link: Option<&str>, kind: Kind) -> String {
     let mut flags = vec![ty.to_owned()];
+    // Optional and computed: the provider fills it in when the configuration leaves it out.
+    if a.optional && a.computed {
+        flags.push("Computed".to_owned());
+    }
     if a.sensitive {
         flags.push("Sensitive".to_owned());
     }
