@@ -2,6 +2,7 @@
 
 pub mod diagnostics;
 pub mod logging;
+pub mod model;
 pub mod plan;
 pub mod proto;
 pub mod schema;
@@ -12,6 +13,7 @@ pub mod traits;
 pub mod value;
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics};
+pub use model::{Attr, FromValue};
 pub use plan::PlannedChange;
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::ProviderServer;

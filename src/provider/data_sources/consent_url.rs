@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use partnercenter_microsoft::login::{AuthorizeParams, authorize_url, partner_center_user_scopes};
 
-use crate::protocol::{Attribute, Context, DataSource, Diagnostics, Schema, Type, Validator, Value};
+use crate::protocol::{Attr, Attribute, Context, DataSource, Diagnostics, Schema, Type, Validator, Value};
 use crate::provider::config::Configured;
 use crate::provider::validation;
 
@@ -86,20 +86,18 @@ impl DataSource<Configured> for ConsentUrl {
     ) -> Option<Value> {
         let configured = &ctx.client;
         let tenant = config
-            .get("tenant_id")
-            .as_str()
-            .unwrap_or("organizations")
-            .to_owned();
-        let scopes: Vec<String> = match config.get("scopes") {
-            Value::Null => partner_center_user_scopes(configured.environment)
+            .known::<String>("tenant_id")
+            .unwrap_or_else(|| "organizations".to_owned());
+        let scopes = match config.attr::<Vec<String>>("scopes") {
+            Ok(Attr::Known(scopes)) => scopes,
+            Ok(_) => partner_center_user_scopes(configured.environment)
                 .split(' ')
                 .map(str::to_owned)
                 .collect(),
-            v => v
-                .elements()
-                .iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect(),
+            Err(d) => {
+                diags.push(d);
+                return None;
+            }
         };
         let joined = scopes.join(" ");
         let params = AuthorizeParams {

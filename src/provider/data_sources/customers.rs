@@ -67,11 +67,10 @@ impl DataSource<Configured> for Customers {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let text = |name: &str| config.get(name).as_str().map(str::to_owned);
         let query = CustomerQuery {
-            company_name_prefix: text("company_name_prefix"),
-            domain_prefix: text("domain_prefix"),
-            indirect_reseller_id: text("indirect_reseller_id"),
+            company_name_prefix: config.known("company_name_prefix"),
+            domain_prefix: config.known("domain_prefix"),
+            indirect_reseller_id: config.known("indirect_reseller_id"),
             page_size: Some(PAGE_SIZE),
         };
         let needs = if query.indirect_reseller_id.is_some() {

@@ -59,7 +59,7 @@ impl DataSource<Configured> for IndirectResellers {
                 return None;
             }
         };
-        let prefix = config.get("name_prefix").as_str().map(str::to_lowercase);
+        let prefix = config.known::<String>("name_prefix").map(|p| p.to_lowercase());
         let resellers = resellers
             .into_iter()
             .filter(|r| {
