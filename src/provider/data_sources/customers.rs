@@ -1,7 +1,7 @@
 //! `partnercenter_customers`: every customer of the partner (all pages), optionally filtered.
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
+use futures::StreamExt;
 use partnercenter_microsoft::partner_center::CustomerQuery;
 
 use crate::protocol::{Attribute, Context, DataSource, Diagnostics, Number, Schema, Type, Value};
@@ -79,37 +79,33 @@ impl DataSource<Configured> for Customers {
             Needs::AppOnly
         };
         let client = ctx.client.client_for(needs, "Listing customers", diags)?;
-        let customers: Vec<_> = match client
-            .partner_center()
-            .customers(&operation_context(ctx), query)
-            .try_collect()
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                diags.push(errors::diagnostic("listing customers", &e));
-                return None;
-            }
-        };
-        let ids = customers.iter().map(|c| Value::string(c.id.clone())).collect();
+        // Each page becomes Terraform values as it arrives, so 50,000 customers are never held twice.
+        let mut customers = Vec::new();
+        let mut ids = Vec::new();
+        let mut pages = std::pin::pin!(client.partner_center().customers(&operation_context(ctx), query));
+        while let Some(next) = pages.next().await {
+            let c = match next {
+                Ok(c) => c,
+                Err(e) => {
+                    diags.push(errors::diagnostic("listing customers", &e));
+                    return None;
+                }
+            };
+            ids.push(Value::string(c.id.clone()));
+            customers.push(Value::object([
+                ("id", Value::string(c.id)),
+                ("tenant_id", Value::string(c.tenant_id)),
+                ("commerce_id", Value::from(c.commerce_id)),
+                ("domain", Value::string(c.domain)),
+                ("company_name", Value::string(c.company_name)),
+                (
+                    "relationship_to_partner",
+                    Value::string(c.relationship_to_partner.as_str()),
+                ),
+                ("associated_partner_id", Value::from(c.associated_partner_id)),
+            ]));
+        }
         let count = customers.len() as i64;
-        let customers = customers
-            .into_iter()
-            .map(|c| {
-                Value::object([
-                    ("id", Value::string(c.id)),
-                    ("tenant_id", Value::string(c.tenant_id)),
-                    ("commerce_id", Value::from(c.commerce_id)),
-                    ("domain", Value::string(c.domain)),
-                    ("company_name", Value::string(c.company_name)),
-                    (
-                        "relationship_to_partner",
-                        Value::string(c.relationship_to_partner.as_str()),
-                    ),
-                    ("associated_partner_id", Value::from(c.associated_partner_id)),
-                ])
-            })
-            .collect();
         let mut state = config.clone();
         state.set("customers", Value::List(customers));
         state.set("ids", Value::List(ids));
