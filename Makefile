@@ -5,7 +5,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: quickstart test lint unit build terraform bench docs docs-check release chaos fuzz clean
+.PHONY: quickstart test lint unit build terraform bench docs docs-check release chaos fuzz fuzz-smoke cargo-fuzz clean
 
 ## quickstart: build, install Terraform 1.0.3, apply examples/quickstart locally, clean up
 quickstart:
@@ -14,6 +14,7 @@ quickstart:
 ## test: formatting, clippy -D warnings, unit, protocol and Terraform end-to-end tests
 test: lint terraform
 	$(CARGO) test --workspace --lib --bins --tests --locked
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -41,6 +42,30 @@ docs-check:
 ## release: release build, dist/terraform-provider-partnercenter_<ver>_linux_amd64.zip + SHA256SUMS
 release:
 	@scripts/release.sh
+
+## chaos: the whole fault matrix (every operation x every fault; `make test` runs a bounded subset)
+chaos: terraform
+	CHAOS_FULL=1 $(CARGO) test --locked --test chaos -- --nocapture
+
+FUZZ_TARGETS := dynamic_value_msgpack dynamic_value_json partner_center_responses graph_responses login_responses
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 5
+# cargo-fuzz drives libFuzzer through nightly-only rustc flags; RUSTC_BOOTSTRAP=1 lets stable accept them.
+FUZZ := cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+
+## fuzz: every fuzz target (fuzz/) for FUZZ_SECONDS each (default 300), optimized; crashes land in fuzz/artifacts/
+fuzz: cargo-fuzz
+	$(FUZZ) build --sanitizer none
+	for t in $(FUZZ_TARGETS); do ($(FUZZ) run --sanitizer none $$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1) || exit 1; done
+
+## fuzz-smoke: every fuzz target for FUZZ_SMOKE_SECONDS (default 5), debug build (quick to compile); part of `make test`
+fuzz-smoke: cargo-fuzz
+	$(FUZZ) build --dev --sanitizer none
+	for t in $(FUZZ_TARGETS); do echo "fuzz $$t:"; ($(FUZZ) run --dev --sanitizer none $$t -- -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=1 2>&1) | grep -E 'stat::number_of_executed_units|panicked|ERROR|SUMMARY|Test unit'; done
+
+## cargo-fuzz: install cargo-fuzz once (cached in ~/.cargo/bin)
+cargo-fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked --version 0.13.2
 
 clean:
 	$(CARGO) clean

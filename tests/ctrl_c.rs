@@ -16,6 +16,7 @@ use support::emulator::Emulator;
 use support::{Run, Workdir};
 
 const ADD_PASSWORD: &str = "POST /v1.0/applications/*/addPassword";
+const TOKEN: &str = "POST /*/oauth2/v2.0/token";
 
 fn key_config() -> String {
     format!(
@@ -53,14 +54,15 @@ fn state_keys(w: &Workdir) -> Vec<String> {
     keys
 }
 
+/// When the interrupt comes, relative to addPassword.
 #[derive(Debug, Clone, Copy)]
 enum When {
     /// Shortly after start: Terraform is still planning.
-    BeforeAddPassword,
+    Before,
     /// The application was read; addPassword is in the emulator's 3 s latency.
-    DuringAddPassword,
+    During,
     /// addPassword answered; the provider waits for replication.
-    AfterAddPassword,
+    After,
 }
 
 fn requests_seen(emu: &Emulator, pred: impl Fn(&Json) -> bool) -> bool {
@@ -89,8 +91,21 @@ fn interrupted_apply(emu: &Emulator, w: &Workdir, when: When) -> (Run, Duration)
         }
     };
     match when {
-        When::BeforeAddPassword => std::thread::sleep(Duration::from_millis(150)),
-        When::DuringAddPassword => {
+        When::Before => {
+            // The token request (3 s latency) of the create is in flight.
+            while !std::fs::read_to_string(&out_path)
+                .unwrap_or_default()
+                .contains("Creating...")
+            {
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "the create never started"
+                );
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            std::thread::sleep(Duration::from_millis(700));
+        }
+        When::During => {
             wait_for(&|r| {
                 r["method"] == json!("GET")
                     && r["path"]
@@ -99,7 +114,7 @@ fn interrupted_apply(emu: &Emulator, w: &Workdir, when: When) -> (Run, Duration)
             });
             std::thread::sleep(Duration::from_millis(700));
         }
-        When::AfterAddPassword => {
+        When::After => {
             wait_for(&|r| {
                 r["method"] == json!("POST")
                     && r["path"].as_str().is_some_and(|p| p.ends_with("/addPassword"))
@@ -109,7 +124,14 @@ fn interrupted_apply(emu: &Emulator, w: &Workdir, when: When) -> (Run, Duration)
         }
     }
     let signals = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    eprintln!("{when:?}: {}", signals.lines().filter(|l| l.starts_with("Sig")).collect::<Vec<_>>().join(" "));
+    eprintln!(
+        "{when:?}: {}",
+        signals
+            .lines()
+            .filter(|l| l.starts_with("Sig"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let sent = Instant::now();
     let kill = std::process::Command::new("kill")
         .args(["-s", "INT", "--", &format!("-{}", child.id())])
@@ -141,24 +163,27 @@ fn interrupted_apply(emu: &Emulator, w: &Workdir, when: When) -> (Run, Duration)
 
 fn child_running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.split_whitespace().nth(2).is_some_and(|state| state == "Z"))
+        .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
         .unwrap_or(false)
 }
 
 #[test]
 fn ctrl_c_before_during_and_after_add_password_leaves_state_equal_to_the_emulator() {
-    for when in [
-        When::BeforeAddPassword,
-        When::DuringAddPassword,
-        When::AfterAddPassword,
-    ] {
+    for when in [When::Before, When::During, When::After] {
         let emu = Emulator::start();
         emu.control(
             "POST",
             "/_emulator/faults",
             json!({"route": ADD_PASSWORD, "latency_ms": 3000}),
         );
-        if matches!(when, When::AfterAddPassword) {
+        if matches!(when, When::Before) {
+            emu.control(
+                "POST",
+                "/_emulator/faults",
+                json!({"route": TOKEN, "latency_ms": 3000}),
+            );
+        }
+        if matches!(when, When::After) {
             // Keep the provider in its replication wait long enough to be interrupted there.
             emu.control(
                 "POST",
@@ -191,23 +216,27 @@ fn ctrl_c_before_during_and_after_add_password_leaves_state_equal_to_the_emulato
             "{when:?}: what the emulator holds is in state:\n{out}"
         );
         match when {
-            When::AfterAddPassword => {
+            When::After => {
                 assert_eq!(
                     remote.len(),
                     1,
                     "the key applied before the interrupt is kept:\n{out}"
                 );
-                assert_eq!(run.code, 0, "{out}");
+                // Terraform ends an interrupted run with "execution halted" (exit 1) even when the
+                // provider returned the new object, which it records.
+                assert!(out.contains("execution halted"), "{out}");
                 assert!(
                     out.contains("stopped before its replication was confirmed"),
                     "{out}"
                 );
             }
-            When::DuringAddPassword => assert_ne!(run.code, 0, "an interrupted create fails:\n{out}"),
-            When::BeforeAddPassword => {}
+            When::During => assert_ne!(run.code, 0, "an interrupted create fails:\n{out}"),
+            When::Before => {}
         }
-        // The next apply converges either way.
+        // The next apply converges either way, once replication has caught up (a read that misses a key
+        // still replicating removes it from state: see the chaos tests).
         emu.control("DELETE", "/_emulator/faults", Json::Null);
+        emu.control("POST", "/_emulator/clock", json!({"advance_seconds": 60}));
         emu.control("POST", "/_emulator/settings", json!({"replication_delay_ms": 0}));
         w.apply().success();
         assert_eq!(remote_keys(&emu), state_keys(&w), "{when:?}: converged");

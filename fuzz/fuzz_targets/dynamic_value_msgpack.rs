@@ -10,7 +10,9 @@ use libfuzzer_sys::fuzz_target;
 use terraform_provider_partnercenter::protocol::value::{from_msgpack, to_msgpack};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((ty, bytes)) = common::split(data) else { return };
+    let Some((ty, bytes)) = common::split(data) else {
+        return;
+    };
     if let Ok(value) = from_msgpack(bytes, ty) {
         let encoded = to_msgpack(&value, ty);
         let again = from_msgpack(&encoded, ty).expect("a value this crate encoded decodes again");

@@ -7,8 +7,13 @@ use libfuzzer_sys::fuzz_target;
 use partnercenter_microsoft::{Service, decode, retry};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((selector, body)) = data.split_first() else { return };
-    let now = Utc.with_ymd_and_hms(2026, 11, 22, 6, 0, 0).single().expect("a valid time");
+    let Some((selector, body)) = data.split_first() else {
+        return;
+    };
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 6, 0, 0)
+        .single()
+        .expect("a valid time");
     match selector % 3 {
         0 => drop(decode::token_response(body, now)),
         1 => {

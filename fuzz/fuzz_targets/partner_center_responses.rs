@@ -7,12 +7,21 @@ use libfuzzer_sys::fuzz_target;
 use partnercenter_microsoft::{Service, decode};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((selector, body)) = data.split_first() else { return };
-    let now = Utc.with_ymd_and_hms(2026, 11, 22, 6, 0, 0).single().expect("a valid time");
+    let Some((selector, body)) = data.split_first() else {
+        return;
+    };
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 6, 0, 0)
+        .single()
+        .expect("a valid time");
     match selector % 5 {
         0 => {
             if let Ok((_, Some(next))) = decode::customers_page(body) {
-                assert_eq!(next.host_str(), Some("api.partnercenter.microsoft.com"), "next links stay on the host");
+                assert_eq!(
+                    next.host_str(),
+                    Some("api.partnercenter.microsoft.com"),
+                    "next links stay on the host"
+                );
             }
         }
         1 => drop(decode::indirect_resellers_page(body)),
