@@ -362,3 +362,26 @@ fn changing_rotate_before_updates_in_place_and_keeps_the_key() {
     assert_eq!(remote_keys(&emu), vec![key_id]);
     assert_eq!(w.plan().code, 0);
 }
+
+#[test]
+fn a_refresh_right_after_an_unconfirmed_create_keeps_the_key_a_lagging_replica_hides() {
+    let emu = Emulator::start();
+    emu.control(
+        "POST",
+        "/_emulator/settings",
+        json!({"replication_delay_ms": 8000}),
+    );
+    let w = emu.demo_env(Workdir::new(&key_config(r#"timeouts { create = "1s" }"#)));
+    let created = w.apply().success();
+    assert!(
+        created.output().contains("replication not confirmed"),
+        "{}",
+        created.output()
+    );
+    // The key exists but reads do not show it for a few more seconds: it must not be dropped from state
+    // (the next apply would make a second key and orphan this one).
+    let plan = w.plan();
+    assert_eq!(plan.code, 0, "{}", plan.output());
+    assert!(!plan.output().contains("no longer exists"), "{}", plan.output());
+    assert_eq!(sorted(remote_keys(&emu)), sorted(state_keys(&w)));
+}

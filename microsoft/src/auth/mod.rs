@@ -299,8 +299,13 @@ impl Auth {
         let to_chrono = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
         Ok(Cached {
             token: response.access_token,
-            refresh_at: now + to_chrono(lifetime - margin),
-            expires_at: now + to_chrono(lifetime),
+            // A lifetime beyond chrono's range (a hostile or broken answer) must not panic.
+            refresh_at: now
+                .checked_add_signed(to_chrono(lifetime - margin))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            expires_at: now
+                .checked_add_signed(to_chrono(lifetime))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         })
     }
 

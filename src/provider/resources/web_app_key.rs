@@ -175,6 +175,47 @@ fn detached_context() -> CallContext {
     CallContext::new(CancellationToken::new()).with_timeout(Duration::from_secs(60))
 }
 
+/// A key missing from one read may only be missing from the replica that answered: before a key is
+/// declared gone (which makes the next apply create another and orphan this one), fresh reads must agree.
+/// A key made in the last two minutes gets 20 s to appear (a key deleted that soon costs the plan that
+/// wait); an older one needs three agreeing reads.
+async fn look_again(
+    configured: &Configured,
+    client: &Client,
+    ctx: &Context<Configured>,
+    app_id: &str,
+    key_id: &str,
+    recent: bool,
+) -> Result<Option<PasswordCredential>, ()> {
+    let patience = if recent {
+        Duration::from_secs(20)
+    } else {
+        Duration::from_secs(10)
+    };
+    let call = call_context(ctx, patience);
+    let mut absent = 0;
+    let mut backoff = consistency::Backoff::new();
+    loop {
+        match configured.applications.read_fresh(client, &call, app_id).await {
+            Ok(Some(app)) => match app.password_credentials.iter().find(|k| k.key_id == key_id) {
+                Some(key) => return Ok(Some(key.clone())),
+                None => absent += 1,
+            },
+            Ok(None) => absent += 1,
+            Err(_) => return Err(()),
+        }
+        if !recent && absent >= consistency::CONSECUTIVE_READS {
+            return Ok(None);
+        }
+        match backoff.pause(&call, None).await {
+            Ok(()) => {}
+            Err(partnercenter_microsoft::Error::Cancelled) => return Err(()),
+            // Waited as long as a replica may lag: it is gone.
+            Err(_) => return Ok(None),
+        }
+    }
+}
+
 async fn application(
     client: &Client,
     ctx: &CallContext,
@@ -534,6 +575,11 @@ impl Resource<Configured> for WebAppKey {
             }
         })
         .await;
+        // A read cut short by the create deadline is the deadline, not a failure.
+        let waited = match waited {
+            Err(WaitError::Failed(e)) if e.is_timeout() => Err(WaitError::TimedOut),
+            other => other,
+        };
         match waited {
             Ok(()) => {}
             Err(WaitError::Cancelled) => diags.warning(
@@ -579,17 +625,29 @@ impl Resource<Configured> for WebAppKey {
             );
             return None;
         };
-        let Some(key) = app.password_credentials.iter().find(|k| k.key_id == key_id) else {
-            diags.warning(
-                format!("Key {key_id} of application {app_id} no longer exists"),
-                "It was deleted outside Terraform and is removed from state; the plan creates a new key.",
-            );
-            return None;
+        let key = match app.password_credentials.iter().find(|k| k.key_id == key_id) {
+            Some(key) => key.clone(),
+            None => {
+                let started = state.get("start_date").as_str().and_then(|s| parse_time(s).ok());
+                let recent = started.is_some_and(|t| client.now() - t < chrono::Duration::minutes(2));
+                match look_again(configured, client, ctx, &app_id, &key_id, recent).await {
+                    Ok(Some(key)) => key,
+                    Ok(None) => {
+                        diags.warning(
+                            format!("Key {key_id} of application {app_id} no longer exists"),
+                            "It was deleted outside Terraform and is removed from state; the plan creates a new key.",
+                        );
+                        return None;
+                    }
+                    // Interrupted or failing: keep what state holds rather than forget a key that may exist.
+                    Err(()) => return Some(state.clone()),
+                }
+            }
         };
         Some(key_state(
             state,
             &app_id,
-            key,
+            &key,
             state.get("value").clone(),
             client.now(),
         ))
