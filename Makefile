@@ -11,8 +11,8 @@ CARGO ?= cargo
 quickstart:
 	@scripts/quickstart.sh
 
-## test: formatting, clippy -D warnings, unit, protocol and Terraform end-to-end tests
-test: lint terraform
+## test: formatting, clippy -D warnings, docs up to date, unit, protocol and Terraform end-to-end tests, a short fuzz run
+test: lint docs-check terraform
 	$(CARGO) test --workspace --lib --bins --tests --locked
 	@$(MAKE) --no-print-directory fuzz-smoke
 
