@@ -239,6 +239,16 @@ macro_rules! bail {
     };
 }
 
+/// The value, or "answer with these diagnostics only" on error.
+macro_rules! or_bail {
+    ($resp:ty, $result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(diags) => bail!($resp, diags),
+        }
+    };
+}
+
 trait FromDiagnostics {
     fn from_diagnostics(diags: Diagnostics) -> Self;
 }
@@ -481,10 +491,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         type R = pb::configure_provider::Response;
         let req = request.get_ref();
-        let config = match decode(req.config.as_ref(), &self.provider_type, "provider configuration") {
-            Ok(v) => v,
-            Err(d) => bail!(R, d),
-        };
+        let config = or_bail!(
+            R,
+            decode(req.config.as_ref(), &self.provider_type, "provider configuration")
+        );
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
         let client = guarded("provider configuration", &mut diags, async {
@@ -512,14 +522,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(r) = self.resources.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("resource", &req.type_name))
         };
-        let state = match decode(req.current_state.as_ref(), &r.value_type, "current state") {
-            Ok(v) => v,
-            Err(d) => bail!(R, d),
-        };
-        let ctx = match self.context() {
-            Ok(c) => c,
-            Err(d) => bail!(R, d),
-        };
+        let state = or_bail!(
+            R,
+            decode(req.current_state.as_ref(), &r.value_type, "current state")
+        );
+        let ctx = or_bail!(R, self.context());
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
         let read = guarded(
@@ -559,17 +566,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
                 decode(req.config.as_ref(), &r.value_type, "configuration")?,
             ))
         })();
-        let (prior, proposed, config) = match decoded {
-            Ok(v) => v,
-            Err(d) => bail!(R, d),
-        };
+        let (prior, proposed, config) = or_bail!(R, decoded);
         let mut plan = default_plan(&r.schema, &prior, &proposed, &config);
         let mut diags = Diagnostics::new();
         if !plan.planned.is_null() {
-            let ctx = match self.context() {
-                Ok(c) => c,
-                Err(d) => bail!(R, d),
-            };
+            let ctx = or_bail!(R, self.context());
             let request = PlanRequest {
                 prior: &prior,
                 config: &config,
@@ -610,14 +611,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
                 decode(req.config.as_ref(), &r.value_type, "configuration")?,
             ))
         })();
-        let (prior, planned, config) = match decoded {
-            Ok(v) => v,
-            Err(d) => bail!(R, d),
-        };
-        let ctx = match self.context() {
-            Ok(c) => c,
-            Err(d) => bail!(R, d),
-        };
+        let (prior, planned, config) = or_bail!(R, decoded);
+        let ctx = or_bail!(R, self.context());
         let imp = &r.implementation;
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
@@ -666,10 +661,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(r) = self.resources.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("resource", &req.type_name))
         };
-        let ctx = match self.context() {
-            Ok(c) => c,
-            Err(d) => bail!(R, d),
-        };
+        let ctx = or_bail!(R, self.context());
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
         let state = guarded(
@@ -723,14 +715,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(d) = self.data_sources.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("data source", &req.type_name))
         };
-        let config = match decode(req.config.as_ref(), &d.value_type, "configuration") {
-            Ok(v) => v,
-            Err(e) => bail!(R, e),
-        };
-        let ctx = match self.context() {
-            Ok(c) => c,
-            Err(e) => bail!(R, e),
-        };
+        let config = or_bail!(R, decode(req.config.as_ref(), &d.value_type, "configuration"));
+        let ctx = or_bail!(R, self.context());
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
         let state = guarded(
@@ -759,14 +745,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(e) = self.ephemeral.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("ephemeral resource", &req.type_name))
         };
-        let config = match decode(req.config.as_ref(), &e.value_type, "configuration") {
-            Ok(v) => v,
-            Err(d) => bail!(R, d),
-        };
-        let ctx = match self.context() {
-            Ok(c) => c,
-            Err(d) => bail!(R, d),
-        };
+        let config = or_bail!(R, decode(req.config.as_ref(), &e.value_type, "configuration"));
+        let ctx = or_bail!(R, self.context());
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
         let opened = guarded(
@@ -798,10 +778,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(e) = self.ephemeral.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("ephemeral resource", &req.type_name))
         };
-        let ctx = match self.context() {
-            Ok(c) => c,
-            Err(d) => bail!(R, d),
-        };
+        let ctx = or_bail!(R, self.context());
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
         let renew_at = guarded(
@@ -828,10 +805,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(e) = self.ephemeral.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("ephemeral resource", &req.type_name))
         };
-        let ctx = match self.context() {
-            Ok(c) => c,
-            Err(d) => bail!(R, d),
-        };
+        let ctx = or_bail!(R, self.context());
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
         guarded(
