@@ -76,42 +76,53 @@ pub struct ResourceAccess {
     pub kind: ResourceAccessKind,
 }
 
-/// The kind of a permission; unknown values are kept.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ResourceAccessKind {
-    /// Delegated permission.
-    Scope,
-    /// Application permission.
-    Role,
-    /// A value this crate does not know.
-    Other(String),
-}
-
-impl ResourceAccessKind {
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Scope => "Scope",
-            Self::Role => "Role",
-            Self::Other(s) => s,
+/// An enum of Graph string values that keeps values this crate does not know (`Other`), compares
+/// case-insensitively when reading, and writes the canonical spelling.
+macro_rules! open_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value this crate does not know.
+            Other(String),
         }
-    }
+
+        impl $name {
+            /// The wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                    Self::Other(s) => s,
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $(if s.eq_ignore_ascii_case($wire) {
+                    return Ok(Self::$variant);
+                })+
+                Ok(Self::Other(s))
+            }
+        }
+    };
 }
 
-impl Serialize for ResourceAccessKind {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for ResourceAccessKind {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(match s.as_str() {
-            s if s.eq_ignore_ascii_case("Scope") => Self::Scope,
-            s if s.eq_ignore_ascii_case("Role") => Self::Role,
-            _ => Self::Other(s),
-        })
+open_enum! {
+    /// The kind of a permission; unknown values are kept.
+    ResourceAccessKind {
+        /// Delegated permission.
+        Scope = "Scope",
+        /// Application permission.
+        Role = "Role",
     }
 }
 
@@ -175,42 +186,13 @@ fn yes() -> bool {
     true
 }
 
-/// Who a delegated grant is for; unknown values are kept.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ConsentType {
-    /// Admin consent for all users.
-    AllPrincipals,
-    /// One user.
-    Principal,
-    /// A value this crate does not know.
-    Other(String),
-}
-
-impl ConsentType {
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::AllPrincipals => "AllPrincipals",
-            Self::Principal => "Principal",
-            Self::Other(s) => s,
-        }
-    }
-}
-
-impl Serialize for ConsentType {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for ConsentType {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(match s.as_str() {
-            s if s.eq_ignore_ascii_case("AllPrincipals") => Self::AllPrincipals,
-            s if s.eq_ignore_ascii_case("Principal") => Self::Principal,
-            _ => Self::Other(s),
-        })
+open_enum! {
+    /// Who a delegated grant is for; unknown values are kept.
+    ConsentType {
+        /// Admin consent for all users.
+        AllPrincipals = "AllPrincipals",
+        /// One user.
+        Principal = "Principal",
     }
 }
 
