@@ -30,6 +30,14 @@ Options:
   --timeout SECONDS          give up after this long (default 600)
 ";
 
+/// Writes a line for the person at the terminal. A closed stderr (the reader went away) must not kill the
+/// sign-in: `eprintln!` would panic and take the redirect listener with it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[derive(Debug, Default)]
 struct Options {
     tenant_id: Option<String>,
@@ -101,14 +109,14 @@ pub fn run(args: &[String]) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: starting the runtime: {e}");
+            say!("error: starting the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(login(options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -162,15 +170,15 @@ async fn login(o: Options) -> Result<(), String> {
     let token = if o.device_code {
         client
             .login()
-            .device_code(&ctx, |prompt| eprintln!("{}", prompt.message))
+            .device_code(&ctx, |prompt| say!("{}", prompt.message))
             .await
     } else {
         let auth = AuthCodeOptions { port: o.port, ..Default::default() };
         client
             .login()
             .authorization_code(&ctx, auth, |url| {
-                eprintln!("Open this URL in a browser (a private window avoids signing in as the wrong user):\n\n{url}\n");
-                eprintln!("Waiting for the sign-in to finish...");
+                say!("Open this URL in a browser (a private window avoids signing in as the wrong user):\n\n{url}\n");
+                say!("Waiting for the sign-in to finish...");
             })
             .await
     }
@@ -179,7 +187,7 @@ async fn login(o: Options) -> Result<(), String> {
     match o.out {
         Some(path) => {
             write_private(&path, token.expose()).map_err(|e| format!("writing {path}: {e}"))?;
-            eprintln!("Refresh token written to {path}. Use it with refresh_token_file_path = \"{path}\".");
+            say!("Refresh token written to {path}. Use it with refresh_token_file_path = \"{path}\".");
         }
         None => println!("{}", token.expose()),
     }
