@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use support::grpc::{in_process, pb};
 use terraform_provider_partnercenter::protocol::value::{from_msgpack, to_msgpack};
 use terraform_provider_partnercenter::protocol::{
-    Attribute, Context, DataSource, Diagnostics, EphemeralResource, Opened, Provider, ProviderServer,
-    Resource, Schema, Type, Value,
+    Attribute, Context, DataSource, Diagnostics, EphemeralResource, Opened, Private, Provider,
+    ProviderServer, Resource, Schema, Type, Value,
 };
 
 struct TestProvider {
@@ -66,8 +66,10 @@ impl Resource<()> for Slow {
         ctx: &Context<()>,
         planned: &Value,
         _: &Value,
+        private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
+        private.set(&"made by Slow");
         let mut state = planned.clone();
         state.set("id", Value::string("created-remotely"));
         tokio::select! {
@@ -76,7 +78,13 @@ impl Resource<()> for Slow {
         }
         Some(state)
     }
-    async fn read(&self, _: &Context<()>, state: &Value, _: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        _: &Context<()>,
+        state: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
         Some(state.clone())
     }
     async fn update(
@@ -85,11 +93,12 @@ impl Resource<()> for Slow {
         _: &Value,
         p: &Value,
         _: &Value,
+        _: &mut Private,
         _: &mut Diagnostics,
     ) -> Option<Value> {
         Some(p.clone())
     }
-    async fn delete(&self, _: &Context<()>, _: &Value, _: &mut Diagnostics) {}
+    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
 }
 
 struct Panics;
@@ -102,10 +111,17 @@ impl Resource<()> for Panics {
     fn schema(&self) -> Schema {
         Schema::new("").attribute(Attribute::string("id").computed())
     }
-    async fn create(&self, _: &Context<()>, _: &Value, _: &Value, _: &mut Diagnostics) -> Option<Value> {
+    async fn create(
+        &self,
+        _: &Context<()>,
+        _: &Value,
+        _: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
         panic!("boom in create")
     }
-    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Diagnostics) -> Option<Value> {
+    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
         Some(s.clone())
     }
     async fn update(
@@ -114,11 +130,12 @@ impl Resource<()> for Panics {
         _: &Value,
         p: &Value,
         _: &Value,
+        _: &mut Private,
         _: &mut Diagnostics,
     ) -> Option<Value> {
         Some(p.clone())
     }
-    async fn delete(&self, _: &Context<()>, _: &Value, _: &mut Diagnostics) {}
+    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
 }
 
 /// Schema version 1 renamed `label` (version 0) to `display_name`.
@@ -146,10 +163,17 @@ impl Resource<()> for Renamed {
         state["display_name"] = label;
         Some(state)
     }
-    async fn create(&self, _: &Context<()>, p: &Value, _: &Value, _: &mut Diagnostics) -> Option<Value> {
+    async fn create(
+        &self,
+        _: &Context<()>,
+        p: &Value,
+        _: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
         Some(p.clone())
     }
-    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Diagnostics) -> Option<Value> {
+    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
         Some(s.clone())
     }
     async fn update(
@@ -158,11 +182,12 @@ impl Resource<()> for Renamed {
         _: &Value,
         p: &Value,
         _: &Value,
+        _: &mut Private,
         _: &mut Diagnostics,
     ) -> Option<Value> {
         Some(p.clone())
     }
-    async fn delete(&self, _: &Context<()>, _: &Value, _: &mut Diagnostics) {}
+    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
 }
 
 struct Token {
@@ -284,6 +309,11 @@ async fn stop_provider_cancels_a_create_which_still_returns_what_it_created() {
     let state = from_msgpack(&resp.new_state.unwrap().msgpack, &slow_type()).unwrap();
     assert_eq!(state.get("id"), &Value::string("created-remotely"));
     assert!(resp.diagnostics.iter().any(|d| d.summary == "Stopped"));
+    // What the resource keeps beside its state reaches Terraform with it.
+    assert_eq!(
+        Private::from_bytes(resp.private).get::<String>().as_deref(),
+        Some("made by Slow")
+    );
 }
 
 #[tokio::test]

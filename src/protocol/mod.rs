@@ -17,5 +17,5 @@ pub use model::{Attr, FromValue};
 pub use plan::PlannedChange;
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::ProviderServer;
-pub use traits::{Context, DataSource, EphemeralResource, Opened, PlanRequest, Provider, Resource};
+pub use traits::{Context, DataSource, EphemeralResource, Opened, PlanRequest, Private, Provider, Resource};
 pub use value::{Number, Type, Value};

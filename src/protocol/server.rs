@@ -16,7 +16,7 @@ use super::diagnostics::{Diagnostic, Diagnostics};
 use super::plan::default_plan;
 use super::proto::tfplugin6 as pb;
 use super::schema::Schema;
-use super::traits::{Context, DataSource, EphemeralResource, PlanRequest, Provider, Resource};
+use super::traits::{Context, DataSource, EphemeralResource, PlanRequest, Private, Provider, Resource};
 use super::value::{self, Type, Value};
 
 /// A registered type with its schema and value type, computed once.
@@ -529,23 +529,24 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let ctx = or_bail!(R, self.context());
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
+        let mut private = Private::from_bytes(req.private.clone());
         let read = guarded(
             "read",
             &mut diags,
-            r.implementation.read(&ctx, &state, &mut inner),
+            r.implementation.read(&ctx, &state, &mut private, &mut inner),
         )
         .await;
         diags.extend(inner);
         // On failure Terraform must keep what it had, not forget the object.
-        let new_state = match read {
-            Some(new) if !diags.has_errors() => new.unwrap_or(Value::Null),
-            Some(Some(new)) => new,
-            _ => state,
+        let (new_state, private) = match read {
+            Some(new) if !diags.has_errors() => (new.unwrap_or(Value::Null), private),
+            Some(Some(new)) => (new, private),
+            _ => (state, Private::from_bytes(req.private.clone())),
         };
         Ok(Response::new(R {
             new_state: encode(&new_state, &r.value_type),
             diagnostics: diags.to_proto(),
-            private: req.private.clone(),
+            private: private.into_bytes(),
             ..Default::default()
         }))
     }
@@ -571,10 +572,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let mut diags = Diagnostics::new();
         if !plan.planned.is_null() {
             let ctx = or_bail!(R, self.context());
+            let prior_private = Private::from_bytes(req.prior_private.clone());
             let request = PlanRequest {
                 prior: &prior,
                 config: &config,
                 schema: &r.schema,
+                prior_private: &prior_private,
             };
             let mut inner = Diagnostics::new();
             guarded(
@@ -616,8 +619,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let imp = &r.implementation;
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
+        let mut private = Private::from_bytes(req.planned_private.clone());
         let new_state = if planned.is_null() {
-            let done = guarded("delete", &mut diags, imp.delete(&ctx, &prior, &mut inner)).await;
+            let done = guarded(
+                "delete",
+                &mut diags,
+                imp.delete(&ctx, &prior, &private, &mut inner),
+            )
+            .await;
             diags.extend(inner);
             // A failed delete leaves the object in state.
             if done.is_some() && !diags.has_errors() {
@@ -626,10 +635,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
                 prior
             }
         } else if prior.is_null() {
+            // A new object starts with nothing kept beside it.
+            private = Private::default();
             let created = guarded(
                 "create",
                 &mut diags,
-                imp.create(&ctx, &planned, &config, &mut inner),
+                imp.create(&ctx, &planned, &config, &mut private, &mut inner),
             )
             .await;
             diags.extend(inner);
@@ -638,7 +649,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             let updated = guarded(
                 "update",
                 &mut diags,
-                imp.update(&ctx, &prior, &planned, &config, &mut inner),
+                imp.update(&ctx, &prior, &planned, &config, &mut private, &mut inner),
             )
             .await;
             diags.extend(inner);
@@ -646,7 +657,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         };
         Ok(Response::new(R {
             new_state: encode(&new_state, &r.value_type),
-            private: req.planned_private.clone(),
+            private: private.into_bytes(),
             diagnostics: diags.to_proto(),
             ..Default::default()
         }))

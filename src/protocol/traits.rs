@@ -62,6 +62,37 @@ pub struct PlanRequest<'a> {
     pub prior: &'a Value,
     pub config: &'a Value,
     pub schema: &'a Schema,
+    /// What the last apply or refresh kept beside the prior state.
+    pub prior_private: &'a Private,
+}
+
+/// Data a resource keeps in Terraform's state beside its values, never shown to users: facts about the
+/// remote object that the values cannot carry (e.g. "its replication was confirmed"). Stored as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Private(Vec<u8>);
+
+impl Private {
+    /// Wraps the bytes Terraform sent (empty = nothing stored).
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Private(bytes)
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// The stored value, or `None` when nothing (or something of another shape) is stored: a resource
+    /// must treat missing private data as "unknown", since older states and imports have none.
+    pub fn get<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        if self.0.is_empty() {
+            return None;
+        }
+        serde_json::from_slice(&self.0).ok()
+    }
+
+    pub fn set<T: serde::Serialize>(&mut self, value: &T) {
+        self.0 = serde_json::to_vec(value).unwrap_or_default();
+    }
 }
 
 /// A managed resource. Operations report problems through `diags`; an operation that created or changed
@@ -84,16 +115,24 @@ pub trait Resource<C>: Send + Sync + 'static {
     ) {
     }
 
+    /// `private` starts empty; what the resource stores there is kept beside the new state.
     async fn create(
         &self,
         ctx: &Context<C>,
         planned: &Value,
         config: &Value,
+        private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value>;
 
     /// `None` means the object no longer exists: Terraform drops it from state and plans a create.
-    async fn read(&self, ctx: &Context<C>, state: &Value, diags: &mut Diagnostics) -> Option<Value>;
+    async fn read(
+        &self,
+        ctx: &Context<C>,
+        state: &Value,
+        private: &mut Private,
+        diags: &mut Diagnostics,
+    ) -> Option<Value>;
 
     async fn update(
         &self,
@@ -101,10 +140,11 @@ pub trait Resource<C>: Send + Sync + 'static {
         prior: &Value,
         planned: &Value,
         config: &Value,
+        private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value>;
 
-    async fn delete(&self, ctx: &Context<C>, prior: &Value, diags: &mut Diagnostics);
+    async fn delete(&self, ctx: &Context<C>, prior: &Value, private: &Private, diags: &mut Diagnostics);
 
     /// The state for `terraform import <address> <id>`; Terraform reads it right after.
     async fn import(&self, _ctx: &Context<C>, id: &str, diags: &mut Diagnostics) -> Option<Value> {

@@ -1,7 +1,8 @@
 //! One provider process's view of app registrations: writes to one application's credentials and
 //! permissions are serialized (Graph replaces whole collections, so concurrent writers would lose each
 //! other's changes), and concurrent reads of one application are coalesced into one Graph call, so
-//! refreshing many keys of an app costs one read, not one per key.
+//! refreshing many keys of an app costs one read, not one per key. App IDs are GUIDs, compared without
+//! regard to case: `0D4E…` and `0d4e…` share one lock and one read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,7 @@ impl Applications {
     /// The application with App ID `app_id` (`None` if it does not exist), sharing a read in flight or
     /// just finished. For refreshes; operations that must see their own writes use [`Self::read_fresh`].
     pub async fn read_shared(&self, client: &Client, ctx: &CallContext, app_id: &str) -> ReadResult {
+        let app_id = &app_id.to_ascii_lowercase();
         let pending = {
             let Ok(mut reads) = self.reads.lock() else {
                 return self.read_fresh(client, ctx, app_id).await;
@@ -78,6 +80,7 @@ impl Applications {
 
     /// A read that sees every write made before it; also refreshes the shared view.
     pub async fn read_fresh(&self, client: &Client, ctx: &CallContext, app_id: &str) -> ReadResult {
+        let app_id = &app_id.to_ascii_lowercase();
         let result = client
             .graph()
             .application_by_app_id(ctx, app_id)
@@ -99,7 +102,7 @@ impl Applications {
     /// Forgets the shared view of an application after a write to it.
     pub fn invalidate(&self, app_id: &str) {
         if let Ok(mut reads) = self.reads.lock() {
-            reads.remove(app_id);
+            reads.remove(&app_id.to_ascii_lowercase());
         }
     }
 
@@ -107,7 +110,7 @@ impl Applications {
     /// whole read-modify-write, then call [`Self::invalidate`].
     pub async fn lock(&self, app_id: &str) -> OwnedMutexGuard<()> {
         let lock = match self.locks.lock() {
-            Ok(mut locks) => locks.entry(app_id.to_owned()).or_default().clone(),
+            Ok(mut locks) => locks.entry(app_id.to_ascii_lowercase()).or_default().clone(),
             Err(_) => Arc::new(tokio::sync::Mutex::new(())),
         };
         lock.lock_owned().await

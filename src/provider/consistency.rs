@@ -1,19 +1,52 @@
-//! Waiting out Microsoft Entra's replication: a write is acknowledged by one replica, and reads served by
-//! others may not show it for a while (seconds, sometimes minutes). A change counts as visible once it has
-//! been seen by several reads in a row, as terraform-provider-azuread does.
+//! Waiting out Microsoft Entra's replication, in one place: a write is acknowledged by one replica, and
+//! reads served by others may not show it for a while (seconds, sometimes minutes), a removed object may
+//! stay readable, and an object created moments ago may answer 404. So no single read decides anything:
+//! a change counts as visible once several reads in a row agree (as terraform-provider-azuread does,
+//! reference §3.9), and an object counts as gone only when several reads in a row agree it is absent.
 
 use std::future::Future;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use partnercenter_microsoft::{CallContext, Error};
 
 /// Reads in a row that must agree before a change counts as replicated.
 pub const CONSECUTIVE_READS: u32 = 3;
 
-const FIRST_PAUSE: Duration = Duration::from_millis(100);
-const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+/// How sure "absent" must be before an object is declared gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Absence {
+    /// Reads in a row that must all miss the object.
+    pub reads: u32,
+    /// ... spread over at least this long since the first miss.
+    pub over_at_least: Duration,
+}
 
-/// Why waiting ended without the condition holding.
+impl Absence {
+    /// An object whose replication was confirmed (every replica had it): a few agreeing reads.
+    pub const OF_REPLICATED: Absence = Absence {
+        reads: CONSECUTIVE_READS,
+        over_at_least: Duration::ZERO,
+    };
+    /// An object whose replication was never seen (its create was interrupted, or it is brand new): a
+    /// replica that never had it cannot tell "gone" from "not yet", so take longer.
+    pub const OF_UNREPLICATED: Absence = Absence {
+        reads: 5,
+        over_at_least: Duration::from_secs(10),
+    };
+}
+
+/// What agreeing reads decided about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict<T> {
+    /// A read saw it (one sighting is enough: it exists somewhere).
+    Found(T),
+    /// Reads agreed it is absent.
+    Gone,
+}
+
+/// Why waiting ended without an answer.
 #[derive(Debug)]
 pub enum WaitError<E> {
     /// The call context's deadline passed.
@@ -24,15 +57,53 @@ pub enum WaitError<E> {
     Failed(E),
 }
 
+impl WaitError<Error> {
+    /// A read cut short by the deadline is the deadline, not a failure of the read.
+    fn normalized(self) -> Self {
+        match self {
+            WaitError::Failed(e) if e.is_timeout() => WaitError::TimedOut,
+            WaitError::Failed(e) if e.is_cancelled() => WaitError::Cancelled,
+            other => other,
+        }
+    }
+}
+
+/// Pauses between reads: short at first (most lag is a few reads), growing to 2 s.
+struct Pacing(Duration);
+
+impl Pacing {
+    const FIRST: Duration = Duration::from_millis(100);
+    const LONGEST: Duration = Duration::from_secs(2);
+
+    fn new() -> Self {
+        Pacing(Self::FIRST)
+    }
+
+    /// Sleeps for the next pause, within the deadline; `Err` at the deadline or cancellation.
+    async fn pause<E>(&mut self, ctx: &CallContext) -> Result<(), WaitError<E>> {
+        let pause = self.0;
+        self.0 = (self.0 * 3 / 2).min(Self::LONGEST);
+        let pause = match ctx.remaining() {
+            Some(left) if left.is_zero() => return Err(WaitError::TimedOut),
+            Some(left) => pause.min(left),
+            None => pause,
+        };
+        tokio::select! {
+            _ = ctx.cancellation().cancelled() => Err(WaitError::Cancelled),
+            _ = tokio::time::sleep(pause) => Ok(()),
+        }
+    }
+}
+
 /// Polls `holds` until it answers true `CONSECUTIVE_READS` times in a row; a false answer starts the
-/// count again. Pauses grow from 100 ms to 5 s. Ends at the context's deadline or cancellation.
+/// count again. Ends at the context's deadline or cancellation.
 pub async fn wait_until<E, F, Fut>(ctx: &CallContext, mut holds: F) -> Result<(), WaitError<E>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool, E>>,
 {
     let mut agreeing = 0;
-    let mut pause = FIRST_PAUSE;
+    let mut pacing = Pacing::new();
     loop {
         if ctx.is_cancelled() {
             return Err(WaitError::Cancelled);
@@ -44,21 +115,54 @@ where
                     return Ok(());
                 }
             }
-            Ok(false) => {
-                agreeing = 0;
-                pause = (pause * 2).min(LONGEST_PAUSE);
-            }
+            Ok(false) => agreeing = 0,
             Err(e) => return Err(WaitError::Failed(e)),
         }
-        let pause_now = match ctx.remaining() {
-            Some(left) if left.is_zero() => return Err(WaitError::TimedOut),
-            Some(left) => pause.min(left),
-            None => pause,
-        };
-        tokio::select! {
-            _ = ctx.cancellation().cancelled() => return Err(WaitError::Cancelled),
-            _ = tokio::time::sleep(pause_now) => {}
+        pacing.pause(ctx).await?;
+    }
+}
+
+/// [`wait_until`] for Graph reads, with a read cut short by the deadline reported as the deadline.
+pub async fn wait_until_visible<F, Fut>(ctx: &CallContext, holds: F) -> Result<(), WaitError<Error>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool, Error>>,
+{
+    wait_until(ctx, holds).await.map_err(WaitError::normalized)
+}
+
+/// Looks for an object until the answer is certain: the first sighting is `Found`; `Gone` once `rule`'s
+/// reads in a row have missed it. `look` answers `Ok(None)` for "not in this read" (including a 404 of
+/// its parent, which may be replication lag too). A failing read ends the search with its error: it is
+/// never taken for absence.
+pub async fn look_until_certain<T, F, Fut>(
+    ctx: &CallContext,
+    rule: Absence,
+    mut look: F,
+) -> Result<Verdict<T>, WaitError<Error>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, Error>>,
+{
+    let mut misses = 0;
+    let mut first_miss: Option<Instant> = None;
+    let mut pacing = Pacing::new();
+    loop {
+        if ctx.is_cancelled() {
+            return Err(WaitError::Cancelled);
         }
+        match look().await {
+            Ok(Some(found)) => return Ok(Verdict::Found(found)),
+            Ok(None) => {
+                misses += 1;
+                let since = *first_miss.get_or_insert_with(Instant::now);
+                if misses >= rule.reads && since.elapsed() >= rule.over_at_least {
+                    return Ok(Verdict::Gone);
+                }
+            }
+            Err(e) => return Err(WaitError::Failed(e).normalized()),
+        }
+        pacing.pause(ctx).await?;
     }
 }
 
@@ -67,10 +171,10 @@ where
 
 /// Retries `op` while Graph answers what replication lag looks like, until the deadline. Application
 /// updates also get 409 "inconsistent state, retry as per the service design" (azuread retries it too).
-pub async fn until_replicated<F, Fut>(call: &CallContext, mut op: F) -> Result<(), Error>
+pub async fn until_replicated<T, F, Fut>(call: &CallContext, mut op: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), Error>>,
+    Fut: Future<Output = Result<T, Error>>,
 {
     let mut backoff = Backoff::new();
     loop {
@@ -84,7 +188,7 @@ where
 /// The answers azuread treats as replication lag (reference §3.9): 404, a grant naming a principal not
 /// yet replicated, a principal for an application not yet replicated.
 pub fn replication_lag(e: &Error) -> bool {
-    let Error::Api(api) = e else { return false };
+    let Some(api) = e.api() else { return false };
     let message = api.message.to_ascii_lowercase();
     api.status == 404
         || (api.status == 400
@@ -98,7 +202,7 @@ pub fn is_conflict(e: &Error) -> bool {
     matches!(e, Error::Api(api) if api.status == 409)
 }
 
-/// Growing waits between looks at Graph while replication catches up, within the call's deadline.
+/// Growing waits between attempts while replication catches up, within the call's deadline.
 pub struct Backoff(Duration);
 
 impl Default for Backoff {
@@ -138,12 +242,15 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
     use tokio_util::sync::CancellationToken;
 
+    fn context(timeout: u64) -> CallContext {
+        CallContext::new(CancellationToken::new()).with_timeout(Duration::from_secs(timeout))
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_flapping_read_restarts_the_count() {
         let calls = AtomicU32::new(0);
         let answers = [true, false, true, true, true];
-        let ctx = CallContext::new(CancellationToken::new()).with_timeout(Duration::from_secs(60));
-        let result: Result<(), WaitError<()>> = wait_until(&ctx, || {
+        let result: Result<(), WaitError<()>> = wait_until(&context(60), || {
             let i = calls.fetch_add(1, Ordering::SeqCst) as usize;
             async move { Ok(answers[i]) }
         })
@@ -154,8 +261,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn it_gives_up_at_the_deadline_and_on_cancel() {
-        let ctx = CallContext::new(CancellationToken::new()).with_timeout(Duration::from_secs(3));
-        let never: Result<(), WaitError<()>> = wait_until(&ctx, || async { Ok(false) }).await;
+        let never: Result<(), WaitError<()>> = wait_until(&context(3), || async { Ok(false) }).await;
         assert!(matches!(never, Err(WaitError::TimedOut)));
 
         let token = CancellationToken::new();
@@ -163,5 +269,49 @@ mod tests {
         let ctx = CallContext::new(token);
         let cancelled: Result<(), WaitError<()>> = wait_until(&ctx, || async { Ok(true) }).await;
         assert!(matches!(cancelled, Err(WaitError::Cancelled)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_sighting_finds_and_only_agreeing_misses_declare_gone() {
+        // Missing twice (a lagging replica), then seen: found, never gone.
+        let calls = AtomicU32::new(0);
+        let verdict = look_until_certain(&context(60), Absence::OF_REPLICATED, || {
+            let i = calls.fetch_add(1, Ordering::SeqCst);
+            async move { Ok((i == 2).then_some("key")) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(verdict, Verdict::Found("key"));
+
+        let calls = AtomicU32::new(0);
+        let verdict: Verdict<()> = look_until_certain(&context(60), Absence::OF_REPLICATED, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok(None) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(verdict, Verdict::Gone);
+        assert_eq!(calls.load(Ordering::SeqCst), CONSECUTIVE_READS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreplicated_object_needs_time_as_well_as_reads() {
+        let started = tokio::time::Instant::now();
+        let verdict: Verdict<()> =
+            look_until_certain(&context(120), Absence::OF_UNREPLICATED, || async { Ok(None) })
+                .await
+                .unwrap();
+        assert_eq!(verdict, Verdict::Gone);
+        assert!(started.elapsed() >= Absence::OF_UNREPLICATED.over_at_least);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_read_is_never_absence() {
+        let verdict: Result<Verdict<()>, _> =
+            look_until_certain(&context(60), Absence::OF_REPLICATED, || async {
+                Err(Error::Config("boom".into()))
+            })
+            .await;
+        assert!(matches!(verdict, Err(WaitError::Failed(_))));
     }
 }

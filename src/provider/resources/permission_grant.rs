@@ -20,8 +20,8 @@ use partnercenter_microsoft::{
 };
 
 use crate::protocol::{
-    Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Resource, Schema,
-    Type, Validator, Value,
+    Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Private,
+    Resource, Schema, Type, Validator, Value,
 };
 use crate::provider::applications::Applications;
 use crate::provider::config::{Configured, Needs};
@@ -483,13 +483,20 @@ impl Resource<Configured> for PermissionGrant {
         ctx: &Context<Configured>,
         planned: &Value,
         _config: &Value,
+        _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let timeout = timeouts::get(planned, "create", TIMEOUTS.create);
         converge(ctx, None, planned, timeout, diags).await
     }
 
-    async fn read(&self, ctx: &Context<Configured>, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        ctx: &Context<Configured>,
+        state: &Value,
+        _private: &mut Private,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let client = match ctx.client.require(Needs::AppOnly, "Reading a permission grant") {
             Ok(c) => c,
             Err(d) => {
@@ -527,13 +534,20 @@ impl Resource<Configured> for PermissionGrant {
         prior: &Value,
         planned: &Value,
         _config: &Value,
+        _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let timeout = timeouts::get(planned, "update", TIMEOUTS.update);
         converge(ctx, Some(prior), planned, timeout, diags).await
     }
 
-    async fn delete(&self, ctx: &Context<Configured>, prior: &Value, diags: &mut Diagnostics) {
+    async fn delete(
+        &self,
+        ctx: &Context<Configured>,
+        prior: &Value,
+        _private: &Private,
+        diags: &mut Diagnostics,
+    ) {
         let Some(client) = ctx
             .client
             .client_for(Needs::AppOnly, "Removing a permission grant", diags)

@@ -1,22 +1,27 @@
 //! `partnercenter_web_app_key`: a secret key (password credential) of the Partner Center web app, the
 //! "Application Secret key" every cost-management tool asks for. Plans show when a key was deleted, has
-//! expired, or is inside its rotation window, and replace it; a key created remotely always ends in state.
+//! expired, or is inside its rotation window, and replace it. What this resource never does: leave a key
+//! in Entra that state does not hold (every create ends with the key in state or removed again), drop a
+//! key from state on one read's word (agreeing reads decide), or judge time by the laptop's clock.
 
-use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Months, SecondsFormat, Utc};
-use partnercenter_microsoft::graph::{Application, NewPassword, PasswordCredential};
-use partnercenter_microsoft::{CallContext, Client};
+use partnercenter_microsoft::graph::{Application, CreatedPassword, NewPassword, PasswordCredential};
+use partnercenter_microsoft::{CallContext, Client, Error};
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{
-    Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Resource, Schema,
-    Type, Validator, Value,
+    Attr, Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Private,
+    Resource, Schema, Type, Validator, Value,
 };
 use crate::provider::config::{Configured, Needs};
-use crate::provider::consistency::{self, WaitError};
+use crate::provider::consistency::{self, Absence, Verdict, WaitError};
 use crate::provider::timeouts::{self, Defaults};
 use crate::provider::{call_context, duration, errors, validation};
 
@@ -33,6 +38,184 @@ const TIMEOUTS: Defaults = Defaults {
     update: Duration::from_secs(5 * 60),
     delete: Duration::from_secs(5 * 60),
 };
+
+/// addPassword attempts per create: a lost answer is looked for, the key removed, and the call repeated.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// How long an application created moments ago may answer 404 before "not found" is believed (CIPP
+/// retries addPassword on a fresh app for about 18 s; replication can take longer).
+const NEW_APPLICATION_PATIENCE: Duration = Duration::from_secs(30);
+
+/// How long cleaning up after an interrupted create may take once Terraform is stopping.
+const CLEANUP_AFTER_STOP: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------------------------------------
+// Model
+
+/// The attribute names, written once.
+mod attr {
+    pub const ID: &str = "id";
+    pub const APPLICATION_ID: &str = "application_id";
+    pub const DISPLAY_NAME: &str = "display_name";
+    pub const VALIDITY: &str = "validity";
+    pub const END_DATE: &str = "end_date";
+    pub const ROTATE_BEFORE: &str = "rotate_before";
+    pub const ROTATE_WHEN_CHANGED: &str = "rotate_when_changed";
+    pub const KEY_ID: &str = "key_id";
+    pub const START_DATE: &str = "start_date";
+    pub const HINT: &str = "hint";
+    pub const VALUE: &str = "value";
+    pub const EXPIRES_IN_DAYS: &str = "expires_in_days";
+    pub const TIMEOUTS: &str = "timeouts";
+}
+
+/// The key as Terraform holds it (planned at apply, or state): the user's arguments as written, and what
+/// Graph says about the key once it exists.
+#[derive(Debug, Clone)]
+struct KeyModel {
+    application_id: String,
+    display_name: String,
+    /// Null when the configuration pins `end_date`, and after import (the key's end is a fact then).
+    validity: Option<String>,
+    /// As the configuration writes it when pinned; Graph's end otherwise.
+    end_date: Option<String>,
+    rotate_before: String,
+    rotate_when_changed: Value,
+    timeouts: Value,
+    remote: Option<RemoteKey>,
+    /// The secret: known only to the create that received it.
+    value: Option<String>,
+}
+
+/// What Graph says about a key: the computed attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RemoteKey {
+    key_id: String,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    hint: Option<String>,
+}
+
+impl RemoteKey {
+    fn from_graph(key: &PasswordCredential) -> Self {
+        RemoteKey {
+            key_id: key.key_id.clone(),
+            start: key.start_date_time,
+            end: key.end_date_time,
+            hint: key.hint.clone(),
+        }
+    }
+}
+
+impl KeyModel {
+    /// Reads planned or stored values; the arguments Terraform always knows at apply must be there.
+    fn from_value(value: &Value) -> Result<Self, Diagnostic> {
+        let required = |name: &str| -> Result<String, Diagnostic> {
+            value.attr::<String>(name)?.known().ok_or_else(|| {
+                Diagnostic::error(
+                    format!("{name} is not known"),
+                    "Terraform sent no value for it; this is a bug in the provider, please report it.",
+                )
+                .at(AttributePath::root(name))
+            })
+        };
+        let optional =
+            |name: &str| -> Result<Option<String>, Diagnostic> { Ok(value.attr::<String>(name)?.known()) };
+        let key_id = optional(attr::KEY_ID)?;
+        let remote = key_id.map(|key_id| RemoteKey {
+            key_id,
+            start: value
+                .known::<String>(attr::START_DATE)
+                .and_then(|s| parse_time(&s).ok()),
+            end: value
+                .known::<String>(attr::END_DATE)
+                .and_then(|s| parse_time(&s).ok()),
+            hint: value.known::<String>(attr::HINT),
+        });
+        Ok(KeyModel {
+            application_id: required(attr::APPLICATION_ID)?,
+            display_name: optional(attr::DISPLAY_NAME)?.unwrap_or_else(|| DEFAULT_DISPLAY_NAME.to_owned()),
+            validity: optional(attr::VALIDITY)?,
+            end_date: optional(attr::END_DATE)?,
+            rotate_before: optional(attr::ROTATE_BEFORE)?.unwrap_or_else(|| DEFAULT_ROTATE_BEFORE.to_owned()),
+            rotate_when_changed: value.get(attr::ROTATE_WHEN_CHANGED).clone(),
+            timeouts: value.get(attr::TIMEOUTS).clone(),
+            remote,
+            value: optional(attr::VALUE)?,
+        })
+    }
+
+    /// The key just read from Graph: the configured spelling of `end_date` is kept when it names the same
+    /// instant (Terraform requires applied values to equal configured ones).
+    fn with_remote(mut self, key: &PasswordCredential) -> Self {
+        let remote = RemoteKey::from_graph(key);
+        let configured_end = self.end_date.as_deref().and_then(|s| parse_time(s).ok());
+        if configured_end.is_none() || configured_end != remote.end {
+            self.end_date = remote.end.map(rfc3339);
+        }
+        self.remote = Some(remote);
+        self
+    }
+
+    fn id(&self) -> Option<String> {
+        self.remote
+            .as_ref()
+            .map(|r| format!("{}/{}", self.application_id, r.key_id))
+    }
+
+    /// The Terraform value, with `expires_in_days` as of `now` (Microsoft's clock).
+    fn to_value(&self, now: DateTime<Utc>) -> Value {
+        let remote = self.remote.as_ref();
+        Value::object([
+            (attr::ID, Value::from(self.id())),
+            (attr::APPLICATION_ID, Value::string(self.application_id.clone())),
+            (attr::DISPLAY_NAME, Value::string(self.display_name.clone())),
+            (attr::VALIDITY, Value::from(self.validity.clone())),
+            (attr::END_DATE, Value::from(self.end_date.clone())),
+            (attr::ROTATE_BEFORE, Value::string(self.rotate_before.clone())),
+            (attr::ROTATE_WHEN_CHANGED, self.rotate_when_changed.clone()),
+            (attr::KEY_ID, Value::from(remote.map(|r| r.key_id.clone()))),
+            (
+                attr::START_DATE,
+                Value::from(remote.and_then(|r| r.start).map(rfc3339)),
+            ),
+            (attr::HINT, Value::from(remote.and_then(|r| r.hint.clone()))),
+            (attr::VALUE, Value::from(self.value.clone())),
+            (
+                attr::EXPIRES_IN_DAYS,
+                Value::from(remote.and_then(|r| r.end).map(|end| days_left(now, end))),
+            ),
+            (attr::TIMEOUTS, self.timeouts.clone()),
+        ])
+    }
+
+    fn timeout(&self, operation: &str, default: Duration) -> Duration {
+        timeouts::get(
+            &Value::object([(attr::TIMEOUTS, self.timeouts.clone())]),
+            operation,
+            default,
+        )
+    }
+}
+
+/// Kept in Terraform's private state beside the key: whether creation saw the key replicated. A key
+/// without that record (imported, or stored by an older version) existed before and counts as replicated.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct KeyPrivate {
+    replication_confirmed: bool,
+}
+
+fn replication_confirmed(private: &Private) -> bool {
+    private
+        .get::<KeyPrivate>()
+        .is_none_or(|p| p.replication_confirmed)
+}
+
+fn record_replication(private: &mut Private, confirmed: bool) {
+    private.set(&KeyPrivate {
+        replication_confirmed: confirmed,
+    });
+}
 
 /// How long a key stays valid: the two choices Partner Center offers, or a duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,25 +253,36 @@ impl Validity {
         }
     }
 
-    /// The validity an existing key was made with, for import: "1y"/"2y" when it matches, else hours.
-    fn describe(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
-        for years in [1, 2] {
-            if Validity::Years(years).end(start) == Some(end) {
-                return format!("{years}y");
-            }
+    /// The shortest lifetime this validity gives (a calendar year is at least 365 days).
+    fn shortest_lifetime(self) -> chrono::Duration {
+        match self {
+            Validity::Years(n) => chrono::Duration::days(365 * i64::from(n)),
+            Validity::Exactly(d) => d,
         }
-        format!("{}h", (end - start).num_hours())
+    }
+
+    /// Whether a key that runs from `start` to `end` is what this validity makes (to the second: Graph
+    /// may round what it stores).
+    fn describes(self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        self.end(start)
+            .is_some_and(|expected| (expected - end).num_seconds().abs() <= 1)
     }
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| format!("\"{text}\" is not an RFC 3339 time: write it like \"2027-06-30T00:00:00Z\"."))
+}
+
+fn parse_rotate_before(text: &str) -> Option<chrono::Duration> {
+    duration::parse(text)
+        .ok()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
 }
 
 /// Whole days from `now` to `end`, 0 once expired.
@@ -131,30 +325,31 @@ fn standing(now: DateTime<Utc>, end: DateTime<Utc>, rotate_before: chrono::Durat
     }
 }
 
-/// The key's state from what Graph says about it, keeping the configured spelling of `end_date` when it
-/// names the same instant (Terraform requires applied values to equal configured ones).
-fn key_state(
-    base: &Value,
-    app_id: &str,
-    key: &PasswordCredential,
-    value: Value,
-    now: DateTime<Utc>,
-) -> Value {
-    let mut state = base.clone();
-    state.set("id", Value::string(format!("{app_id}/{}", key.key_id)));
-    state.set("key_id", Value::string(key.key_id.clone()));
-    state.set("start_date", Value::from(key.start_date_time.map(rfc3339)));
-    let configured_end = base.get("end_date").as_str().and_then(|s| parse_time(s).ok());
-    if configured_end.is_none() || configured_end != key.end_date_time {
-        state.set("end_date", Value::from(key.end_date_time.map(rfc3339)));
+/// What identifies the key one addPassword call makes, so that after a lost answer the key found is
+/// ours and no one else's: the name, both dates, and a start made unique by a random microsecond (Graph
+/// keeps sub-second precision; two callers picking the same name, second and microsecond is a one in a
+/// million coincidence on top of the per-application lock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint {
+    display_name: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+impl Fingerprint {
+    fn matches(&self, key: &PasswordCredential) -> bool {
+        key.display_name.as_deref() == Some(self.display_name.as_str())
+            && key.start_date_time == Some(self.start)
+            && key.end_date_time == Some(self.end)
     }
-    state.set("hint", Value::from(key.hint.clone()));
-    state.set("value", value);
-    state.set(
-        "expires_in_days",
-        Value::from(key.end_date_time.map(|end| days_left(now, end))),
-    );
-    state
+
+    fn new_password(&self) -> NewPassword {
+        NewPassword {
+            display_name: Some(self.display_name.clone()),
+            start: Some(self.start),
+            end: Some(self.end),
+        }
+    }
 }
 
 fn parse_import_id(id: &str) -> Result<(String, String), String> {
@@ -169,71 +364,14 @@ fn parse_import_id(id: &str) -> Result<(String, String), String> {
     }
 }
 
-/// A context for looking around after an interruption: the operation's own context may be cancelled, but
-/// finding out whether a key was created must still be possible.
-fn detached_context() -> CallContext {
-    CallContext::new(CancellationToken::new()).with_timeout(Duration::from_secs(60))
+fn find_key<'a>(app: &'a Application, key_id: &str) -> Option<&'a PasswordCredential> {
+    app.password_credentials
+        .iter()
+        .find(|k| k.key_id.eq_ignore_ascii_case(key_id))
 }
 
-/// A key missing from one read may only be missing from the replica that answered: before a key is
-/// declared gone (which makes the next apply create another and orphan this one), fresh reads must agree.
-/// A key made in the last two minutes gets 20 s to appear (a key deleted that soon costs the plan that
-/// wait); an older one needs three agreeing reads.
-async fn look_again(
-    configured: &Configured,
-    client: &Client,
-    ctx: &Context<Configured>,
-    app_id: &str,
-    key_id: &str,
-    recent: bool,
-) -> Result<Option<PasswordCredential>, ()> {
-    let patience = if recent {
-        Duration::from_secs(20)
-    } else {
-        Duration::from_secs(10)
-    };
-    let call = call_context(ctx, patience);
-    let mut absent = 0;
-    let mut backoff = consistency::Backoff::new();
-    loop {
-        match configured.applications.read_fresh(client, &call, app_id).await {
-            Ok(Some(app)) => match app.password_credentials.iter().find(|k| k.key_id == key_id) {
-                Some(key) => return Ok(Some(key.clone())),
-                None => absent += 1,
-            },
-            Ok(None) => absent += 1,
-            Err(_) => return Err(()),
-        }
-        if !recent && absent >= consistency::CONSECUTIVE_READS {
-            return Ok(None);
-        }
-        match backoff.pause(&call, None).await {
-            Ok(()) => {}
-            Err(partnercenter_microsoft::Error::Cancelled) => return Err(()),
-            // Waited as long as a replica may lag: it is gone.
-            Err(_) => return Ok(None),
-        }
-    }
-}
-
-async fn application(
-    client: &Client,
-    ctx: &CallContext,
-    configured: &Configured,
-    app_id: &str,
-) -> Result<Arc<Application>, Diagnostic> {
-    match configured.applications.read_fresh(client, ctx, app_id).await {
-        Ok(Some(app)) => Ok(app),
-        Ok(None) => Err(Diagnostic::error(
-            format!("Application {app_id} not found"),
-            "No app registration with this App ID exists in the partner tenant. Check application_id (Partner \
-             Center > Account settings > App management shows the web app's App ID) and that the provider's \
-             tenant_id is the partner tenant.",
-        )
-        .at(AttributePath::root("application_id"))),
-        Err(e) => Err(errors::diagnostic(&format!("reading application {app_id}"), &e)),
-    }
-}
+// ---------------------------------------------------------------------------------------------------------
+// Schema
 
 #[async_trait]
 impl Resource<Configured> for WebAppKey {
@@ -247,25 +385,33 @@ impl Resource<Configured> for WebAppKey {
              registration, which cost-management tools (Cloudyn, Optima, Octo) ask for as the application \
              secret. `terraform plan` shows a key that was deleted, has expired, or is inside `rotate_before` of \
              its end date, and replaces it. Use `lifecycle { create_before_destroy = true }` so the new key \
-             exists before the old one is removed. The secret is only known when the key is created: after \
-             `terraform import`, `value` is null.",
+             exists before the old one is removed.\n\n\
+             A key whose `end_date` is set in the configuration is *pinned*: Terraform cannot rotate it without \
+             changing the configuration, so inside `rotate_before` the plan warns (naming the key, the \
+             application, the days left and what to do) and plans no change. A new key whose `end_date` is \
+             already inside `rotate_before`, and a `rotate_before` not shorter than the key's lifetime, are \
+             refused before anything is created.\n\n\
+             The secret is only known when the key is created: after import, `value` is null. Import yields \
+             the key's `end_date` (and no `validity`), so `terraform plan -generate-config-out` writes a \
+             configuration that plans no change; a configuration with the `validity` the key was made with \
+             is taken as well, in place.",
         )
         .attribute(
-            Attribute::string("application_id")
+            Attribute::string(attr::APPLICATION_ID)
                 .required()
                 .requires_replace()
                 .description("The web app's App ID (Application (client) ID).")
                 .validate(validation::guid("the web app's App ID")),
         )
         .attribute(
-            Attribute::string("display_name")
+            Attribute::string(attr::DISPLAY_NAME)
                 .default(DEFAULT_DISPLAY_NAME)
                 .requires_replace()
                 .description("The key's description in Entra ID. Defaults to `\"terraform\"`.")
                 .validate(validation::not_blank()),
         )
         .attribute(
-            Attribute::string("validity")
+            Attribute::string(attr::VALIDITY)
                 .optional()
                 .computed()
                 .requires_replace()
@@ -277,39 +423,43 @@ impl Resource<Configured> for WebAppKey {
                 .validate(Validator::string("\"1y\", \"2y\" or hours", |s| Validity::parse(s).map(|_| ()))),
         )
         .attribute(
-            Attribute::string("end_date")
+            Attribute::string(attr::END_DATE)
                 .optional()
                 .computed()
                 .requires_replace()
-                .description("When the key expires (RFC 3339), instead of `validity`.")
+                .description(
+                    "When the key expires (RFC 3339). Computed from `validity` unless set; when set, the key is \
+                     pinned to it (see above).",
+                )
                 .validate(Validator::string("an RFC 3339 time", |s| parse_time(s).map(|_| ()))),
         )
         .attribute(
-            Attribute::string("rotate_before")
+            Attribute::string(attr::ROTATE_BEFORE)
                 .default(DEFAULT_ROTATE_BEFORE)
                 .description(
                     "How long before `end_date` plans replace the key (Go duration). Defaults to `\"720h\"` (30 \
-                     days). Inside twice this window, plans warn ahead of time.",
+                     days). Inside twice this window, plans warn ahead of time. Must be shorter than the key's \
+                     lifetime.",
                 )
                 .validate(duration::validator()),
         )
         .attribute(
-            Attribute::new("rotate_when_changed", Type::map(Type::String))
+            Attribute::new(attr::ROTATE_WHEN_CHANGED, Type::map(Type::String))
                 .optional()
                 .requires_replace()
                 .description("Arbitrary values that replace the key when they change, like `time_rotating`'s triggers."),
         )
-        .attribute(Attribute::string("id").computed().use_state_for_unknown().description("`<application_id>/<key_id>`."))
-        .attribute(Attribute::string("key_id").computed().use_state_for_unknown().description("The key's id (GUID)."))
-        .attribute(Attribute::string("start_date").computed().use_state_for_unknown().description("When the key became valid (RFC 3339)."))
+        .attribute(Attribute::string(attr::ID).computed().use_state_for_unknown().description("`<application_id>/<key_id>`."))
+        .attribute(Attribute::string(attr::KEY_ID).computed().use_state_for_unknown().description("The key's id (GUID)."))
+        .attribute(Attribute::string(attr::START_DATE).computed().use_state_for_unknown().description("When the key became valid (RFC 3339)."))
         .attribute(
-            Attribute::string("hint")
+            Attribute::string(attr::HINT)
                 .computed()
                 .use_state_for_unknown()
                 .description("The first characters of the secret, as Entra ID shows them."),
         )
         .attribute(
-            Attribute::string("value")
+            Attribute::string(attr::VALUE)
                 .computed()
                 .sensitive()
                 .use_state_for_unknown()
@@ -319,7 +469,7 @@ impl Resource<Configured> for WebAppKey {
                 ),
         )
         .attribute(
-            Attribute::number("expires_in_days")
+            Attribute::number(attr::EXPIRES_IN_DAYS)
                 .computed()
                 .use_state_for_unknown()
                 .description("Whole days until the key expires, as of the last refresh (0 once expired)."),
@@ -328,14 +478,20 @@ impl Resource<Configured> for WebAppKey {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if !config.get("validity").is_null() && !config.get("end_date").is_null() {
+        let validity = config.attr::<String>(attr::VALIDITY).unwrap_or(Attr::Unknown);
+        let end_date = config.attr::<String>(attr::END_DATE).unwrap_or(Attr::Unknown);
+        if matches!(validity, Attr::Known(_)) && matches!(end_date, Attr::Known(_)) {
             diags.attribute_error(
-                AttributePath::root("validity"),
+                AttributePath::root(attr::VALIDITY),
                 "Conflicting configuration arguments",
                 "\"validity\" and \"end_date\" cannot both be set: give the key a duration or an end date.",
             );
         }
+        check_rotate_before_fits(config, diags);
     }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Operations
 
     async fn modify_plan(
         &self,
@@ -345,50 +501,41 @@ impl Resource<Configured> for WebAppKey {
         diags: &mut Diagnostics,
     ) {
         let config = request.config;
-        let now = ctx.client.client.now();
+        let app_id = config.known::<String>(attr::APPLICATION_ID);
+        let rotate_before = plan
+            .planned
+            .known::<String>(attr::ROTATE_BEFORE)
+            .and_then(|s| parse_rotate_before(&s))
+            .unwrap_or_else(|| chrono::Duration::days(30));
+        let pinned_end = config
+            .known::<String>(attr::END_DATE)
+            .and_then(|s| parse_time(&s).ok());
+
         if request.prior.is_null() || plan.is_replace() {
-            // A new key: its validity defaults to 2y unless an end date is given.
-            let validity = match (config.get("validity"), config.get("end_date")) {
-                (Value::Null, Value::Null) => Value::string(DEFAULT_VALIDITY),
-                (Value::Null, _) => Value::Null,
-                (v, _) => v.clone(),
-            };
-            plan.planned.set("validity", validity);
-            if let Some(end) = config.get("end_date").as_str().and_then(|s| parse_time(s).ok()) {
-                if end <= now {
-                    diags.attribute_error(
-                        AttributePath::root("end_date"),
-                        "end_date is in the past",
-                        format!(
-                            "{} is before now ({}); give a future date.",
-                            rfc3339(end),
-                            rfc3339(now)
-                        ),
-                    );
-                }
+            plan_new_key(config, plan);
+            if let Some(end) = pinned_end {
+                let now = microsoft_now(ctx, app_id.as_deref()).await;
+                refuse_pinned_end_inside_window(end, now, rotate_before, diags);
             }
             return;
         }
 
-        let prior = request.prior;
-        let Some(end) = prior.get("end_date").as_str().and_then(|s| parse_time(s).ok()) else {
+        let Ok(prior) = KeyModel::from_value(request.prior) else {
             return;
         };
-        let rotate_before = plan
-            .planned
-            .get("rotate_before")
-            .as_str()
-            .and_then(|s| duration::parse(s).ok())
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-            .unwrap_or_else(|| chrono::Duration::days(30));
-        let key = prior.get("key_id").as_str().unwrap_or("?");
-        let app = prior.get("application_id").as_str().unwrap_or("?");
+        accept_the_validity_an_imported_key_has(&prior, request.prior, config, plan);
+        let Some(end) = prior.remote.as_ref().and_then(|r| r.end) else {
+            return;
+        };
+        let now = microsoft_now(ctx, Some(&prior.application_id)).await;
+        let key = prior.remote.as_ref().map_or("?", |r| r.key_id.as_str());
+        let app = prior.application_id.as_str();
         match standing(now, end, rotate_before) {
             Standing::Fine => {}
             Standing::RotationSoon {
                 days_left,
                 rotates_on,
-            } => diags.warning(
+            } if pinned_end.is_none() => diags.warning(
                 format!("Key {key} of application {app} expires in {days_left} days"),
                 format!(
                     "It expires on {}. Plans from {} (rotate_before) will replace it.",
@@ -396,6 +543,15 @@ impl Resource<Configured> for WebAppKey {
                     rfc3339(rotates_on)
                 ),
             ),
+            Standing::RotationSoon { days_left, .. } | Standing::InsideWindow { days_left }
+                if pinned_end.is_some() =>
+            {
+                warn_pinned_key_expiring(key, app, end, Some(days_left), diags)
+            }
+            Standing::Expired { .. } if pinned_end.is_some() => {
+                warn_pinned_key_expiring(key, app, end, None, diags)
+            }
+            Standing::RotationSoon { .. } => {}
             Standing::InsideWindow { days_left } => {
                 diags.warning(
                     format!("Key {key} of application {app} expires in {days_left} days: replacing it"),
@@ -406,7 +562,7 @@ impl Resource<Configured> for WebAppKey {
                         rfc3339(end)
                     ),
                 );
-                plan.replace_because_of("end_date", request.schema, config);
+                plan.replace_because_of(attr::END_DATE, request.schema, config);
             }
             Standing::Expired { on } => {
                 diags.warning(
@@ -416,190 +572,85 @@ impl Resource<Configured> for WebAppKey {
                     ),
                     "The key no longer works; this plan creates a new one. Update the tools that use it.",
                 );
-                plan.replace_because_of("end_date", request.schema, config);
+                plan.replace_because_of(attr::END_DATE, request.schema, config);
             }
         }
     }
 
+    /// Lock the application, add the key (looking before any retry), wait until reads agree it exists.
     async fn create(
         &self,
         ctx: &Context<Configured>,
         planned: &Value,
         _config: &Value,
+        private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
+        let planned = KeyModel::from_value(planned).map_err(|d| diags.push(d)).ok()?;
         let configured = &ctx.client;
         let client = configured.client_for(Needs::AppOnly, "Creating a web app key", diags)?;
-        let app_id = planned.get("application_id").as_str()?.to_owned();
-        let call = call_context(ctx, timeouts::get(planned, "create", TIMEOUTS.create));
+        let app_id = planned.application_id.clone();
         let _writing = configured.applications.lock(&app_id).await;
-        let app = match application(client, &call, configured, &app_id).await {
+        // The timeout counts from here: waiting for other writes to this application is not this create's.
+        let call = call_context(ctx, planned.timeout("create", TIMEOUTS.create));
+        let app = match application_for_write(configured, client, &call, &app_id).await {
             Ok(app) => app,
             Err(d) => {
                 diags.push(d);
                 return None;
             }
         };
-
-        // Judge time by Microsoft's clock; whole seconds so the end is exactly 1 or 2 years after the start.
-        let start = DateTime::from_timestamp(client.now().timestamp(), 0).unwrap_or_else(Utc::now);
-        let end = match (planned.get("end_date").as_str(), planned.get("validity").as_str()) {
-            (Some(end), _) => parse_time(end).ok(),
-            (None, Some(v)) => Validity::parse(v).ok().and_then(|v| v.end(start)),
-            (None, None) => Validity::Years(2).end(start),
-        };
-        let display_name = planned
-            .get("display_name")
-            .as_str()
-            .unwrap_or(DEFAULT_DISPLAY_NAME)
-            .to_owned();
-        let new_key = NewPassword {
-            display_name: Some(display_name.clone()),
-            start: Some(start),
-            end,
-        };
-        let existing: Vec<String> = app
-            .password_credentials
-            .iter()
-            .map(|k| k.key_id.clone())
-            .collect();
-        // Ours, if an interrupted request created it: the same name and dates, and not there before.
-        let is_ours = |k: &PasswordCredential| {
-            !existing.contains(&k.key_id)
-                && k.display_name.as_deref() == Some(display_name.as_str())
-                && k.start_date_time == Some(start)
-                && (end.is_none() || k.end_date_time == end)
-        };
-
-        let mut attempts = 0;
-        let created = loop {
-            attempts += 1;
-            match client.graph().add_password(&call, &app.id, new_key.clone()).await {
-                Ok(created) => break created,
-                Err(e) if e.is_ambiguous() => {
-                    // The key may exist without us holding its secret: look before doing anything else.
-                    let look = detached_context();
-                    let found = match client.graph().application_by_app_id(&look, &app_id).await {
-                        Ok(Some(now_app)) => {
-                            now_app.password_credentials.iter().find(|k| is_ours(k)).cloned()
-                        }
-                        Ok(None) => None,
-                        Err(look_error) => {
-                            diags.push(errors::diagnostic(
-                                &format!("checking whether a key was added to application {app_id} after an interrupted request"),
-                                &look_error,
-                            ));
-                            diags.push(errors::diagnostic(
-                                &format!("adding a key to application {app_id}"),
-                                &e,
-                            ));
-                            return None;
-                        }
-                    };
-                    match found {
-                        Some(orphan) if ctx.cancel.is_cancelled() || attempts >= 3 => {
-                            // Record it: the next apply replaces it (its secret was never received).
-                            diags.error(
-                                format!("Key {} was added to application {app_id}, but its secret was not received", orphan.key_id),
-                                format!(
-                                    "The request was interrupted after Microsoft applied it ({e}). The key is recorded \
-                                     in state without its value and will be replaced by the next apply."
-                                ),
-                            );
-                            configured.applications.invalidate(&app_id);
-                            return Some(key_state(planned, &app_id, &orphan, Value::Null, client.now()));
-                        }
-                        Some(orphan) => {
-                            // Its secret is lost: remove it and make a key whose secret we do receive.
-                            if let Err(remove_error) = client
-                                .graph()
-                                .remove_password(&call, &app.id, &orphan.key_id)
-                                .await
-                            {
-                                if !remove_error.is_not_found() {
-                                    diags.push(errors::diagnostic(
-                                        &format!("removing key {} whose secret was lost", orphan.key_id),
-                                        &remove_error,
-                                    ));
-                                    return Some(key_state(
-                                        planned,
-                                        &app_id,
-                                        &orphan,
-                                        Value::Null,
-                                        client.now(),
-                                    ));
-                                }
-                            }
-                        }
-                        None if ctx.cancel.is_cancelled() || attempts >= 3 => {
-                            diags.push(errors::diagnostic(
-                                &format!("adding a key to application {app_id}"),
-                                &e,
-                            ));
-                            return None;
-                        }
-                        None => {}
-                    }
-                }
-                Err(e) => {
-                    diags.push(errors::attribute_diagnostic(
-                        &format!("adding a key to application {app_id}"),
-                        &e,
-                        "application_id",
-                    ));
-                    return None;
-                }
-            }
-        };
+        let added = add_key(ctx, client, &call, &app, &planned).await;
         configured.applications.invalidate(&app_id);
-        let key = created.credential;
-        let state = key_state(
-            planned,
-            &app_id,
-            &key,
-            Value::string(created.secret_text.expose()),
-            client.now(),
-        );
-
-        // Wait until reads see the key, so the next read does not report it gone.
-        let waited = consistency::wait_until(&call, || {
-            let key_id = key.key_id.clone();
-            let app_id = app_id.clone();
-            let call = call.clone();
-            async move {
-                configured
-                    .applications
-                    .read_fresh(client, &call, &app_id)
-                    .await
-                    .map(|app| app.is_some_and(|a| a.password_credentials.iter().any(|k| k.key_id == key_id)))
+        let (created, strays) = match added {
+            Added::Key { created, strays } => (created, strays),
+            Added::SecretLost { key, why } => {
+                // Recorded without its secret and with an error: Terraform taints it, so the next apply
+                // replaces it; nothing is left that state does not hold.
+                diags.error(
+                    format!("Key {} was added to application {app_id}, but its secret was lost", key.key_id),
+                    format!(
+                        "The request was interrupted after Microsoft applied it ({why}), and removing the key again \
+                         failed. It is recorded in state without its value and marked for replacement: the next \
+                         apply removes it and makes a new one."
+                    ),
+                );
+                record_replication(private, false);
+                return Some(planned.with_remote(&key).to_value(client.now()));
             }
-        })
-        .await;
-        // A read cut short by the create deadline is the deadline, not a failure.
-        let waited = match waited {
-            Err(WaitError::Failed(e)) if e.is_timeout() => Err(WaitError::TimedOut),
-            other => other,
+            Added::Nothing(d) => {
+                diags.push(d);
+                return None;
+            }
         };
-        match waited {
-            Ok(()) => {}
-            Err(WaitError::Cancelled) => diags.warning(
-                format!("Key {} created; stopped before its replication was confirmed", key.key_id),
-                "Terraform was interrupted. The key exists and is recorded in state.",
-            ),
-            Err(WaitError::TimedOut) => diags.warning(
-                format!("Key {} created; replication not confirmed within the create timeout", key.key_id),
-                "Entra ID is still replicating the new key; it is recorded in state. If a tool rejects the secret, \
-                 wait a few minutes.",
-            ),
-            Err(WaitError::Failed(e)) => diags.warning(
-                format!("Key {} created; confirming its replication failed", key.key_id),
-                format!("The key is recorded in state. Reading it back failed: {e}"),
-            ),
-        }
-        Some(state)
+        let confirmed = confirm_replicated(
+            ctx,
+            client,
+            &call,
+            &app,
+            &created.credential.key_id,
+            strays,
+            diags,
+        )
+        .await;
+        record_replication(private, confirmed);
+        let mut state = planned.with_remote(&created.credential);
+        state.value = Some(created.secret_text.expose().to_owned());
+        Some(state.to_value(client.now()))
     }
 
-    async fn read(&self, ctx: &Context<Configured>, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    /// Present in one read: refreshed. Missing: gone only when agreeing reads say so.
+    async fn read(
+        &self,
+        ctx: &Context<Configured>,
+        state: &Value,
+        private: &mut Private,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let stored = KeyModel::from_value(state).map_err(|d| diags.push(d)).ok()?;
+        let Some(key_id) = stored.remote.as_ref().map(|r| r.key_id.clone()) else {
+            return Some(state.clone());
+        };
         let configured = &ctx.client;
         let client = match configured.require(Needs::AppOnly, "Reading a web app key") {
             Ok(c) => c,
@@ -608,109 +659,117 @@ impl Resource<Configured> for WebAppKey {
                 return Some(state.clone());
             }
         };
-        let app_id = state.get("application_id").as_str()?.to_owned();
-        let key_id = state.get("key_id").as_str()?.to_owned();
-        let call = call_context(ctx, timeouts::get(state, "read", TIMEOUTS.read));
-        let app = match configured.applications.read_shared(client, &call, &app_id).await {
+        let app_id = stored.application_id.clone();
+        let call = call_context(ctx, stored.timeout("read", TIMEOUTS.read));
+        let first = match configured.applications.read_shared(client, &call, &app_id).await {
             Ok(app) => app,
             Err(e) => {
                 diags.push(errors::diagnostic(&format!("reading application {app_id}"), &e));
                 return Some(state.clone());
             }
         };
-        let Some(app) = app else {
-            diags.warning(
-                format!("Application {app_id} no longer exists"),
-                format!("Key {key_id} went with it and is removed from state; the plan will create a key again if the application is back."),
-            );
-            return None;
+        if let Some(key) = first.as_deref().and_then(|app| find_key(app, &key_id)) {
+            return Some(stored.with_remote(key).to_value(client.now()));
+        }
+        let rule = if replication_confirmed(private) {
+            Absence::OF_REPLICATED
+        } else {
+            Absence::OF_UNREPLICATED
         };
-        let key = match app.password_credentials.iter().find(|k| k.key_id == key_id) {
-            Some(key) => key.clone(),
-            None => {
-                let started = state.get("start_date").as_str().and_then(|s| parse_time(s).ok());
-                let recent = started.is_some_and(|t| client.now() - t < chrono::Duration::minutes(2));
-                match look_again(configured, client, ctx, &app_id, &key_id, recent).await {
-                    Ok(Some(key)) => key,
-                    Ok(None) => {
-                        diags.warning(
-                            format!("Key {key_id} of application {app_id} no longer exists"),
-                            "It was deleted outside Terraform and is removed from state; the plan creates a new key.",
-                        );
-                        return None;
-                    }
-                    // Interrupted or failing: keep what state holds rather than forget a key that may exist.
-                    Err(()) => return Some(state.clone()),
-                }
+        let app_seen = AtomicBool::new(first.is_some());
+        let verdict = consistency::look_until_certain(&call, rule, || async {
+            let app = configured
+                .applications
+                .read_fresh(client, &call, &app_id)
+                .await
+                .map_err(unshare)?;
+            app_seen.store(app.is_some(), Ordering::Relaxed);
+            Ok(app.and_then(|app| find_key(&app, &key_id).cloned()))
+        })
+        .await;
+        match verdict {
+            Ok(Verdict::Found(key)) => Some(stored.with_remote(&key).to_value(client.now())),
+            Ok(Verdict::Gone) if !app_seen.load(Ordering::Relaxed) => {
+                diags.warning(
+                    format!("Application {app_id} no longer exists"),
+                    format!(
+                        "Key {key_id} went with it and is removed from state; the plan will create a key again if \
+                         the application is back."
+                    ),
+                );
+                None
             }
-        };
-        Some(key_state(
-            state,
-            &app_id,
-            &key,
-            state.get("value").clone(),
-            client.now(),
-        ))
+            Ok(Verdict::Gone) => {
+                diags.warning(
+                    format!("Key {key_id} of application {app_id} no longer exists"),
+                    "It was deleted outside Terraform and is removed from state; the plan creates a new key.",
+                );
+                None
+            }
+            // Stopping: keep what state holds rather than forget a key that may exist.
+            Err(WaitError::Cancelled) => Some(state.clone()),
+            Err(WaitError::TimedOut) => {
+                diags.error(
+                    format!("Error reading key {key_id} of application {app_id}"),
+                    "Reads kept disagreeing about whether the key exists until the read timeout; state is kept as \
+                     it was. Try again, or raise timeouts.read.",
+                );
+                Some(state.clone())
+            }
+            Err(WaitError::Failed(e)) => {
+                diags.push(errors::diagnostic(&format!("reading application {app_id}"), &e));
+                Some(state.clone())
+            }
+        }
     }
 
+    /// Only state-only arguments change in place (`rotate_before`, `timeouts`, a `validity` adopted after
+    /// import): the planned object, every value known.
     async fn update(
         &self,
         _ctx: &Context<Configured>,
-        _prior: &Value,
+        prior: &Value,
         planned: &Value,
         _config: &Value,
+        _private: &mut Private,
         _diags: &mut Diagnostics,
     ) -> Option<Value> {
-        // Only rotate_before and timeouts change in place, and they live in state alone. The plan keeps
-        // expires_in_days as it was; the next refresh updates it (recomputing it here could disagree with
-        // the plan across a day boundary, which Terraform rejects).
-        Some(planned.clone())
+        Some(known_from(planned, prior))
     }
 
-    async fn delete(&self, ctx: &Context<Configured>, prior: &Value, diags: &mut Diagnostics) {
+    /// Remove the key, then wait until reads agree it is gone: destroy never succeeds while it is readable.
+    async fn delete(
+        &self,
+        ctx: &Context<Configured>,
+        prior: &Value,
+        private: &Private,
+        diags: &mut Diagnostics,
+    ) {
+        let Some(stored) = KeyModel::from_value(prior).map_err(|d| diags.push(d)).ok() else {
+            return;
+        };
+        let Some(key_id) = stored.remote.as_ref().map(|r| r.key_id.clone()) else {
+            return;
+        };
         let configured = &ctx.client;
         let Some(client) = configured.client_for(Needs::AppOnly, "Deleting a web app key", diags) else {
             return;
         };
-        let (Some(app_id), Some(key_id)) =
-            (prior.get("application_id").as_str(), prior.get("key_id").as_str())
-        else {
-            return;
-        };
-        let call = call_context(ctx, timeouts::get(prior, "delete", TIMEOUTS.delete));
-        let _writing = configured.applications.lock(app_id).await;
-        let app = match configured.applications.read_fresh(client, &call, app_id).await {
-            Ok(Some(app)) => app,
-            Ok(None) => return, // the application, and the key with it, is gone already
-            Err(e) => return diags.push(errors::diagnostic(&format!("reading application {app_id}"), &e)),
-        };
-        match client.graph().remove_password(&call, &app.id, key_id).await {
-            Ok(()) => {}
-            Err(e) if e.is_not_found() => return,
-            Err(e) => {
-                return diags.push(errors::diagnostic(
-                    &format!("removing key {key_id} from application {app_id}"),
-                    &e,
-                ));
-            }
-        }
-        configured.applications.invalidate(app_id);
-        let gone = consistency::wait_until(&call, || {
-            let call = call.clone();
-            async move {
-                configured
-                    .applications
-                    .read_fresh(client, &call, app_id)
-                    .await
-                    .map(|app| app.is_none_or(|a| a.password_credentials.iter().all(|k| k.key_id != key_id)))
-            }
-        })
+        let app_id = stored.application_id.clone();
+        let _writing = configured.applications.lock(&app_id).await;
+        let call = call_context(ctx, stored.timeout("delete", TIMEOUTS.delete));
+        let removal = remove_key(
+            configured,
+            client,
+            &call,
+            &app_id,
+            &key_id,
+            replication_confirmed(private),
+        )
         .await;
-        if let Err(WaitError::Failed(e)) = gone {
-            diags.warning(
-                format!("Key {key_id} removed; confirming its removal failed"),
-                e.to_string(),
-            );
+        configured.applications.invalidate(&app_id);
+        if let Err(d) = removal {
+            diags.push(d);
         }
     }
 
@@ -725,37 +784,603 @@ impl Resource<Configured> for WebAppKey {
         let configured = &ctx.client;
         let client = configured.client_for(Needs::AppOnly, "Importing a web app key", diags)?;
         let call = call_context(ctx, TIMEOUTS.read);
-        let app = match application(client, &call, configured, &app_id).await {
+        let app = match application_for_write(configured, client, &call, &app_id).await {
             Ok(app) => app,
             Err(d) => {
                 diags.push(d);
                 return None;
             }
         };
-        let Some(key) = app.password_credentials.iter().find(|k| k.key_id == key_id) else {
-            diags.error(
-                format!("Key {key_id} not found on application {app_id}"),
-                "The application has no key with this id; list its keys in Entra ID > App registrations > \
-                 Certificates & secrets.",
-            );
-            return None;
+        let verdict = consistency::look_until_certain(&call, Absence::OF_REPLICATED, || async {
+            let app = configured
+                .applications
+                .read_fresh(client, &call, &app.app_id)
+                .await
+                .map_err(unshare)?;
+            Ok(app.and_then(|app| find_key(&app, &key_id).cloned()))
+        });
+        let key = match find_key(&app, &key_id) {
+            Some(key) => key.clone(),
+            None => match verdict.await {
+                Ok(Verdict::Found(key)) => key,
+                Ok(Verdict::Gone) => {
+                    diags.error(
+                        format!("Key {key_id} not found on application {app_id}"),
+                        "The application has no key with this id; list its keys with the partnercenter_web_app_keys \
+                         data source, or in Entra ID > App registrations > Certificates & secrets.",
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    diags.push(wait_diagnostic(&format!("reading application {app_id}"), e));
+                    return None;
+                }
+            },
         };
-        let mut base = Value::null_object(&self.schema().value_type());
-        base.set("application_id", Value::string(app_id.clone()));
-        base.set(
-            "display_name",
-            Value::string(
-                key.display_name
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_DISPLAY_NAME.into()),
+        let imported = KeyModel {
+            application_id: app_id,
+            display_name: key
+                .display_name
+                .clone()
+                .unwrap_or_else(|| DEFAULT_DISPLAY_NAME.into()),
+            // The end is a fact of an existing key: state holds it, not a validity, so generated
+            // configuration never sets both (see the schema's description).
+            validity: None,
+            end_date: None,
+            rotate_before: DEFAULT_ROTATE_BEFORE.to_owned(),
+            rotate_when_changed: Value::Null,
+            timeouts: Value::Null,
+            remote: None,
+            value: None,
+        };
+        Some(imported.with_remote(&key).to_value(client.now()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Planning steps
+
+/// A new key's validity defaults to 2y unless an end date is given.
+fn plan_new_key(config: &Value, plan: &mut PlannedChange) {
+    let validity = match (config.get(attr::VALIDITY), config.get(attr::END_DATE)) {
+        (Value::Null, Value::Null) => Value::string(DEFAULT_VALIDITY),
+        (Value::Null, _) => Value::Null,
+        (v, _) => v.clone(),
+    };
+    plan.planned.set(attr::VALIDITY, validity);
+}
+
+/// Refuses a new key that the next plan would replace at once (or that is already expired).
+fn refuse_pinned_end_inside_window(
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+    rotate_before: chrono::Duration,
+    diags: &mut Diagnostics,
+) {
+    let at = AttributePath::root(attr::END_DATE);
+    if end <= now {
+        diags.attribute_error(
+            at,
+            "end_date is in the past",
+            format!(
+                "{} is before now ({}); give a future date.",
+                rfc3339(end),
+                rfc3339(now)
             ),
         );
-        base.set("rotate_before", Value::string(DEFAULT_ROTATE_BEFORE));
-        if let (Some(start), Some(end)) = (key.start_date_time, key.end_date_time) {
-            base.set("validity", Value::string(Validity::describe(start, end)));
-        }
-        Some(key_state(&base, &app_id, key, Value::Null, client.now()))
+    } else if end - rotate_before <= now {
+        diags.attribute_error(
+            at,
+            "end_date is inside rotate_before",
+            format!(
+                "A key ending {} would already be inside its rotation window (rotate_before), and a pinned \
+                 end_date cannot be rotated: give an end_date later than {} or a shorter rotate_before.",
+                rfc3339(end),
+                rfc3339(now + rotate_before)
+            ),
+        );
     }
+}
+
+/// The validity a configuration gives an imported key (state has none) is taken in place when it is the
+/// key's actual lifetime, instead of replacing an identical key.
+fn accept_the_validity_an_imported_key_has(
+    prior: &KeyModel,
+    prior_value: &Value,
+    config: &Value,
+    plan: &mut PlannedChange,
+) {
+    let path = AttributePath::root(attr::VALIDITY);
+    if prior.validity.is_some() || !plan.requires_replace.contains(&path) {
+        return;
+    }
+    let Some(wanted) = config
+        .known::<String>(attr::VALIDITY)
+        .and_then(|v| Validity::parse(&v).ok())
+    else {
+        return;
+    };
+    let Some(RemoteKey {
+        start: Some(start),
+        end: Some(end),
+        ..
+    }) = prior.remote
+    else {
+        return;
+    };
+    if wanted.describes(start, end) && plan.requires_replace == [path.clone()] {
+        plan.requires_replace.clear();
+        // The key stays: its computed values carry over (the default plan made them unknown).
+        plan.planned = known_from(&plan.planned, prior_value);
+    }
+}
+
+fn warn_pinned_key_expiring(
+    key: &str,
+    app: &str,
+    end: DateTime<Utc>,
+    days_left: Option<i64>,
+    diags: &mut Diagnostics,
+) {
+    let when = match days_left {
+        Some(days) => format!("expires in {days} days"),
+        None => format!("expired on {}", rfc3339(end)),
+    };
+    diags.warning(
+        format!("Key {key} of application {app} {when}; its end_date is pinned"),
+        format!(
+            "The key ends {}, and its end_date is set in the configuration, so Terraform cannot rotate it: \
+             this plan changes nothing. To rotate it, set end_date to a later date (a new key is made), or \
+             replace end_date with validity (e.g. \"1y\") so plans rotate it inside rotate_before.",
+            rfc3339(end)
+        ),
+    );
+}
+
+/// `rotate_before` must be shorter than the key's lifetime, or every plan would replace the key.
+fn check_rotate_before_fits(config: &Value, diags: &mut Diagnostics) {
+    let Some(rotate_before) = config
+        .known::<String>(attr::ROTATE_BEFORE)
+        .or_else(|| {
+            config
+                .get(attr::ROTATE_BEFORE)
+                .is_null()
+                .then(|| DEFAULT_ROTATE_BEFORE.to_owned())
+        })
+        .and_then(|s| parse_rotate_before(&s))
+    else {
+        return;
+    };
+    let validity = match (config.attr::<String>(attr::VALIDITY), config.get(attr::END_DATE)) {
+        (Ok(Attr::Known(v)), _) => v,
+        (Ok(Attr::Null), Value::Null) => DEFAULT_VALIDITY.to_owned(),
+        _ => return,
+    };
+    let Ok(lifetime) = Validity::parse(&validity).map(Validity::shortest_lifetime) else {
+        return;
+    };
+    if rotate_before >= lifetime {
+        diags.attribute_error(
+            AttributePath::root(attr::ROTATE_BEFORE),
+            "rotate_before is not shorter than the key's lifetime",
+            format!(
+                "A key valid for {validity} would be inside its rotation window from the day it is made, so every \
+                 plan would replace it. Give rotate_before less than the validity, e.g. \"720h\" (30 days)."
+            ),
+        );
+    }
+}
+
+/// Microsoft's "now": the `Date` of the latest answer, learning it with one (shared) read of the
+/// application when this process has not talked to Microsoft yet, so that the plan at apply time judges
+/// the rotation window by the same clock as `terraform plan` did. Without credentials, the local clock.
+async fn microsoft_now(ctx: &Context<Configured>, app_id: Option<&str>) -> DateTime<Utc> {
+    let configured = &ctx.client;
+    let Ok(client) = configured.require(Needs::AppOnly, "Planning a web app key") else {
+        return Utc::now();
+    };
+    if client.server_time().is_none() {
+        if let Some(app_id) = app_id {
+            let call = call_context(ctx, Duration::from_secs(30));
+            // Only the answer's Date matters here; a failure leaves the local clock.
+            let _ = configured.applications.read_shared(client, &call, app_id).await;
+        }
+    }
+    client.now()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Apply steps
+
+/// The application to write to: a 404 may be an application created moments ago that this replica does not
+/// know yet, so it is believed only after agreeing reads spread over [`NEW_APPLICATION_PATIENCE`].
+async fn application_for_write(
+    configured: &Configured,
+    client: &Client,
+    call: &CallContext,
+    app_id: &str,
+) -> Result<std::sync::Arc<Application>, Diagnostic> {
+    let patience = Absence {
+        reads: 5,
+        over_at_least: NEW_APPLICATION_PATIENCE,
+    };
+    let verdict = consistency::look_until_certain(call, patience, || async {
+        configured
+            .applications
+            .read_fresh(client, call, app_id)
+            .await
+            .map_err(unshare)
+    })
+    .await;
+    match verdict {
+        Ok(Verdict::Found(app)) => Ok(app),
+        Ok(Verdict::Gone) => Err(Diagnostic::error(
+            format!("Application {app_id} not found"),
+            "No app registration with this App ID exists in the partner tenant. Check application_id (Partner \
+             Center > Account settings > App management shows the web app's App ID) and that the provider's \
+             tenant_id is the partner tenant.",
+        )
+        .at(AttributePath::root(attr::APPLICATION_ID))),
+        Err(e) => Err(wait_diagnostic(&format!("reading application {app_id}"), e)),
+    }
+}
+
+/// How adding the key ended.
+enum Added {
+    /// Microsoft answered with the key and its secret; `strays` are earlier attempts whose answers were
+    /// lost and whose keys were not found yet (they may still appear while replication catches up).
+    Key {
+        created: CreatedPassword,
+        strays: Vec<Fingerprint>,
+    },
+    /// A key was made but its secret never arrived, and it could not be removed again.
+    SecretLost { key: PasswordCredential, why: String },
+    /// Nothing was added (or what was added was removed again).
+    Nothing(Diagnostic),
+}
+
+/// How one addPassword call ended.
+enum Attempt {
+    Answered(CreatedPassword),
+    /// Sent, maybe applied, answer lost (connection dropped, 5xx, interrupted in flight).
+    Unsure(Error),
+    /// Refused, or failed before anything was sent: nothing was written.
+    Refused(Error),
+}
+
+async fn attempt(
+    client: &Client,
+    call: &CallContext,
+    app: &Application,
+    fingerprint: &Fingerprint,
+) -> Attempt {
+    match client
+        .graph()
+        .add_password(call, &app.id, fingerprint.new_password())
+        .await
+    {
+        Ok(created) => Attempt::Answered(created),
+        Err(e) if e.is_ambiguous() => Attempt::Unsure(e),
+        Err(e) => Attempt::Refused(e),
+    }
+}
+
+/// Adds the key; after an answer is lost, looks until certain whether the key exists before anything
+/// else. A found key (its secret lost) is removed and the call repeated.
+async fn add_key(
+    ctx: &Context<Configured>,
+    client: &Client,
+    call: &CallContext,
+    app: &Application,
+    planned: &KeyModel,
+) -> Added {
+    let app_id = &planned.application_id;
+    let mut strays: Vec<Fingerprint> = Vec::new();
+    for attempt_number in 1..=MAX_ATTEMPTS {
+        let fingerprint = match fingerprint_for(client, planned) {
+            Ok(f) => f,
+            Err(d) => return Added::Nothing(d),
+        };
+        let error = match attempt(client, call, app, &fingerprint).await {
+            Attempt::Answered(created) => return Added::Key { created, strays },
+            Attempt::Refused(e) => {
+                return Added::Nothing(refusal_diagnostic(ctx, client, call, app_id, &e).await);
+            }
+            Attempt::Unsure(e) => e,
+        };
+        // Stopping or out of time: look with a context of our own, bounded, so the answer still comes.
+        let look = if call.is_cancelled()
+            || call
+                .remaining()
+                .is_some_and(|left| left < Duration::from_secs(15))
+        {
+            detached_context()
+        } else {
+            call.clone()
+        };
+        let found = consistency::look_until_certain(&look, Absence::OF_UNREPLICATED, || async {
+            let app = ctx
+                .client
+                .applications
+                .read_fresh(client, &look, app_id)
+                .await
+                .map_err(unshare)?;
+            Ok(app.and_then(|app| {
+                app.password_credentials
+                    .iter()
+                    .find(|k| fingerprint.matches(k))
+                    .cloned()
+            }))
+        })
+        .await;
+        match found {
+            Ok(Verdict::Found(key)) => {
+                if let Err(why) = remove_stray(ctx, client, &look, app, &key).await {
+                    return Added::SecretLost {
+                        key,
+                        why: format!("{error}; then {why}"),
+                    };
+                }
+            }
+            Ok(Verdict::Gone) => strays.push(fingerprint),
+            Err(e) => {
+                // Could not tell: the key may exist. Say so precisely, so it can be found.
+                return Added::Nothing(Diagnostic::error(
+                    format!("Error adding a key to application {app_id}"),
+                    format!(
+                        "addPassword was interrupted ({error}), and whether Microsoft applied it could not be \
+                         determined ({}). If application {app_id} has a key named \"{}\" starting {}, it was made \
+                         by this run and can be deleted.",
+                        wait_error_text(&e),
+                        fingerprint.display_name,
+                        rfc3339(fingerprint.start)
+                    ),
+                ));
+            }
+        }
+        if call.is_cancelled() || attempt_number == MAX_ATTEMPTS {
+            return Added::Nothing(errors::diagnostic(
+                &format!("adding a key to application {app_id}"),
+                &error,
+            ));
+        }
+    }
+    Added::Nothing(Diagnostic::error(
+        format!("Error adding a key to application {app_id}"),
+        "No attempt succeeded.",
+    ))
+}
+
+/// A fresh fingerprint for one attempt: Microsoft's clock, a random microsecond, the planned end.
+fn fingerprint_for(client: &Client, planned: &KeyModel) -> Result<Fingerprint, Diagnostic> {
+    let second = client.now().timestamp();
+    let micros = rand::rng().random_range(1..1_000_000);
+    let start = DateTime::from_timestamp(second, micros * 1000).unwrap_or_else(Utc::now);
+    let end = match (&planned.end_date, &planned.validity) {
+        (Some(end), _) => parse_time(end).ok(),
+        (None, Some(v)) => Validity::parse(v).ok().and_then(|v| v.end(start)),
+        (None, None) => Validity::Years(2).end(start),
+    };
+    let end = end.ok_or_else(|| {
+        Diagnostic::error(
+            "Cannot compute the key's end date",
+            "The key's start plus its validity is beyond the dates Graph accepts.",
+        )
+        .at(AttributePath::root(attr::VALIDITY))
+    })?;
+    Ok(Fingerprint {
+        display_name: planned.display_name.clone(),
+        start,
+        end,
+    })
+}
+
+/// Removes a key whose secret was lost and waits until reads agree it is gone.
+async fn remove_stray(
+    ctx: &Context<Configured>,
+    client: &Client,
+    call: &CallContext,
+    app: &Application,
+    key: &PasswordCredential,
+) -> Result<(), String> {
+    remove_key(&ctx.client, client, call, &app.app_id, &key.key_id, true)
+        .await
+        .map_err(|d| format!("removing key {} failed: {}", key.key_id, d.detail))
+}
+
+/// Waits until reads agree the new key exists, so the next refresh does not report it gone; meanwhile a
+/// key of an earlier attempt (whose answer was lost) that shows up late is removed. Returns whether
+/// replication was confirmed.
+async fn confirm_replicated(
+    ctx: &Context<Configured>,
+    client: &Client,
+    call: &CallContext,
+    app: &Application,
+    key_id: &str,
+    strays: Vec<Fingerprint>,
+    diags: &mut Diagnostics,
+) -> bool {
+    let applications = &ctx.client.applications;
+    let late: Mutex<Vec<PasswordCredential>> = Mutex::default();
+    let waited = consistency::wait_until_visible(call, || async {
+        let seen = applications
+            .read_fresh(client, call, &app.app_id)
+            .await
+            .map_err(unshare)?;
+        let Some(seen) = seen else { return Ok(false) };
+        if let Ok(mut late) = late.lock() {
+            for key in &seen.password_credentials {
+                if strays.iter().any(|f| f.matches(key)) && !late.iter().any(|k| k.key_id == key.key_id) {
+                    late.push(key.clone());
+                }
+            }
+        }
+        Ok(find_key(&seen, key_id).is_some())
+    })
+    .await;
+    let late = late.into_inner().unwrap_or_default();
+    for key in &late {
+        let cleanup = if call.is_cancelled() {
+            detached_context()
+        } else {
+            call.clone()
+        };
+        if let Err(why) = remove_stray(ctx, client, &cleanup, app, key).await {
+            diags.warning(
+                format!("A key from an interrupted attempt remains on application {}", app.app_id),
+                format!(
+                    "Key {} was made by an earlier attempt whose answer was lost; {why}. Delete it in Entra ID \
+                     (App registrations > Certificates & secrets).",
+                    key.key_id
+                ),
+            );
+        }
+    }
+    match waited {
+        Ok(()) => true,
+        Err(WaitError::Cancelled) => {
+            diags.warning(
+                format!("Key {key_id} created; stopped before its replication was confirmed"),
+                "Terraform was interrupted. The key exists and is recorded in state.",
+            );
+            false
+        }
+        Err(WaitError::TimedOut) => {
+            diags.warning(
+                format!("Key {key_id} created; replication not confirmed within the create timeout"),
+                "Entra ID is still replicating the new key; it is recorded in state. If a tool rejects the secret, \
+                 wait a few minutes.",
+            );
+            false
+        }
+        Err(WaitError::Failed(e)) => {
+            diags.warning(
+                format!("Key {key_id} created; confirming its replication failed"),
+                format!("The key is recorded in state. Reading it back failed: {e}"),
+            );
+            false
+        }
+    }
+}
+
+/// removePassword, repeated until reads agree the key is gone. "Not found" from removePassword is not
+/// taken on its word either: the reads decide.
+async fn remove_key(
+    configured: &Configured,
+    client: &Client,
+    call: &CallContext,
+    app_id: &str,
+    key_id: &str,
+    replicated: bool,
+) -> Result<(), Diagnostic> {
+    let doing = format!("removing key {key_id} from application {app_id}");
+    let look = || async {
+        let app = configured
+            .applications
+            .read_fresh(client, call, app_id)
+            .await
+            .map_err(unshare)?;
+        Ok(app.and_then(|app| find_key(&app, key_id).is_some().then_some(app)))
+    };
+    let rule = if replicated {
+        Absence::OF_REPLICATED
+    } else {
+        Absence::OF_UNREPLICATED
+    };
+    loop {
+        let app = match consistency::look_until_certain(call, rule, look).await {
+            Ok(Verdict::Found(app)) => app,
+            Ok(Verdict::Gone) => return Ok(()),
+            Err(e) => return Err(wait_diagnostic(&doing, e)),
+        };
+        match client.graph().remove_password(call, &app.id, key_id).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(errors::diagnostic(&doing, &e)),
+        }
+        // Until reads agree it is gone; a read that still shows it after that long means the removal was
+        // lost, and the loop removes it again.
+        let gone = consistency::wait_until_visible(call, || async {
+            let app = configured
+                .applications
+                .read_fresh(client, call, app_id)
+                .await
+                .map_err(unshare)?;
+            Ok(app.is_none_or(|app| find_key(&app, key_id).is_none()))
+        })
+        .await;
+        match gone {
+            Ok(()) => return Ok(()),
+            Err(WaitError::TimedOut) => {
+                return Err(Diagnostic::error(
+                    format!("Error {doing}"),
+                    "Microsoft accepted the removal, but reads still showed the key when the delete timeout \
+                     ran out; it stays in state so the next destroy tries again.",
+                ));
+            }
+            Err(e) => return Err(wait_diagnostic(&doing, e)),
+        }
+    }
+}
+
+/// A refused addPassword in the user's terms; an app management policy is named with its limit.
+async fn refusal_diagnostic(
+    ctx: &Context<Configured>,
+    client: &Client,
+    call: &CallContext,
+    app_id: &str,
+    error: &Error,
+) -> Diagnostic {
+    let _ = (ctx, client, call);
+    errors::attribute_diagnostic(
+        &format!("adding a key to application {app_id}"),
+        error,
+        attr::APPLICATION_ID,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Small helpers
+
+/// A context for finishing what an interrupted operation started: the operation's own context may be
+/// cancelled, but finding out whether a key was created, and removing it, must still be possible.
+fn detached_context() -> CallContext {
+    CallContext::new(CancellationToken::new()).with_timeout(CLEANUP_AFTER_STOP)
+}
+
+fn unshare(e: std::sync::Arc<Error>) -> Error {
+    std::sync::Arc::try_unwrap(e).unwrap_or_else(|shared| Error::Config(shared.to_string()))
+}
+
+fn wait_error_text(e: &WaitError<Error>) -> String {
+    match e {
+        WaitError::TimedOut => "the timeout ran out".to_owned(),
+        WaitError::Cancelled => "Terraform stopped the operation".to_owned(),
+        WaitError::Failed(e) => e.to_string(),
+    }
+}
+
+fn wait_diagnostic(doing: &str, e: WaitError<Error>) -> Diagnostic {
+    match e {
+        WaitError::Failed(e) => errors::diagnostic(doing, &e),
+        other => Diagnostic::error(
+            format!("Error {doing}"),
+            format!("Gave up: {}.", wait_error_text(&other)),
+        ),
+    }
+}
+
+/// `planned` with every unknown value taken from `prior` (an in-place update changes nothing remote).
+fn known_from(planned: &Value, prior: &Value) -> Value {
+    let mut out = planned.clone();
+    if let (Value::Object(fields), Value::Object(before)) = (&mut out, prior) {
+        for (name, value) in fields.iter_mut() {
+            if value.is_unknown() {
+                *value = before.get(name).cloned().unwrap_or(Value::Null);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -795,11 +1420,16 @@ mod tests {
     }
 
     #[test]
-    fn imported_keys_get_the_validity_they_were_made_with() {
-        let start = at("2025-01-15T10:00:00Z");
-        assert_eq!(Validity::describe(start, at("2027-01-15T10:00:00Z")), "2y");
-        assert_eq!(Validity::describe(start, at("2026-01-15T10:00:00Z")), "1y");
-        assert_eq!(Validity::describe(start, at("2025-07-14T10:00:00Z")), "4320h");
+    fn a_validity_describes_the_keys_it_makes() {
+        let start = at("2025-01-15T10:00:00.123456Z");
+        assert!(Validity::Years(2).describes(start, at("2027-01-15T10:00:00.123456Z")));
+        assert!(Validity::Years(1).describes(start, at("2026-01-15T10:00:00Z")));
+        assert!(!Validity::Years(1).describes(start, at("2027-01-15T10:00:00Z")));
+        assert!(
+            Validity::parse("4320h")
+                .unwrap()
+                .describes(start, at("2025-07-14T10:00:00.123456Z"))
+        );
     }
 
     #[test]
@@ -833,5 +1463,85 @@ mod tests {
                 .unwrap_err()
                 .contains("<application_id>/<key_id>")
         );
+    }
+
+    fn credential(name: &str, start: &str, end: &str) -> PasswordCredential {
+        serde_json::from_value(serde_json::json!({
+            "keyId": "3c5d7e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f",
+            "displayName": name,
+            "startDateTime": start,
+            "endDateTime": end,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_fingerprint_tells_our_key_from_one_made_the_same_second() {
+        let ours = Fingerprint {
+            display_name: "terraform".into(),
+            start: at("2026-12-02T10:00:00.421337Z"),
+            end: at("2028-12-02T10:00:00.421337Z"),
+        };
+        assert!(ours.matches(&credential(
+            "terraform",
+            "2026-12-02T10:00:00.421337Z",
+            "2028-12-02T10:00:00.421337Z"
+        )));
+        assert!(!ours.matches(&credential(
+            "terraform",
+            "2026-12-02T10:00:00Z",
+            "2028-12-02T10:00:00Z"
+        )));
+        assert!(!ours.matches(&credential(
+            "terraform",
+            "2026-12-02T10:00:00.421338Z",
+            "2028-12-02T10:00:00.421337Z"
+        )));
+    }
+
+    #[test]
+    fn rotate_before_must_be_shorter_than_the_lifetime() {
+        let config = |validity: Option<&str>, rotate: &str| {
+            Value::object([
+                (attr::VALIDITY, Value::from(validity.map(str::to_owned))),
+                (attr::END_DATE, Value::Null),
+                (attr::ROTATE_BEFORE, Value::string(rotate)),
+            ])
+        };
+        let mut diags = Diagnostics::new();
+        check_rotate_before_fits(&config(Some("1y"), "720h"), &mut diags);
+        check_rotate_before_fits(&config(None, "8000h"), &mut diags);
+        assert!(!diags.has_errors());
+        check_rotate_before_fits(&config(Some("1y"), "8760h"), &mut diags);
+        assert!(diags.has_errors());
+        let mut diags = Diagnostics::new();
+        check_rotate_before_fits(&config(Some("720h"), "720h"), &mut diags);
+        assert!(diags.has_errors());
+    }
+
+    #[test]
+    fn a_model_round_trips_through_its_value() {
+        let model = KeyModel {
+            application_id: "0D4E3A1B-7C2F-4E8A-9B5D-3F6A1C8E2B47".into(),
+            display_name: "terraform".into(),
+            validity: None,
+            end_date: Some("2028-12-02T10:00:00.5Z".into()),
+            rotate_before: "720h".into(),
+            rotate_when_changed: Value::Null,
+            timeouts: Value::Null,
+            remote: Some(RemoteKey {
+                key_id: "3c5d7e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f".into(),
+                start: Some(at("2026-12-02T10:00:00.5Z")),
+                end: Some(at("2028-12-02T10:00:00.5Z")),
+                hint: Some("abc".into()),
+            }),
+            value: None,
+        };
+        let value = model.to_value(at("2026-12-02T10:00:00Z"));
+        assert_eq!(value.get(attr::EXPIRES_IN_DAYS), &Value::from(731));
+        let back = KeyModel::from_value(&value).unwrap();
+        assert_eq!(back.remote, model.remote);
+        assert_eq!(back.end_date, model.end_date);
+        assert_eq!(back.to_value(at("2026-12-02T10:00:00Z")), value);
     }
 }
