@@ -46,6 +46,9 @@ const MAX_ATTEMPTS: u32 = 3;
 /// retries addPassword on a fresh app for about 18 s; replication can take longer).
 const NEW_APPLICATION_PATIENCE: Duration = Duration::from_secs(30);
 
+/// How long after removePassword the key may stay readable before the removal is taken as lost.
+const REMOVAL_SETTLES: Duration = Duration::from_secs(30);
+
 /// How long cleaning up after an interrupted create may take once Terraform is stopping.
 const CLEANUP_AFTER_STOP: Duration = Duration::from_secs(60);
 
@@ -1298,12 +1301,13 @@ async fn remove_key(
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(errors::diagnostic(&doing, &e)),
         }
-        // Until reads agree it is gone; a read that still shows it after that long means the removal was
-        // lost, and the loop removes it again.
-        let gone = consistency::wait_until_visible(call, || async {
+        // Until reads agree it is gone. A key still readable after REMOVAL_SETTLES means the removal was
+        // lost on the way (or answered by a replica that did not have the key): remove it again.
+        let settling = call.clone().with_timeout(REMOVAL_SETTLES);
+        let gone = consistency::wait_until_visible(&settling, || async {
             let app = configured
                 .applications
-                .read_fresh(client, call, app_id)
+                .read_fresh(client, &settling, app_id)
                 .await
                 .map_err(unshare)?;
             Ok(app.is_none_or(|app| find_key(&app, key_id).is_none()))
@@ -1311,6 +1315,7 @@ async fn remove_key(
         .await;
         match gone {
             Ok(()) => return Ok(()),
+            Err(WaitError::TimedOut) if call.remaining().is_none_or(|left| !left.is_zero()) => continue,
             Err(WaitError::TimedOut) => {
                 return Err(Diagnostic::error(
                     format!("Error {doing}"),
