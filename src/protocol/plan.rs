@@ -22,6 +22,17 @@ impl PlannedChange {
         !self.requires_replace.is_empty()
     }
 
+    /// Takes back a replacement the default plan made because `attribute` changed, when the resource
+    /// knows the change is only a spelling of the same object (e.g. a GUID in other case). With no other
+    /// reason to replace, the plan is an in-place update: unknown computed values carry over from `prior`.
+    pub fn cancel_replacement_of(&mut self, attribute: &str, prior: &Value) {
+        let path = AttributePath::root(attribute);
+        self.requires_replace.retain(|p| *p != path);
+        if self.requires_replace.is_empty() {
+            self.planned = self.planned.with_unknowns_from(prior);
+        }
+    }
+
     /// Forces a replacement because of `attribute`; computed values of the new object become unknown.
     pub fn replace_because_of(&mut self, attribute: &str, schema: &Schema, config: &Value) {
         let path = AttributePath::root(attribute);

@@ -290,6 +290,19 @@ impl Value {
     }
 
     /// A null value of the right shape for `ty`: objects get every attribute, all null.
+    /// This object with each unknown attribute replaced by `other`'s value of it (null when absent).
+    pub fn with_unknowns_from(&self, other: &Value) -> Value {
+        let mut out = self.clone();
+        if let Value::Object(fields) = &mut out {
+            for (name, value) in fields.iter_mut() {
+                if value.is_unknown() {
+                    *value = other.get(name).clone();
+                }
+            }
+        }
+        out
+    }
+
     pub fn null_object(ty: &Type) -> Value {
         match ty {
             Type::Object(attrs) => Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect()),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use partnercenter_microsoft::graph::Application;
-use partnercenter_microsoft::{CallContext, Client, Error};
+use partnercenter_microsoft::{CallContext, Client, Error, RequiredResourceAccess};
 use tokio::sync::OwnedMutexGuard;
 
 /// How long a completed read answers further reads. Terraform refreshes a configuration's resources in
@@ -29,6 +29,9 @@ enum Read {
 pub struct Applications {
     reads: Mutex<HashMap<String, Read>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The `requiredResourceAccess` this process last wrote to each application: the next writer merges
+    /// into a read that shows it, not into a lagging replica's older list (which would lose the entry).
+    written_access: Mutex<HashMap<String, Vec<RequiredResourceAccess>>>,
 }
 
 impl Applications {
@@ -106,6 +109,21 @@ impl Applications {
         }
     }
 
+    /// Records the `requiredResourceAccess` list just written to `app_id`.
+    pub fn remember_written_access(&self, app_id: &str, list: &[RequiredResourceAccess]) {
+        if let Ok(mut written) = self.written_access.lock() {
+            written.insert(app_id.to_ascii_lowercase(), list.to_vec());
+        }
+    }
+
+    /// The list this process last wrote to `app_id`, if any.
+    pub fn written_access(&self, app_id: &str) -> Option<Vec<RequiredResourceAccess>> {
+        self.written_access
+            .lock()
+            .ok()
+            .and_then(|written| written.get(&app_id.to_ascii_lowercase()).cloned())
+    }
+
     /// Serializes writes to one application (keys and permissions alike). Hold the guard across the
     /// whole read-modify-write, then call [`Self::invalidate`].
     pub async fn lock(&self, app_id: &str) -> OwnedMutexGuard<()> {
@@ -115,4 +133,9 @@ impl Applications {
         };
         lock.lock_owned().await
     }
+}
+
+/// The shared application read hands errors out behind an `Arc`; diagnostics want the error itself.
+pub fn unshare(e: Arc<Error>) -> Error {
+    Arc::try_unwrap(e).unwrap_or_else(|shared| Error::Config(shared.to_string()))
 }

@@ -35,6 +35,11 @@ impl Absence {
         reads: 5,
         over_at_least: Duration::from_secs(10),
     };
+    /// Never "gone": keep looking until found or the deadline.
+    pub const NEVER: Absence = Absence {
+        reads: u32::MAX,
+        over_at_least: Duration::MAX,
+    };
 }
 
 /// What agreeing reads decided about an object.

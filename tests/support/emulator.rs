@@ -84,3 +84,106 @@ impl Drop for Emulator {
         }
     }
 }
+
+/// The emulator's committed truth about the directory objects the provider manages, as sets that can be
+/// compared with Terraform state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Remote {
+    /// `(application App ID, key id)` of every password credential, lower case.
+    pub keys: std::collections::BTreeSet<(String, String)>,
+    /// `(application App ID, resource App ID, permission id)` of every delegated entry in
+    /// `requiredResourceAccess`, lower case.
+    pub requested: std::collections::BTreeSet<(String, String, String)>,
+    /// `(client App ID, resource App ID, scope value)` of every AllPrincipals grant.
+    pub consented: std::collections::BTreeSet<(String, String, String)>,
+}
+
+impl Remote {
+    /// What `self` has beyond `baseline` (what the test's Terraform runs made).
+    pub fn beyond(&self, baseline: &Remote) -> Remote {
+        Remote {
+            keys: self.keys.difference(&baseline.keys).cloned().collect(),
+            requested: self.requested.difference(&baseline.requested).cloned().collect(),
+            consented: self.consented.difference(&baseline.consented).cloned().collect(),
+        }
+    }
+}
+
+impl Emulator {
+    /// The directory as the emulator's primary holds it (not what a lagging replica would answer).
+    pub fn remote(&self) -> Remote {
+        let state = self.control("GET", "/_emulator/state", Json::Null);
+        let lower = |v: &Json| v.as_str().unwrap_or_default().to_ascii_lowercase();
+        let directory = if state["directory"].is_object() {
+            &state["directory"]
+        } else {
+            &state
+        };
+        let apps = directory["applications"].as_array().cloned().unwrap_or_default();
+        let sps = directory["servicePrincipals"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let grants = directory["oauth2PermissionGrants"]
+            .as_array()
+            .or_else(|| state["grants"].as_array())
+            .cloned()
+            .unwrap_or_default();
+        let app_of_sp = |sp_id: &Json| {
+            sps.iter()
+                .find(|sp| lower(&sp["id"]) == lower(sp_id))
+                .map(|sp| lower(&sp["appId"]))
+                .unwrap_or_else(|| lower(sp_id))
+        };
+        let mut remote = Remote::default();
+        for app in &apps {
+            let app_id = lower(&app["appId"]);
+            for key in app["passwordCredentials"].as_array().into_iter().flatten() {
+                remote.keys.insert((app_id.clone(), lower(&key["keyId"])));
+            }
+            for entry in app["requiredResourceAccess"].as_array().into_iter().flatten() {
+                for access in entry["resourceAccess"].as_array().into_iter().flatten() {
+                    if access["type"] == "Scope" {
+                        remote.requested.insert((
+                            app_id.clone(),
+                            lower(&entry["resourceAppId"]),
+                            lower(&access["id"]),
+                        ));
+                    }
+                }
+            }
+        }
+        for grant in &grants {
+            if grant["consentType"] != "AllPrincipals" {
+                continue;
+            }
+            let client = app_of_sp(&grant["clientId"]);
+            let resource = app_of_sp(&grant["resourceId"]);
+            for scope in grant["scope"].as_str().unwrap_or_default().split_whitespace() {
+                remote
+                    .consented
+                    .insert((client.clone(), resource.clone(), scope.to_owned()));
+            }
+        }
+        remote
+    }
+
+    /// Adds a fault (`POST /_emulator/faults`).
+    pub fn fault(&self, spec: Json) {
+        self.control("POST", "/_emulator/faults", spec);
+    }
+
+    /// Changes settings (`POST /_emulator/settings`).
+    pub fn settings(&self, patch: Json) {
+        self.control("POST", "/_emulator/settings", patch);
+    }
+
+    /// Moves the emulator's clock forward.
+    pub fn advance_days(&self, days: i64) {
+        self.control(
+            "POST",
+            "/_emulator/clock",
+            serde_json::json!({"advance_seconds": days * 86_400}),
+        );
+    }
+}

@@ -10,10 +10,11 @@
 //! the errors that lag produces.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use partnercenter_microsoft::graph::PermissionGrant as GraphGrant;
+use partnercenter_microsoft::graph::{Application, PermissionGrant as GraphGrant};
 use partnercenter_microsoft::{
     CallContext, Client, ConsentType, Error, NewGrant, RequiredResourceAccess, ResourceAccess,
     ResourceAccessKind, ServicePrincipal,
@@ -23,9 +24,11 @@ use crate::protocol::{
     Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Private,
     Resource, Schema, Type, Validator, Value,
 };
-use crate::provider::applications::Applications;
+use crate::provider::applications::{Applications, unshare};
 use crate::provider::config::{Configured, Needs};
-use crate::provider::consistency::{self, Backoff, is_conflict, replication_lag, until_replicated};
+use crate::provider::consistency::{
+    self, Absence, Backoff, Verdict, WaitError, is_conflict, replication_lag, until_replicated,
+};
 use crate::provider::{call_context, errors, timeouts, validation};
 
 pub struct PermissionGrant;
@@ -84,6 +87,21 @@ struct Permissions {
 }
 
 impl Permissions {
+    /// What a stored state says Graph holds.
+    fn held_in(state: &Value) -> Permissions {
+        let optional = |name: &str| state.known::<String>(name);
+        Permissions {
+            application_id: text(state, "application_id"),
+            resource_app_id: text(state, "resource_app_id"),
+            scopes: strings_of(state.get("scopes")),
+            admin_consent: state.known::<bool>("admin_consent").unwrap_or(true),
+            client_service_principal_id: optional("client_service_principal_id"),
+            resource_service_principal_id: optional("resource_service_principal_id"),
+            grant_id: optional("grant_id"),
+            scope_ids: map_of(state.get("scope_ids")),
+        }
+    }
+
     /// The Terraform value, keeping `api` and `timeouts` as the user wrote them.
     fn to_value(&self, api: &Value, timeouts: &Value) -> Value {
         Value::object([
@@ -506,7 +524,7 @@ impl Resource<Configured> for PermissionGrant {
         };
         let call = call_context(ctx, timeouts::get(state, "read", TIMEOUTS.read));
         let app_id = text(state, "application_id");
-        match observe(client, &ctx.client.applications, &call, state, false).await {
+        match observe_settled(client, &ctx.client.applications, &call, state).await {
             Ok(Some(seen)) => Some(seen.to_value(state.get("api"), state.get("timeouts"))),
             Ok(None) if is_import(state) => None,
             Ok(None) => {
@@ -656,10 +674,9 @@ async fn write(
     let admin_consent = planned.get("admin_consent").as_bool().unwrap_or(true);
 
     let reading = || format!("reading application {app_id}");
-    let Some(app) = applications
-        .read_fresh(client, call, &app_id)
+    let Some(app) = read_showing_our_writes(client, applications, call, &app_id)
         .await
-        .map_err(|e| (reading(), unshare(e)))?
+        .map_err(|e| (reading(), e))?
     else {
         diags.attribute_error(
             AttributePath::root("application_id"),
@@ -724,6 +741,7 @@ async fn write(
                     e,
                 )
             })?;
+        applications.remember_written_access(&app_id, &list);
     }
 
     let prior_consent = prior
@@ -869,6 +887,48 @@ async fn observe(
     }))
 }
 
+/// What Graph holds, decided by agreeing reads: a first read that matches state is taken; one that differs
+/// (drift, or a lagging replica, or a 404 that is only lag) is believed only once the next fresh reads
+/// agree with it. A read matching state on the way wins: it exists somewhere.
+async fn observe_settled(
+    client: &Client,
+    applications: &Applications,
+    call: &CallContext,
+    state: &Value,
+) -> Result<Option<Permissions>, Failure> {
+    let first = observe(client, applications, call, state, false).await?;
+    if is_import(state) {
+        return Ok(first);
+    }
+    let held = Some(Permissions::held_in(state));
+    if first == held {
+        return Ok(first);
+    }
+    let (mut latest, mut agreeing) = (first, 1);
+    let mut backoff = Backoff::new();
+    while agreeing < consistency::CONSECUTIVE_READS {
+        backoff.pause(call, None).await.map_err(|e| {
+            (
+                format!(
+                    "reading the permissions of application {}",
+                    text(state, "application_id")
+                ),
+                e,
+            )
+        })?;
+        let again = observe(client, applications, call, state, true).await?;
+        if again == held {
+            return Ok(again);
+        }
+        if again == latest {
+            agreeing += 1;
+        } else {
+            (latest, agreeing) = (again, 1);
+        }
+    }
+    Ok(latest)
+}
+
 /// Delete: takes this resource's scopes out of `requiredResourceAccess` and the grant (deleting the grant
 /// when nothing is left in it). What is already gone counts as removed.
 async fn revoke(
@@ -883,12 +943,16 @@ async fn revoke(
     let scopes = strings_of(prior.get("scopes"));
     let _guard = applications.lock(&app_id).await;
     let result = async {
-        let Some(app) = applications
-            .read_fresh(client, call, &app_id)
+        let read = read_showing_our_writes(client, applications, call, &app_id)
             .await
-            .map_err(|e| (format!("reading application {app_id}"), unshare(e)))?
-        else {
-            return Ok(());
+            .map_err(|e| (format!("reading application {app_id}"), e))?;
+        let app = match read {
+            Some(app) => app,
+            // Gone with the application, if agreeing reads say so.
+            None => match confirm_application_gone(client, applications, call, &app_id).await? {
+                Some(app) => app,
+                None => return Ok(()),
+            },
         };
         let resource_sp = graph
             .service_principal_by_app_id(call, &resource)
@@ -910,6 +974,7 @@ async fn revoke(
             until_replicated(call, || graph.set_required_resource_access(call, &app.id, &list))
                 .await
                 .map_err(|e| (format!("removing API permissions from application {app_id}"), e))?;
+            applications.remember_written_access(&app_id, &list);
         }
         // Consent is taken back only if this resource gave it; without `admin_consent` a grant carrying
         // these scopes is someone else's.
@@ -937,6 +1002,98 @@ async fn revoke(
     .await;
     applications.invalidate(&app_id);
     result
+}
+
+/// How long a read may lag behind this process's own last `requiredResourceAccess` write before the read
+/// is believed (someone else changed the list meanwhile).
+const OWN_WRITE_SETTLES: Duration = Duration::from_secs(30);
+
+/// A fresh read of the application that shows the `requiredResourceAccess` this process last wrote, so a
+/// merge never starts from a lagging replica's older list and loses a parallel grant's entry: reads are
+/// repeated until one shows it, for at most [`OWN_WRITE_SETTLES`] (after that, someone else changed the
+/// list meanwhile and the latest read is believed). `None` when the application is missing.
+async fn read_showing_our_writes(
+    client: &Client,
+    applications: &Applications,
+    call: &CallContext,
+    app_id: &str,
+) -> Result<Option<Arc<Application>>, Error> {
+    let Some(written) = applications.written_access(app_id) else {
+        return applications
+            .read_fresh(client, call, app_id)
+            .await
+            .map_err(unshare);
+    };
+    let settles = call.clone().with_timeout(OWN_WRITE_SETTLES);
+    let latest: Mutex<Option<Option<Arc<Application>>>> = Mutex::default();
+    let verdict = consistency::look_until_certain(&settles, Absence::NEVER, || async {
+        let app = applications
+            .read_fresh(client, &settles, app_id)
+            .await
+            .map_err(unshare)?;
+        let shows = app
+            .as_ref()
+            .is_none_or(|a| same_access(&a.required_resource_access, &written));
+        if let Ok(mut latest) = latest.lock() {
+            *latest = Some(app.clone());
+        }
+        Ok(shows.then_some(app))
+    })
+    .await;
+    match verdict {
+        Ok(Verdict::Found(app)) => Ok(app),
+        Ok(Verdict::Gone) | Err(WaitError::TimedOut) => match latest.into_inner().ok().flatten() {
+            Some(app) => Ok(app),
+            None => applications
+                .read_fresh(client, call, app_id)
+                .await
+                .map_err(unshare),
+        },
+        Err(WaitError::Failed(e)) => Err(e),
+        Err(WaitError::Cancelled) => Err(Error::Cancelled),
+    }
+}
+
+/// Whether two `requiredResourceAccess` lists hold the same entries, whatever their order and case.
+fn same_access(a: &[RequiredResourceAccess], b: &[RequiredResourceAccess]) -> bool {
+    let entries = |list: &[RequiredResourceAccess]| -> BTreeSet<(String, String, String)> {
+        list.iter()
+            .flat_map(|r| {
+                r.resource_access.iter().map(move |x| {
+                    (
+                        r.resource_app_id.to_ascii_lowercase(),
+                        x.id.to_ascii_lowercase(),
+                        x.kind.as_str().to_owned(),
+                    )
+                })
+            })
+            .collect()
+    };
+    entries(a) == entries(b)
+}
+
+/// After a read found no application: gone (`None`) only when agreeing reads say so; a 404 may be lag.
+async fn confirm_application_gone(
+    client: &Client,
+    applications: &Applications,
+    call: &CallContext,
+    app_id: &str,
+) -> Result<Option<Arc<Application>>, Failure> {
+    let verdict = consistency::look_until_certain(call, Absence::OF_REPLICATED, || async {
+        applications
+            .read_fresh(client, call, app_id)
+            .await
+            .map_err(unshare)
+    })
+    .await;
+    let doing = || format!("reading application {app_id}");
+    match verdict {
+        Ok(Verdict::Gone) => Ok(None),
+        Ok(Verdict::Found(app)) => Ok(Some(app)),
+        Err(WaitError::Failed(e)) => Err((doing(), e)),
+        Err(WaitError::Cancelled) => Err((doing(), Error::Cancelled)),
+        Err(WaitError::TimedOut) => Err((doing(), Error::Timeout { last: None })),
+    }
 }
 
 /// The service principal of `app_id`, created when the tenant has none. Replication lag (a new app not yet
@@ -1056,11 +1213,6 @@ async fn find_grant(
         .find(|g| {
             g.consent_type == ConsentType::AllPrincipals && g.resource_id.eq_ignore_ascii_case(resource_sp)
         }))
-}
-
-/// The shared application read hands errors out behind an `Arc`; diagnostics want the error itself.
-fn unshare(e: std::sync::Arc<Error>) -> Error {
-    std::sync::Arc::try_unwrap(e).unwrap_or_else(|shared| Error::Config(shared.to_string()))
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ use crate::protocol::{
     Attr, Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Private,
     Resource, Schema, Type, Validator, Value,
 };
+use crate::provider::applications::unshare;
 use crate::provider::config::{Configured, Needs};
 use crate::provider::consistency::{self, Absence, Verdict, WaitError};
 use crate::provider::timeouts::{self, Defaults};
@@ -513,20 +514,24 @@ impl Resource<Configured> for WebAppKey {
         let pinned_end = config
             .known::<String>(attr::END_DATE)
             .and_then(|s| parse_time(&s).ok());
-
-        if request.prior.is_null() || plan.is_replace() {
-            plan_new_key(config, plan);
-            if let Some(end) = pinned_end {
-                let now = microsoft_now(ctx, app_id.as_deref()).await;
-                refuse_pinned_end_inside_window(end, now, rotate_before, diags);
-            }
-            return;
+        // An existing key is kept through changes that only restate it.
+        let prior = KeyModel::from_value(request.prior).ok();
+        if let Some(prior) = &prior {
+            keep_the_key_when_only_the_app_id_case_differs(request.prior, config, plan);
+            accept_the_validity_an_imported_key_has(prior, request.prior, config, plan);
         }
 
-        let Ok(prior) = KeyModel::from_value(request.prior) else {
-            return;
+        let prior = match prior {
+            Some(prior) if !plan.is_replace() => prior,
+            _ => {
+                plan_new_key(config, plan);
+                if let Some(end) = pinned_end {
+                    let now = microsoft_now(ctx, app_id.as_deref()).await;
+                    refuse_pinned_end_inside_window(end, now, rotate_before, diags);
+                }
+                return;
+            }
         };
-        accept_the_validity_an_imported_key_has(&prior, request.prior, config, plan);
         let Some(end) = prior.remote.as_ref().and_then(|r| r.end) else {
             return;
         };
@@ -737,7 +742,7 @@ impl Resource<Configured> for WebAppKey {
         _private: &mut Private,
         _diags: &mut Diagnostics,
     ) -> Option<Value> {
-        Some(known_from(planned, prior))
+        Some(planned.with_unknowns_from(prior))
     }
 
     /// Remove the key, then wait until reads agree it is gone: destroy never succeeds while it is readable.
@@ -853,6 +858,20 @@ fn plan_new_key(config: &Value, plan: &mut PlannedChange) {
     plan.planned.set(attr::VALIDITY, validity);
 }
 
+/// App IDs are GUIDs: `0D4E…` and `0d4e…` name the same application, so a change of case alone keeps the
+/// key (the new spelling is taken in place; Terraform requires state to equal the configuration).
+fn keep_the_key_when_only_the_app_id_case_differs(prior: &Value, config: &Value, plan: &mut PlannedChange) {
+    let (Some(before), Some(now)) = (
+        prior.known::<String>(attr::APPLICATION_ID),
+        config.known::<String>(attr::APPLICATION_ID),
+    ) else {
+        return;
+    };
+    if before != now && before.eq_ignore_ascii_case(&now) {
+        plan.cancel_replacement_of(attr::APPLICATION_ID, prior);
+    }
+}
+
 /// Refuses a new key that the next plan would replace at once (or that is already expired).
 fn refuse_pinned_end_inside_window(
     end: DateTime<Utc>,
@@ -911,10 +930,8 @@ fn accept_the_validity_an_imported_key_has(
     else {
         return;
     };
-    if wanted.describes(start, end) && plan.requires_replace == [path.clone()] {
-        plan.requires_replace.clear();
-        // The key stays: its computed values carry over (the default plan made them unknown).
-        plan.planned = known_from(&plan.planned, prior_value);
+    if wanted.describes(start, end) {
+        plan.cancel_replacement_of(attr::VALIDITY, prior_value);
     }
 }
 
@@ -1353,10 +1370,6 @@ fn detached_context() -> CallContext {
     CallContext::new(CancellationToken::new()).with_timeout(CLEANUP_AFTER_STOP)
 }
 
-fn unshare(e: std::sync::Arc<Error>) -> Error {
-    std::sync::Arc::try_unwrap(e).unwrap_or_else(|shared| Error::Config(shared.to_string()))
-}
-
 fn wait_error_text(e: &WaitError<Error>) -> String {
     match e {
         WaitError::TimedOut => "the timeout ran out".to_owned(),
@@ -1373,19 +1386,6 @@ fn wait_diagnostic(doing: &str, e: WaitError<Error>) -> Diagnostic {
             format!("Gave up: {}.", wait_error_text(&other)),
         ),
     }
-}
-
-/// `planned` with every unknown value taken from `prior` (an in-place update changes nothing remote).
-fn known_from(planned: &Value, prior: &Value) -> Value {
-    let mut out = planned.clone();
-    if let (Value::Object(fields), Value::Object(before)) = (&mut out, prior) {
-        for (name, value) in fields.iter_mut() {
-            if value.is_unknown() {
-                *value = before.get(name).cloned().unwrap_or(Value::Null);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
