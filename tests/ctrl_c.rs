@@ -167,8 +167,13 @@ fn child_running(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-#[test]
-fn ctrl_c_before_during_and_after_add_password_leaves_state_equal_to_the_emulator() {
+each_terraform! {
+    fn ctrl_c_before_during_and_after_add_password_leaves_state_equal_to_the_emulator(tf) {
+        ctrl_c_before_during_and_after_add_password_leaves_state_equal_to_the_emulator_on(tf)
+    }
+}
+
+fn ctrl_c_before_during_and_after_add_password_leaves_state_equal_to_the_emulator_on(tf: &support::Terraform) {
     for when in [When::Before, When::During, When::After] {
         let emu = Emulator::start();
         emu.control(
@@ -191,7 +196,7 @@ fn ctrl_c_before_during_and_after_add_password_leaves_state_equal_to_the_emulato
                 json!({"replication_delay_ms": 20000}),
             );
         }
-        let w = emu.demo_env(Workdir::new(&key_config()));
+        let w = emu.demo_env(Workdir::with(tf, &key_config()));
         let (run, took) = interrupted_apply(&emu, &w, when);
         let out = run.output();
         // Let a request the provider gave up on finish on the emulator's side before comparing.

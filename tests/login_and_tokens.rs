@@ -58,8 +58,13 @@ fn sign_in(url: &str) {
     });
 }
 
-#[test]
-fn browser_login_with_pkce_prints_a_working_refresh_token() {
+each_terraform! {
+    fn browser_login_with_pkce_prints_a_working_refresh_token(tf) {
+        browser_login_with_pkce_prints_a_working_refresh_token_on(tf)
+    }
+}
+
+fn browser_login_with_pkce_prints_a_working_refresh_token_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     let mut child = login_command(&emu)
         .stdout(Stdio::piped())
@@ -84,7 +89,7 @@ fn browser_login_with_pkce_prints_a_working_refresh_token() {
 
     // The token works for an App+User-only data source.
     let w = emu
-        .endpoints_env(Workdir::new("provider \"partnercenter\" {}\ndata \"partnercenter_mpn_id\" \"me\" {}\noutput \"mpn\" { value = data.partnercenter_mpn_id.me.mpn_id }\n"))
+        .endpoints_env(Workdir::with(tf, "provider \"partnercenter\" {}\ndata \"partnercenter_mpn_id\" \"me\" {}\noutput \"mpn\" { value = data.partnercenter_mpn_id.me.mpn_id }\n"))
         .env("PARTNERCENTER_TENANT_ID", demo::TENANT_ID)
         .env("PARTNERCENTER_CLIENT_ID", demo::APP_ID)
         .env("PARTNERCENTER_REFRESH_TOKEN", &token);
@@ -92,8 +97,13 @@ fn browser_login_with_pkce_prints_a_working_refresh_token() {
     assert_eq!(w.output("mpn"), json!(demo::MPN_ID));
 }
 
-#[test]
-fn device_code_login_writes_a_private_token_file() {
+each_terraform! {
+    fn device_code_login_writes_a_private_token_file(tf) {
+        device_code_login_writes_a_private_token_file_on(tf)
+    }
+}
+
+fn device_code_login_writes_a_private_token_file_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("refresh-token");
@@ -134,7 +144,7 @@ fn device_code_login_writes_a_private_token_file() {
     );
 
     let w = emu
-        .endpoints_env(Workdir::new("provider \"partnercenter\" {}\ndata \"partnercenter_domain\" \"me\" {}\noutput \"domain\" { value = data.partnercenter_domain.me.domain }\n"))
+        .endpoints_env(Workdir::with(tf, "provider \"partnercenter\" {}\ndata \"partnercenter_domain\" \"me\" {}\noutput \"domain\" { value = data.partnercenter_domain.me.domain }\n"))
         .env("PARTNERCENTER_TENANT_ID", demo::TENANT_ID)
         .env("PARTNERCENTER_CLIENT_ID", demo::APP_ID)
         .env("PARTNERCENTER_REFRESH_TOKEN_FILE_PATH", out_file.to_str().unwrap());
@@ -142,8 +152,13 @@ fn device_code_login_writes_a_private_token_file() {
     assert_eq!(w.output("domain"), json!(demo::DOMAIN));
 }
 
-#[test]
-fn a_rotated_refresh_token_is_used_for_the_rest_of_the_run() {
+each_terraform! {
+    fn a_rotated_refresh_token_is_used_for_the_rest_of_the_run(tf) {
+        a_rotated_refresh_token_is_used_for_the_rest_of_the_run_on(tf)
+    }
+}
+
+fn a_rotated_refresh_token_is_used_for_the_rest_of_the_run_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     // Each redemption revokes the token it used, and access tokens live two seconds (renewed at half life):
     // each read after the first, 1.2 s apart, redeems again, which only works with the rotated token.
@@ -164,7 +179,7 @@ fn a_rotated_refresh_token_is_used_for_the_rest_of_the_run() {
         );
     }
     let w = emu
-        .endpoints_env(Workdir::new(
+        .endpoints_env(Workdir::with(tf, 
             r#"provider "partnercenter" {}
 data "partnercenter_mpn_id" "me" {}
 data "partnercenter_domain" "me" {}

@@ -72,12 +72,17 @@ fn assert_clean(what: &str, text: &str, secrets: &[(&str, &str)]) {
     }
 }
 
-#[test]
-fn no_secret_or_token_reaches_trace_logs_plan_output_or_diagnostics() {
+each_terraform! {
+    fn no_secret_or_token_reaches_trace_logs_plan_output_or_diagnostics(tf) {
+        no_secret_or_token_reaches_trace_logs_plan_output_or_diagnostics_on(tf)
+    }
+}
+
+fn no_secret_or_token_reaches_trace_logs_plan_output_or_diagnostics_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     // The emulator answers every refresh with a new refresh token, which the provider uses for the rest of
     // the run (and must not log).
-    let w = emu.demo_env(Workdir::new(FLOW)).env("TF_LOG", "trace");
+    let w = emu.demo_env(Workdir::with(tf, FLOW)).env("TF_LOG", "trace");
 
     let apply = w.apply().success();
     let key = w
@@ -118,7 +123,7 @@ fn no_secret_or_token_reaches_trace_logs_plan_output_or_diagnostics() {
     // A wrong secret fails with Entra's answer, and the wrong secret is not echoed either.
     let wrong = "Wr0ng~Secret.Value-not-the-one-1234";
     let mut failing = emu
-        .endpoints_env(Workdir::new(
+        .endpoints_env(Workdir::with(tf, 
             "provider \"partnercenter\" {}\ndata \"partnercenter_customers\" \"all\" {}\n",
         ))
         .env("TF_LOG", "trace")

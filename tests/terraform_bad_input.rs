@@ -525,13 +525,18 @@ fn validate_cases() -> Vec<Case> {
     ]
 }
 
-#[test]
-fn the_bad_input_table() {
+each_terraform! {
+    fn the_bad_input_table(tf) {
+        the_bad_input_table_on(tf)
+    }
+}
+
+fn the_bad_input_table_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     let mut table = Vec::new();
 
     // 1. Validate time: 30 cases in one run, and not one request.
-    let w = emu.demo_env(Workdir::new(&validate_config()));
+    let w = emu.demo_env(Workdir::with(tf, &validate_config()));
     let run = w.validate();
     let cases = validate_cases();
     assert!(cases.len() >= 30);
@@ -544,7 +549,7 @@ fn the_bad_input_table() {
 
     // 2. Configure and plan time, no network: missing credentials of each kind, unreadable secret file,
     //    use_oidc without a token.
-    let w = emu.endpoints_env(Workdir::new(
+    let w = emu.endpoints_env(Workdir::with(tf, 
         r#"
 provider "partnercenter" {}
 provider "partnercenter" {
@@ -631,7 +636,7 @@ data "partnercenter_consent_url" "missing_file" {
 
     // 3. Bad values from the environment are reported with the variable's name.
     let w = emu
-        .endpoints_env(Workdir::new(
+        .endpoints_env(Workdir::with(tf, 
             "provider \"partnercenter\" {}\ndata \"partnercenter_customers\" \"all\" {}\n",
         ))
         .env("PARTNERCENTER_TENANT_ID", "contoso.onmicrosoft.com")
@@ -672,7 +677,7 @@ data "partnercenter_consent_url" "missing_file" {
 
     // 4. Creating a key needs app-only credentials: an apply with tenant and client only.
     let w = emu
-        .endpoints_env(Workdir::new(&format!(
+        .endpoints_env(Workdir::with(tf, &format!(
             "provider \"partnercenter\" {{}}\nresource \"partnercenter_web_app_key\" \"k\" {{\n  application_id = \"{APP}\"\n}}\n"
         )))
         .env("PARTNERCENTER_TENANT_ID", demo::TENANT_ID)
@@ -705,7 +710,7 @@ data "partnercenter_consent_url" "missing_file" {
         json!({"refresh_token_max_inactive_seconds": 60}),
     );
     emu.control("POST", "/_emulator/clock", json!({"advance_seconds": 120}));
-    let w = emu.demo_env(Workdir::new(&format!(
+    let w = emu.demo_env(Workdir::with(tf, &format!(
         r#"
 provider "partnercenter" {{}}
 provider "partnercenter" {{
@@ -760,7 +765,7 @@ resource "partnercenter_web_app_key" "past_end_date" {{
     ));
 
     // 6. Bad import ids, for both resources.
-    let w = emu.demo_env(Workdir::new(&format!(
+    let w = emu.demo_env(Workdir::with(tf, &format!(
         "provider \"partnercenter\" {{}}\nresource \"partnercenter_web_app_key\" \"k\" {{\n  application_id = \"{APP}\"\n}}\nresource \"partnercenter_permission_grant\" \"g\" {{\n  application_id = \"{APP}\"\n  api            = \"partner_center\"\n  scopes         = [\"user_impersonation\"]\n}}\n"
     )));
     let run = w.run(&["import", "-no-color", "partnercenter_web_app_key.k", "not-an-id"]);

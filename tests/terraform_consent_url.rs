@@ -23,9 +23,14 @@ output "scopes" {{ value = data.partnercenter_consent_url.c.scopes }}
     )
 }
 
-#[test]
-fn full_lifecycle_with_an_empty_provider_block() {
-    let w = Workdir::new(&consent(r#"provider "partnercenter" {}"#, ""));
+each_terraform! {
+    fn full_lifecycle_with_an_empty_provider_block(tf) {
+        full_lifecycle_with_an_empty_provider_block_on(tf)
+    }
+}
+
+fn full_lifecycle_with_an_empty_provider_block_on(tf: &support::Terraform) {
+    let w = Workdir::with(tf, &consent(r#"provider "partnercenter" {}"#, ""));
     w.validate().success();
     w.apply().success();
     let url = w.output("url");
@@ -57,12 +62,17 @@ fn full_lifecycle_with_an_empty_provider_block() {
     w.destroy().success();
 }
 
-#[test]
-fn tenant_scopes_environment_and_login_endpoint_shape_the_url() {
+each_terraform! {
+    fn tenant_scopes_environment_and_login_endpoint_shape_the_url(tf) {
+        tenant_scopes_environment_and_login_endpoint_shape_the_url_on(tf)
+    }
+}
+
+fn tenant_scopes_environment_and_login_endpoint_shape_the_url_on(tf: &support::Terraform) {
     let provider = r#"provider "partnercenter" {
   environment = "china"
 }"#;
-    let w = Workdir::new(&consent(
+    let w = Workdir::with(tf, &consent(
         provider,
         r#"tenant_id = "contoso.onmicrosoft.com"
   scopes = ["openid", "offline_access"]"#,
@@ -75,16 +85,21 @@ fn tenant_scopes_environment_and_login_endpoint_shape_the_url() {
     );
     assert!(url.contains("scope=openid+offline_access"), "{url}");
 
-    let w = Workdir::new(&consent(r#"provider "partnercenter" {}"#, ""))
+    let w = Workdir::with(tf, &consent(r#"provider "partnercenter" {}"#, ""))
         .env("PARTNERCENTER_LOGIN_ENDPOINT", "http://127.0.0.1:9/");
     w.apply().success();
     let url = w.output("url").as_str().unwrap().to_owned();
     assert!(url.starts_with("http://127.0.0.1:9/organizations/"), "{url}");
 }
 
-#[test]
-fn a_bad_guid_in_the_provider_block_is_reported_on_the_attribute_at_validate() {
-    let w = Workdir::new(&consent(
+each_terraform! {
+    fn a_bad_guid_in_the_provider_block_is_reported_on_the_attribute_at_validate(tf) {
+        a_bad_guid_in_the_provider_block_is_reported_on_the_attribute_at_validate_on(tf)
+    }
+}
+
+fn a_bad_guid_in_the_provider_block_is_reported_on_the_attribute_at_validate_on(tf: &support::Terraform) {
+    let w = Workdir::with(tf, &consent(
         r#"provider "partnercenter" { tenant_id = "contoso" }"#,
         "",
     ));
@@ -98,9 +113,14 @@ fn a_bad_guid_in_the_provider_block_is_reported_on_the_attribute_at_validate() {
     );
 }
 
-#[test]
-fn a_bad_guid_in_the_data_source_is_reported_on_the_attribute_at_validate() {
-    let w = Workdir::new(
+each_terraform! {
+    fn a_bad_guid_in_the_data_source_is_reported_on_the_attribute_at_validate(tf) {
+        a_bad_guid_in_the_data_source_is_reported_on_the_attribute_at_validate_on(tf)
+    }
+}
+
+fn a_bad_guid_in_the_data_source_is_reported_on_the_attribute_at_validate_on(tf: &support::Terraform) {
+    let w = Workdir::with(tf, 
         r#"provider "partnercenter" {}
 data "partnercenter_consent_url" "c" {
   client_id    = "my-app"
@@ -122,20 +142,25 @@ data "partnercenter_consent_url" "c" {
     );
 }
 
-#[test]
-fn plain_http_endpoints_are_refused_unless_loopback() {
+each_terraform! {
+    fn plain_http_endpoints_are_refused_unless_loopback(tf) {
+        plain_http_endpoints_are_refused_unless_loopback_on(tf)
+    }
+}
+
+fn plain_http_endpoints_are_refused_unless_loopback_on(tf: &support::Terraform) {
     let provider = r#"provider "partnercenter" {
   endpoints {
     login = "http://login.example.com"
   }
 }"#;
-    let out = Workdir::new(&consent(provider, "")).validate().failure().output();
+    let out = Workdir::with(tf, &consent(provider, "")).validate().failure().output();
     assert!(
         out.contains("Invalid value for endpoints.login") && out.contains("clear text"),
         "{out}"
     );
 
-    let env_out = Workdir::new(&consent(r#"provider "partnercenter" {}"#, ""))
+    let env_out = Workdir::with(tf, &consent(r#"provider "partnercenter" {}"#, ""))
         .env("PARTNERCENTER_GRAPH_ENDPOINT", "http://graph.example.com")
         .apply()
         .failure()
@@ -146,19 +171,29 @@ fn plain_http_endpoints_are_refused_unless_loopback() {
     );
 }
 
-#[test]
-fn conflicting_secret_arguments_are_caught_at_validate() {
+each_terraform! {
+    fn conflicting_secret_arguments_are_caught_at_validate(tf) {
+        conflicting_secret_arguments_are_caught_at_validate_on(tf)
+    }
+}
+
+fn conflicting_secret_arguments_are_caught_at_validate_on(tf: &support::Terraform) {
     let provider = r#"provider "partnercenter" {
   client_secret           = "x"
   client_secret_file_path = "/tmp/secret"
 }"#;
-    let out = Workdir::new(&consent(provider, "")).validate().failure().output();
+    let out = Workdir::with(tf, &consent(provider, "")).validate().failure().output();
     assert!(out.contains("Conflicting configuration arguments"), "{out}");
 }
 
-#[test]
-fn the_schema_subcommand_matches_what_terraform_reports() {
-    let w = Workdir::new(&consent(r#"provider "partnercenter" {}"#, ""));
+each_terraform! {
+    fn the_schema_subcommand_matches_what_terraform_reports(tf) {
+        the_schema_subcommand_matches_what_terraform_reports_on(tf)
+    }
+}
+
+fn the_schema_subcommand_matches_what_terraform_reports_on(tf: &support::Terraform) {
+    let w = Workdir::with(tf, &consent(r#"provider "partnercenter" {}"#, ""));
     let from_terraform = w.run(&["providers", "schema", "-json"]).success();
     let from_terraform: serde_json::Value = serde_json::from_str(&from_terraform.stdout).unwrap();
     let ours = std::process::Command::new(support::provider_binary())
@@ -173,9 +208,14 @@ fn the_schema_subcommand_matches_what_terraform_reports() {
     );
 }
 
-#[test]
-fn provider_logs_reach_terraform_as_levelled_entries_only_when_asked() {
-    let w = Workdir::new(&consent(r#"provider "partnercenter" {}"#, ""));
+each_terraform! {
+    fn provider_logs_reach_terraform_as_levelled_entries_only_when_asked(tf) {
+        provider_logs_reach_terraform_as_levelled_entries_only_when_asked_on(tf)
+    }
+}
+
+fn provider_logs_reach_terraform_as_levelled_entries_only_when_asked_on(tf: &support::Terraform) {
+    let w = Workdir::with(tf, &consent(r#"provider "partnercenter" {}"#, ""));
     let debug = w.run(&["plan", "-no-color"]);
     assert!(
         !debug
@@ -183,7 +223,7 @@ fn provider_logs_reach_terraform_as_levelled_entries_only_when_asked() {
             .contains("provider.terraform-provider-partnercenter"),
         "silent without TF_LOG"
     );
-    let logged = Workdir::new(&consent(r#"provider "partnercenter" {}"#, "")).env("TF_LOG", "debug");
+    let logged = Workdir::with(tf, &consent(r#"provider "partnercenter" {}"#, "")).env("TF_LOG", "debug");
     let out = logged.run(&["plan", "-no-color"]).success().output();
     // go-plugin turns our hclog JSON lines into entries with a level and key=value fields; a line it could
     // not parse would show the raw JSON instead.

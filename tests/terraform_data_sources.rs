@@ -25,10 +25,15 @@ output "customers" { value = data.partnercenter_customers.all.customers }
 output "resellers" { value = data.partnercenter_indirect_resellers.all.resellers }
 "#;
 
-#[test]
-fn every_data_source_reads_the_demo_partner_and_a_second_plan_is_empty() {
+each_terraform! {
+    fn every_data_source_reads_the_demo_partner_and_a_second_plan_is_empty(tf) {
+        every_data_source_reads_the_demo_partner_and_a_second_plan_is_empty_on(tf)
+    }
+}
+
+fn every_data_source_reads_the_demo_partner_and_a_second_plan_is_empty_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = emu.demo_env(Workdir::new(ALL_DATA_SOURCES));
+    let w = emu.demo_env(Workdir::with(tf, ALL_DATA_SOURCES));
     w.apply().success();
     assert_eq!(w.output("mpn_id"), json!(demo::MPN_ID));
     assert_eq!(w.output("domain"), json!(demo::DOMAIN));
@@ -61,10 +66,15 @@ fn every_data_source_reads_the_demo_partner_and_a_second_plan_is_empty() {
     assert_eq!(plan.code, 0, "{}", plan.output());
 }
 
-#[test]
-fn customers_filters_narrow_the_list() {
+each_terraform! {
+    fn customers_filters_narrow_the_list(tf) {
+        customers_filters_narrow_the_list_on(tf)
+    }
+}
+
+fn customers_filters_narrow_the_list_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = emu.demo_env(Workdir::new(ALL_DATA_SOURCES));
+    let w = emu.demo_env(Workdir::with(tf, ALL_DATA_SOURCES));
     w.apply().success();
     let all = w.output("customers");
     let all = all.as_array().unwrap().clone();
@@ -119,11 +129,16 @@ output "of_reseller" {{ value = data.partnercenter_customers.of_reseller.custome
     }
 }
 
-#[test]
-fn app_user_data_sources_without_a_refresh_token_say_how_to_get_one() {
+each_terraform! {
+    fn app_user_data_sources_without_a_refresh_token_say_how_to_get_one(tf) {
+        app_user_data_sources_without_a_refresh_token_say_how_to_get_one_on(tf)
+    }
+}
+
+fn app_user_data_sources_without_a_refresh_token_say_how_to_get_one_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     let w = emu
-        .endpoints_env(Workdir::new(
+        .endpoints_env(Workdir::with(tf, 
             r#"
 provider "partnercenter" {}
 data "partnercenter_mpn_id" "me" {}
@@ -143,11 +158,16 @@ data "partnercenter_mpn_id" "me" {}
     );
 }
 
-#[test]
-fn a_wrong_secret_shows_the_aadsts_code_and_what_to_do() {
+each_terraform! {
+    fn a_wrong_secret_shows_the_aadsts_code_and_what_to_do(tf) {
+        a_wrong_secret_shows_the_aadsts_code_and_what_to_do_on(tf)
+    }
+}
+
+fn a_wrong_secret_shows_the_aadsts_code_and_what_to_do_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     let w = emu
-        .endpoints_env(Workdir::new(
+        .endpoints_env(Workdir::with(tf, 
             r#"
 provider "partnercenter" {}
 data "partnercenter_customers" "all" {}
@@ -165,8 +185,13 @@ data "partnercenter_customers" "all" {}
     );
 }
 
-#[test]
-fn throttling_and_unavailability_are_retried_until_the_plan_succeeds() {
+each_terraform! {
+    fn throttling_and_unavailability_are_retried_until_the_plan_succeeds(tf) {
+        throttling_and_unavailability_are_retried_until_the_plan_succeeds_on(tf)
+    }
+}
+
+fn throttling_and_unavailability_are_retried_until_the_plan_succeeds_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     emu.control(
         "POST",
@@ -178,7 +203,7 @@ fn throttling_and_unavailability_are_retried_until_the_plan_succeeds() {
         "/_emulator/faults",
         json!({"route": "GET /v1/profiles/mpn", "status": 503, "count": 2}),
     );
-    let w = emu.demo_env(Workdir::new(ALL_DATA_SOURCES));
+    let w = emu.demo_env(Workdir::with(tf, ALL_DATA_SOURCES));
     let run = w.run(&["plan", "-no-color", "-input=false"]);
     assert_eq!(run.code, 0, "{}", run.output());
     let log = emu.requests();
@@ -191,10 +216,15 @@ fn throttling_and_unavailability_are_retried_until_the_plan_succeeds() {
     );
 }
 
-#[test]
-fn an_unknown_mpn_id_is_reported_on_the_attribute() {
+each_terraform! {
+    fn an_unknown_mpn_id_is_reported_on_the_attribute(tf) {
+        an_unknown_mpn_id_is_reported_on_the_attribute_on(tf)
+    }
+}
+
+fn an_unknown_mpn_id_is_reported_on_the_attribute_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = emu.demo_env(Workdir::new(
+    let w = emu.demo_env(Workdir::with(tf, 
         r#"
 provider "partnercenter" {}
 data "partnercenter_mpn_id" "other" { mpn_id = "9999999" }

@@ -36,9 +36,9 @@ fn tf_files(dir: &Path) -> Vec<(String, String)> {
 
 /// A working directory holding a copy of an example directory, pointed at the emulator's demo partner.
 /// An example that declares its own `required_providers` replaces the harness's main.tf.
-fn workdir_for(emu: &Emulator, example: &str) -> Workdir {
+fn workdir_for(tf: &support::Terraform, emu: &Emulator, example: &str) -> Workdir {
     let files = tf_files(&examples().join(example));
-    let w = Workdir::new("");
+    let w = Workdir::with(tf, "");
     if files.iter().any(|(_, text)| text.contains("required_providers")) {
         w.write("main.tf", "");
     }
@@ -159,10 +159,15 @@ fn import_command(resource_type: &str) -> (String, String) {
     (parts[2].to_owned(), parts[3].to_owned())
 }
 
-#[test]
-fn the_provider_example_configures_the_provider() {
+each_terraform! {
+    fn the_provider_example_configures_the_provider(tf) {
+        the_provider_example_configures_the_provider_on(tf)
+    }
+}
+
+fn the_provider_example_configures_the_provider_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = workdir_for(&emu, "provider");
+    let w = workdir_for(tf, &emu, "provider");
     w.write(
         "check.tf",
         "data \"partnercenter_domain\" \"check\" {}\noutput \"domain\" { value = data.partnercenter_domain.check.domain }\n",
@@ -172,10 +177,15 @@ fn the_provider_example_configures_the_provider() {
     destroy_leaving_nothing(&emu, &w);
 }
 
-#[test]
-fn the_web_app_key_example_applies_imports_and_destroys() {
+each_terraform! {
+    fn the_web_app_key_example_applies_imports_and_destroys(tf) {
+        the_web_app_key_example_applies_imports_and_destroys_on(tf)
+    }
+}
+
+fn the_web_app_key_example_applies_imports_and_destroys_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = workdir_for(&emu, "resources/partnercenter_web_app_key");
+    let w = workdir_for(tf, &emu, "resources/partnercenter_web_app_key");
     apply_and_replan(&w);
     let keys = remote_keys(&emu);
     assert_eq!(keys.len(), 1, "one key created: {keys:?}");
@@ -206,10 +216,15 @@ fn the_web_app_key_example_applies_imports_and_destroys() {
     destroy_leaving_nothing(&emu, &w);
 }
 
-#[test]
-fn the_permission_grant_example_applies_imports_and_destroys() {
+each_terraform! {
+    fn the_permission_grant_example_applies_imports_and_destroys(tf) {
+        the_permission_grant_example_applies_imports_and_destroys_on(tf)
+    }
+}
+
+fn the_permission_grant_example_applies_imports_and_destroys_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = workdir_for(&emu, "resources/partnercenter_permission_grant");
+    let w = workdir_for(tf, &emu, "resources/partnercenter_permission_grant");
     apply_and_replan(&w);
     assert_eq!(
         remote_grants(&emu),
@@ -243,8 +258,13 @@ fn the_permission_grant_example_applies_imports_and_destroys() {
     destroy_leaving_nothing(&emu, &w);
 }
 
-#[test]
-fn the_data_source_examples_apply() {
+each_terraform! {
+    fn the_data_source_examples_apply(tf) {
+        the_data_source_examples_apply_on(tf)
+    }
+}
+
+fn the_data_source_examples_apply_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     for name in [
         "consent_url",
@@ -253,7 +273,7 @@ fn the_data_source_examples_apply() {
         "indirect_resellers",
         "mpn_id",
     ] {
-        let w = workdir_for(&emu, &format!("data-sources/partnercenter_{name}"));
+        let w = workdir_for(tf, &emu, &format!("data-sources/partnercenter_{name}"));
         apply_and_replan(&w);
         match name {
             "consent_url" => {
@@ -276,10 +296,15 @@ fn the_data_source_examples_apply() {
     }
 }
 
-#[test]
-fn the_quickstart_applies_shows_drift_and_destroys() {
+each_terraform! {
+    fn the_quickstart_applies_shows_drift_and_destroys(tf) {
+        the_quickstart_applies_shows_drift_and_destroys_on(tf)
+    }
+}
+
+fn the_quickstart_applies_shows_drift_and_destroys_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = workdir_for(&emu, "quickstart");
+    let w = workdir_for(tf, &emu, "quickstart");
     apply_and_replan(&w);
     let cloudyn = w.output("cloudyn");
     let keys: Vec<&String> = cloudyn.as_object().unwrap().keys().collect();
@@ -349,13 +374,13 @@ output "key_end_date" {
 }
 "#;
 
-fn onboarding(emu: &Emulator, tools: &[&str]) -> Workdir {
+fn onboarding(tf: &support::Terraform, emu: &Emulator, tools: &[&str]) -> Workdir {
     let list = tools
         .iter()
         .map(|t| format!("\"{t}\""))
         .collect::<Vec<_>>()
         .join(", ");
-    let w = emu.demo_env(Workdir::new(&ONBOARDING_ROOT.replace("TOOLS", &list)));
+    let w = emu.demo_env(Workdir::with(tf, &ONBOARDING_ROOT.replace("TOOLS", &list)));
     install_module(&w, "cost-management-onboarding");
     w
 }
@@ -366,10 +391,15 @@ fn field_names(v: &Json) -> Vec<String> {
     names
 }
 
-#[test]
-fn the_onboarding_module_outputs_exactly_the_selected_tools_fields() {
+each_terraform! {
+    fn the_onboarding_module_outputs_exactly_the_selected_tools_fields(tf) {
+        the_onboarding_module_outputs_exactly_the_selected_tools_fields_on(tf)
+    }
+}
+
+fn the_onboarding_module_outputs_exactly_the_selected_tools_fields_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = onboarding(&emu, &["cloudyn", "octo"]);
+    let w = onboarding(tf, &emu, &["cloudyn", "octo"]);
     apply_and_replan(&w);
 
     let cloudyn = w.output("cloudyn");
@@ -401,10 +431,15 @@ fn the_onboarding_module_outputs_exactly_the_selected_tools_fields() {
     destroy_leaving_nothing(&emu, &w);
 }
 
-#[test]
-fn the_onboarding_module_for_optima_alone_adds_the_mpn_id_and_no_dev_center_grant() {
+each_terraform! {
+    fn the_onboarding_module_for_optima_alone_adds_the_mpn_id_and_no_dev_center_grant(tf) {
+        the_onboarding_module_for_optima_alone_adds_the_mpn_id_and_no_dev_center_grant_on(tf)
+    }
+}
+
+fn the_onboarding_module_for_optima_alone_adds_the_mpn_id_and_no_dev_center_grant_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = onboarding(&emu, &["optima"]);
+    let w = onboarding(tf, &emu, &["optima"]);
     apply_and_replan(&w);
 
     let optima = w.output("optima");
@@ -467,10 +502,15 @@ output "resellers" {
 }
 "#;
 
-#[test]
-fn the_indirect_reseller_module_runs_once_per_reseller() {
+each_terraform! {
+    fn the_indirect_reseller_module_runs_once_per_reseller(tf) {
+        the_indirect_reseller_module_runs_once_per_reseller_on(tf)
+    }
+}
+
+fn the_indirect_reseller_module_runs_once_per_reseller_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = emu.demo_env(Workdir::new(RESELLER_ROOT));
+    let w = emu.demo_env(Workdir::with(tf, RESELLER_ROOT));
     install_module(&w, "indirect-reseller");
     apply_and_replan(&w);
 

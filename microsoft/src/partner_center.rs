@@ -401,6 +401,8 @@ struct LinkHeader {
 struct NextPage {
     url: Url,
     headers: Vec<(&'static str, String)>,
+    /// Whether this page continues a listing (any page after the first).
+    continued: bool,
 }
 
 /// Walks a Partner Center collection page by page.
@@ -430,6 +432,7 @@ impl<T: DeserializeOwned + Send + 'static> Pager<T> {
             next: Some(first.map(|url| NextPage {
                 url,
                 headers: Vec::new(),
+                continued: false,
             })),
             first: first_url,
             access,
@@ -455,15 +458,23 @@ impl<T: DeserializeOwned + Send + 'static> Pager<T> {
     }
 
     async fn fetch(&mut self, next: Result<NextPage, Error>) -> Result<(), Error> {
-        let NextPage { url, headers } = next?;
+        let NextPage {
+            url,
+            headers,
+            continued,
+        } = next?;
+        // Only a request that carried a continuation token can be past the end: there, Microsoft's own
+        // tool reads 400 + code 2000 as "no more records". On the first page the same answer is a refused
+        // request (a bad filter or size), never an empty or short list.
         let r = match self
             .pc
             .get(&self.ctx, self.operation, self.access, url, headers)
             .await
         {
             Ok(r) => r,
-            // Microsoft's own tool reads 400 + code 2000 as "no more records".
-            Err(Error::Api(e)) if e.status == 400 && e.code.as_deref() == Some("2000") => return Ok(()),
+            Err(Error::Api(e)) if continued && e.status == 400 && e.code.as_deref() == Some("2000") => {
+                return Ok(());
+            }
             Err(e) => return Err(e),
         };
         let page: Page<T> = r.json("a collection page")?;
@@ -513,7 +524,11 @@ impl<T: DeserializeOwned + Send + 'static> Pager<T> {
         let headers = token
             .map(|t| vec![("MS-ContinuationToken", t)])
             .unwrap_or_default();
-        Ok(Some(Ok(NextPage { url, headers })))
+        Ok(Some(Ok(NextPage {
+            url,
+            headers,
+            continued: true,
+        })))
     }
 }
 

@@ -90,6 +90,24 @@ async fn pages_follow_links_next_with_its_headers_and_stop_on_code_2000() {
 }
 
 #[tokio::test]
+async fn code_2000_on_the_first_page_is_an_error_never_an_empty_list() {
+    let f = Fixture::start().await;
+    f.token_endpoint(3600);
+    f.on(
+        "GET",
+        CUSTOMERS,
+        vec![Canned::json(
+            400,
+            serde_json::json!({"code":2000,"description":"Invalid filter"}),
+        )],
+    );
+    let err = collect(&f, CustomerQuery::default())
+        .await
+        .expect_err("a refused first request is not the end of a list");
+    assert!(err.to_string().contains("2000"), "{err}");
+}
+
+#[tokio::test]
 async fn a_repeated_token_is_an_error_not_an_endless_loop() {
     let f = Fixture::start().await;
     f.token_endpoint(3600);

@@ -145,6 +145,10 @@ pub struct Configured {
     pub client_id: Option<String>,
     has_app_credential: bool,
     has_refresh_token: bool,
+    /// Provider arguments whose values are not known yet (they depend on resources not yet created):
+    /// operations that need Microsoft wait for them; network-free ones (validation, planning without
+    /// reads, the consent URL when its own inputs are known) go ahead.
+    pub unknown: Vec<String>,
     pub client: Client,
     /// Coalesced reads and per-application write locks, shared by the key and permission resources.
     pub applications: super::applications::Applications,
@@ -156,8 +160,40 @@ impl Configured {
         self.require(needs, operation).map_err(|d| diags.push(d)).ok()
     }
 
+    /// A diagnostic when any of `arguments` (as `unknown` names them, e.g. "`environment`") is not known
+    /// yet; `operation` uses them without the network.
+    pub fn require_known(&self, arguments: &[&str], operation: &str) -> Result<(), Diagnostic> {
+        let pending: Vec<&String> = self
+            .unknown
+            .iter()
+            .filter(|u| arguments.iter().any(|a| u.trim_matches('`').starts_with(a)))
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        Err(Diagnostic::error(
+            "Provider configuration is not yet known",
+            format!(
+                "{operation} needs the provider's {}, known only after apply. Apply the resources it comes from \
+                 first (terraform apply -target=...).",
+                pending.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        ))
+    }
+
     /// The client, or a diagnostic naming the missing credentials for `operation` and how to provide them.
     pub fn require(&self, needs: Needs, operation: &str) -> Result<&Client, Diagnostic> {
+        if !self.unknown.is_empty() {
+            return Err(Diagnostic::error(
+                "Provider configuration is not yet known",
+                format!(
+                    "{operation} needs the provider's {}, which depend{} on values known only after apply. Apply \
+                     the resources they come from first (terraform apply -target=...), then this one.",
+                    self.unknown.join(", "),
+                    if self.unknown.len() == 1 { "s" } else { "" }
+                ),
+            ));
+        }
         let mut missing = Vec::new();
         if self.tenant_id.is_none() {
             missing.push("`tenant_id` (or PARTNERCENTER_TENANT_ID)");
@@ -199,16 +235,10 @@ pub fn configure(
     env: &dyn Fn(&str) -> Option<String>,
     diags: &mut Diagnostics,
 ) -> Option<Configured> {
-    if !config.is_wholly_known() {
-        // Terraform 1.0 configures even when values depend on resources not yet created; fail only if an
-        // operation actually runs before they are known.
-        diags.error(
-            "Provider configuration is not yet known",
-            "Some provider arguments depend on values known only after apply; apply those resources first \
-             (terraform apply -target=...), then the resources of this provider.",
-        );
-        return None;
-    }
+    // Terraform configures even when values depend on resources not yet created; only operations that
+    // need those values fail (Configured::require), so network-free ones still work.
+    let unknown = unknown_arguments(config);
+    let config = &without_unknowns(config);
     let setting = |name: &str, vars: &[&str]| -> Option<Setting> {
         if let Some(v) = config.get(name).as_str() {
             return Some(Setting {
@@ -334,6 +364,7 @@ pub fn configure(
             client_id: client_id.map(|s| s.value),
             has_app_credential,
             has_refresh_token,
+            unknown,
             client,
             applications: Default::default(),
         }),
@@ -341,6 +372,44 @@ pub fn configure(
             diags.error("Invalid provider configuration", e.to_string());
             None
         }
+    }
+}
+
+/// The provider arguments (and `endpoints.*`) whose values are unknown, as users name them.
+fn unknown_arguments(config: &Value) -> Vec<String> {
+    let Some(fields) = config.entries() else {
+        return Vec::new();
+    };
+    let mut unknown = Vec::new();
+    for (name, value) in fields {
+        if value.is_wholly_known() {
+            continue;
+        }
+        match value.entries() {
+            Some(nested) => unknown.extend(
+                nested
+                    .iter()
+                    .filter(|(_, v)| !v.is_wholly_known())
+                    .map(|(inner, _)| format!("`{name}.{inner}`")),
+            ),
+            None => unknown.push(format!("`{name}`")),
+        }
+    }
+    unknown
+}
+
+/// The configuration with unknown values as null: what is known is used as usual (an unknown argument
+/// is never replaced by its environment fallback: require() refuses operations while it is unknown).
+fn without_unknowns(config: &Value) -> Value {
+    match config {
+        Value::Unknown => Value::Null,
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(name, value)| (name.clone(), without_unknowns(value)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
