@@ -43,9 +43,13 @@ docs-check:
 release:
 	@scripts/release.sh
 
-## chaos: the whole fault matrix (every operation x every fault; `make test` runs a bounded subset)
+## chaos: the whole fault matrix (every operation x every fault, and combined faults), then 200 random
+## model-based sequences (100 per Terraform version) from a random seed it prints; `make test` runs a
+## bounded subset of both. Reproduce a sequence: MODEL_SEED=<seed> MODEL_SEQUENCES=1 cargo test --test model_based
+MODEL_SEQUENCES ?= 100
 chaos: terraform
 	CHAOS_FULL=1 $(CARGO) test --locked --test chaos -- --nocapture
+	MODEL_SEED=$${MODEL_SEED:-random} MODEL_SEQUENCES=$(MODEL_SEQUENCES) $(CARGO) test --locked --test model_based -- --nocapture
 
 FUZZ_TARGETS := dynamic_value_msgpack dynamic_value_json partner_center_responses graph_responses login_responses
 FUZZ_SECONDS ?= 300

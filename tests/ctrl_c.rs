@@ -173,7 +173,9 @@ each_terraform! {
     }
 }
 
-fn ctrl_c_before_during_and_after_add_password_leaves_state_equal_to_the_emulator_on(tf: &support::Terraform) {
+fn ctrl_c_before_during_and_after_add_password_leaves_state_equal_to_the_emulator_on(
+    tf: &support::Terraform,
+) {
     for when in [When::Before, When::During, When::After] {
         let emu = Emulator::start();
         emu.control(

@@ -179,7 +179,8 @@ fn a_rotated_refresh_token_is_used_for_the_rest_of_the_run_on(tf: &support::Terr
         );
     }
     let w = emu
-        .endpoints_env(Workdir::with(tf, 
+        .endpoints_env(Workdir::with(
+            tf,
             r#"provider "partnercenter" {}
 data "partnercenter_mpn_id" "me" {}
 data "partnercenter_domain" "me" {}

@@ -123,7 +123,8 @@ fn no_secret_or_token_reaches_trace_logs_plan_output_or_diagnostics_on(tf: &supp
     // A wrong secret fails with Entra's answer, and the wrong secret is not echoed either.
     let wrong = "Wr0ng~Secret.Value-not-the-one-1234";
     let mut failing = emu
-        .endpoints_env(Workdir::with(tf, 
+        .endpoints_env(Workdir::with(
+            tf,
             "provider \"partnercenter\" {}\ndata \"partnercenter_customers\" \"all\" {}\n",
         ))
         .env("TF_LOG", "trace")

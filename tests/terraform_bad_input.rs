@@ -549,7 +549,8 @@ fn the_bad_input_table_on(tf: &support::Terraform) {
 
     // 2. Configure and plan time, no network: missing credentials of each kind, unreadable secret file,
     //    use_oidc without a token.
-    let w = emu.endpoints_env(Workdir::with(tf, 
+    let w = emu.endpoints_env(Workdir::with(
+        tf,
         r#"
 provider "partnercenter" {}
 provider "partnercenter" {
@@ -636,7 +637,8 @@ data "partnercenter_consent_url" "missing_file" {
 
     // 3. Bad values from the environment are reported with the variable's name.
     let w = emu
-        .endpoints_env(Workdir::with(tf, 
+        .endpoints_env(Workdir::with(
+            tf,
             "provider \"partnercenter\" {}\ndata \"partnercenter_customers\" \"all\" {}\n",
         ))
         .env("PARTNERCENTER_TENANT_ID", "contoso.onmicrosoft.com")
@@ -710,8 +712,10 @@ data "partnercenter_consent_url" "missing_file" {
         json!({"refresh_token_max_inactive_seconds": 60}),
     );
     emu.control("POST", "/_emulator/clock", json!({"advance_seconds": 120}));
-    let w = emu.demo_env(Workdir::with(tf, &format!(
-        r#"
+    let w = emu.demo_env(Workdir::with(
+        tf,
+        &format!(
+            r#"
 provider "partnercenter" {{}}
 provider "partnercenter" {{
   alias     = "other_tenant"
@@ -731,7 +735,8 @@ resource "partnercenter_web_app_key" "past_end_date" {{
   end_date       = "2001-01-01T00:00:00Z"
 }}
 "#
-    )));
+        ),
+    ));
     let run = w.run(&["plan", "-no-color", "-input=false"]);
     table.extend(check(
         &run,

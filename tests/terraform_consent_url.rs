@@ -72,11 +72,14 @@ fn tenant_scopes_environment_and_login_endpoint_shape_the_url_on(tf: &support::T
     let provider = r#"provider "partnercenter" {
   environment = "china"
 }"#;
-    let w = Workdir::with(tf, &consent(
-        provider,
-        r#"tenant_id = "contoso.onmicrosoft.com"
+    let w = Workdir::with(
+        tf,
+        &consent(
+            provider,
+            r#"tenant_id = "contoso.onmicrosoft.com"
   scopes = ["openid", "offline_access"]"#,
-    ));
+        ),
+    );
     w.apply().success();
     let url = w.output("url").as_str().unwrap().to_owned();
     assert!(
@@ -99,10 +102,10 @@ each_terraform! {
 }
 
 fn a_bad_guid_in_the_provider_block_is_reported_on_the_attribute_at_validate_on(tf: &support::Terraform) {
-    let w = Workdir::with(tf, &consent(
-        r#"provider "partnercenter" { tenant_id = "contoso" }"#,
-        "",
-    ));
+    let w = Workdir::with(
+        tf,
+        &consent(r#"provider "partnercenter" { tenant_id = "contoso" }"#, ""),
+    );
     let run = w.validate().failure();
     let out = run.output();
     assert!(out.contains("Invalid value for tenant_id"), "{out}");
@@ -120,7 +123,8 @@ each_terraform! {
 }
 
 fn a_bad_guid_in_the_data_source_is_reported_on_the_attribute_at_validate_on(tf: &support::Terraform) {
-    let w = Workdir::with(tf, 
+    let w = Workdir::with(
+        tf,
         r#"provider "partnercenter" {}
 data "partnercenter_consent_url" "c" {
   client_id    = "my-app"
@@ -154,7 +158,10 @@ fn plain_http_endpoints_are_refused_unless_loopback_on(tf: &support::Terraform) 
     login = "http://login.example.com"
   }
 }"#;
-    let out = Workdir::with(tf, &consent(provider, "")).validate().failure().output();
+    let out = Workdir::with(tf, &consent(provider, ""))
+        .validate()
+        .failure()
+        .output();
     assert!(
         out.contains("Invalid value for endpoints.login") && out.contains("clear text"),
         "{out}"
@@ -182,7 +189,10 @@ fn conflicting_secret_arguments_are_caught_at_validate_on(tf: &support::Terrafor
   client_secret           = "x"
   client_secret_file_path = "/tmp/secret"
 }"#;
-    let out = Workdir::with(tf, &consent(provider, "")).validate().failure().output();
+    let out = Workdir::with(tf, &consent(provider, ""))
+        .validate()
+        .failure()
+        .output();
     assert!(out.contains("Conflicting configuration arguments"), "{out}");
 }
 

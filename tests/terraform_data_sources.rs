@@ -138,7 +138,8 @@ each_terraform! {
 fn app_user_data_sources_without_a_refresh_token_say_how_to_get_one_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     let w = emu
-        .endpoints_env(Workdir::with(tf, 
+        .endpoints_env(Workdir::with(
+            tf,
             r#"
 provider "partnercenter" {}
 data "partnercenter_mpn_id" "me" {}
@@ -167,7 +168,8 @@ each_terraform! {
 fn a_wrong_secret_shows_the_aadsts_code_and_what_to_do_on(tf: &support::Terraform) {
     let emu = Emulator::start();
     let w = emu
-        .endpoints_env(Workdir::with(tf, 
+        .endpoints_env(Workdir::with(
+            tf,
             r#"
 provider "partnercenter" {}
 data "partnercenter_customers" "all" {}
@@ -224,7 +226,8 @@ each_terraform! {
 
 fn an_unknown_mpn_id_is_reported_on_the_attribute_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    let w = emu.demo_env(Workdir::with(tf, 
+    let w = emu.demo_env(Workdir::with(
+        tf,
         r#"
 provider "partnercenter" {}
 data "partnercenter_mpn_id" "other" { mpn_id = "9999999" }

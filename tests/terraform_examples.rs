@@ -437,7 +437,9 @@ each_terraform! {
     }
 }
 
-fn the_onboarding_module_for_optima_alone_adds_the_mpn_id_and_no_dev_center_grant_on(tf: &support::Terraform) {
+fn the_onboarding_module_for_optima_alone_adds_the_mpn_id_and_no_dev_center_grant_on(
+    tf: &support::Terraform,
+) {
     let emu = Emulator::start();
     let w = onboarding(tf, &emu, &["optima"]);
     apply_and_replan(&w);

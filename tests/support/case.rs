@@ -116,6 +116,21 @@ impl<'a> Case<'a> {
         );
     }
 
+    /// No key exists in the emulator that state does not hold (state may still hold a key deleted out of
+    /// band that no refresh has seen yet).
+    #[track_caller]
+    pub fn check_nothing_untracked(&self, context: &Run) {
+        let remote = self.emu.remote().beyond(&self.baseline);
+        let held = self.state_holds();
+        let untracked: Vec<_> = remote.keys.difference(&held.keys).collect();
+        assert!(
+            untracked.is_empty(),
+            "[Terraform {}] keys in the emulator that state does not hold: {untracked:?}\n{}",
+            self.w.terraform.version,
+            context.output()
+        );
+    }
+
     /// What Terraform state says the emulator should hold beyond the seed.
     pub fn state_holds(&self) -> Remote {
         let mut held = Remote::default();

@@ -8,6 +8,7 @@
 pub mod case;
 pub mod emulator;
 pub mod grpc;
+pub mod interrupt;
 pub mod terraform_cert;
 
 use std::path::{Path, PathBuf};
