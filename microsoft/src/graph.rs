@@ -236,6 +236,79 @@ pub struct NewGrant {
     pub principal_id: Option<String>,
 }
 
+/// A tenant app management policy (the tenant default, `GET /policies/defaultAppManagementPolicy`, or one
+/// assigned to applications, `GET /policies/appManagementPolicies/{id}`), reduced to what limits
+/// password credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppManagementPolicy {
+    /// Policy id (all zeros for the tenant default).
+    pub id: String,
+    /// Its name.
+    pub display_name: Option<String>,
+    /// Whether the policy is in force.
+    pub is_enabled: bool,
+    /// Its restrictions on applications' password credentials.
+    pub password_credentials: Vec<PasswordRestriction>,
+}
+
+/// One `passwordCredentials` restriction of an app management policy.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordRestriction {
+    /// `passwordAddition`, `passwordLifetime`, `customPasswordAddition`, ...
+    pub restriction_type: String,
+    /// `enabled` or `disabled` (absent in older documents: enabled).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// ISO 8601 duration for the `*Lifetime` types, e.g. `P90D`.
+    #[serde(default)]
+    pub max_lifetime: Option<String>,
+}
+
+impl PasswordRestriction {
+    /// Whether the restriction is evaluated.
+    pub fn is_enabled(&self) -> bool {
+        self.state.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("enabled"))
+    }
+}
+
+impl<'de> Deserialize<'de> for AppManagementPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct Restrictions {
+            #[serde(default)]
+            password_credentials: Vec<PasswordRestriction>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire {
+            #[serde(default)]
+            id: String,
+            #[serde(default)]
+            display_name: Option<String>,
+            #[serde(default)]
+            is_enabled: bool,
+            // The tenant default names them `applicationRestrictions`, assigned policies `restrictions`.
+            #[serde(default)]
+            application_restrictions: Option<Restrictions>,
+            #[serde(default)]
+            restrictions: Option<Restrictions>,
+        }
+        let wire = Wire::deserialize(d)?;
+        Ok(AppManagementPolicy {
+            id: wire.id,
+            display_name: wire.display_name,
+            is_enabled: wire.is_enabled,
+            password_credentials: wire
+                .application_restrictions
+                .or(wire.restrictions)
+                .unwrap_or_default()
+                .password_credentials,
+        })
+    }
+}
+
 /// Graph v1.0 operations. Obtained from [`Client::graph`].
 #[derive(Debug, Clone)]
 pub struct Graph {
@@ -404,6 +477,35 @@ impl Graph {
         )?;
         match self.send(ctx, "reading a service principal", req).await {
             Ok(r) => r.json("a service principal").map(Some),
+            Err(Error::Api(e)) if e.status == 404 => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /policies/defaultAppManagementPolicy`: the tenant's default app management policy (needs
+    /// `Policy.Read.All`).
+    pub async fn default_app_management_policy(&self, ctx: &CallContext) -> Result<AppManagementPolicy, Error> {
+        let req = self.request(Method::GET, "policies/defaultAppManagementPolicy")?;
+        self.send(ctx, "reading the tenant's app management policy", req)
+            .await?
+            .json("an app management policy")
+    }
+
+    /// `GET /policies/appManagementPolicies/{id}`; `None` when there is no such policy.
+    pub async fn app_management_policy(
+        &self,
+        ctx: &CallContext,
+        policy_id: &str,
+    ) -> Result<Option<AppManagementPolicy>, Error> {
+        let req = self.request(
+            Method::GET,
+            &format!(
+                "policies/appManagementPolicies/{}",
+                id_segment("policy id", policy_id)?
+            ),
+        )?;
+        match self.send(ctx, "reading an app management policy", req).await {
+            Ok(r) => r.json("an app management policy").map(Some),
             Err(Error::Api(e)) if e.status == 404 => Ok(None),
             Err(e) => Err(e),
         }

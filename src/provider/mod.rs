@@ -1,6 +1,7 @@
 //! The Partner Center provider: the one place where Terraform meets Microsoft. Lists every resource and
 //! data source it serves.
 
+pub mod app_policies;
 pub mod applications;
 pub mod config;
 pub mod consistency;

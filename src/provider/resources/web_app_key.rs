@@ -24,7 +24,7 @@ use crate::provider::applications::unshare;
 use crate::provider::config::{Configured, Needs};
 use crate::provider::consistency::{self, Absence, Verdict, WaitError};
 use crate::provider::timeouts::{self, Defaults};
-use crate::provider::{call_context, duration, errors, validation};
+use crate::provider::{app_policies, call_context, duration, errors, validation};
 
 pub struct WebAppKey;
 
@@ -1104,7 +1104,7 @@ async fn add_key(
         let error = match attempt(client, call, app, &fingerprint).await {
             Attempt::Answered(created) => return Added::Key { created, strays },
             Attempt::Refused(e) => {
-                return Added::Nothing(refusal_diagnostic(ctx, client, call, app_id, &e).await);
+                return Added::Nothing(refusal_diagnostic(client, call, app_id, &e).await);
             }
             Attempt::Unsure(e) => e,
         };
@@ -1346,19 +1346,15 @@ async fn remove_key(
 }
 
 /// A refused addPassword in the user's terms; an app management policy is named with its limit.
-async fn refusal_diagnostic(
-    ctx: &Context<Configured>,
-    client: &Client,
-    call: &CallContext,
-    app_id: &str,
-    error: &Error,
-) -> Diagnostic {
-    let _ = (ctx, client, call);
-    errors::attribute_diagnostic(
-        &format!("adding a key to application {app_id}"),
-        error,
-        attr::APPLICATION_ID,
-    )
+async fn refusal_diagnostic(client: &Client, call: &CallContext, app_id: &str, error: &Error) -> Diagnostic {
+    match app_policies::Refusal::of(error) {
+        Some(refusal) => app_policies::explain(client, call, app_id, &refusal, error).await,
+        None => errors::attribute_diagnostic(
+            &format!("adding a key to application {app_id}"),
+            error,
+            attr::APPLICATION_ID,
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
