@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{EmulatorConfig, Settings};
+pub use faults::FaultSpec;
 pub use seed::Seed;
 
 /// A served emulator. Dropping it stops the server.
