@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{GRAPH, PARTNER_CENTER, start};
+use common::{GRAPH, PARTNER_CENTER, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -56,7 +56,7 @@ async fn request_log_records_api_calls_but_not_control_calls() {
 
 #[tokio::test]
 async fn out_of_band_changes_show_up_in_graph_and_login() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
     let app = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
     let (status, _) = emu
@@ -217,7 +217,7 @@ async fn helper_access_tokens_work_on_the_apis() {
 
 #[tokio::test]
 async fn extra_applications_are_served_by_graph_take_keys_and_go_on_reset() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let (status, body) = emu
         .control(
             Method::POST,

@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{GRAPH, start};
+use common::{GRAPH, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::json;
@@ -97,7 +97,7 @@ async fn unknown_application_is_a_graph_404_with_request_ids() {
 
 #[tokio::test]
 async fn add_password_returns_the_secret_once_with_a_two_year_default() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
     let path = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
     let (status, key) = emu
@@ -195,7 +195,7 @@ async fn remove_password_deletes_and_unknown_key_ids_are_refused() {
 
 #[tokio::test]
 async fn patch_replaces_required_resource_access_whole() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
     let path = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
     let first = json!({ "requiredResourceAccess": [
