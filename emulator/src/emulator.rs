@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use rand::RngCore as _;
 
 use crate::access_token::TokenSigner;
+use crate::app_policies::AppManagementPolicies;
 use crate::clock::Clock;
 use crate::config::{EmulatorConfig, Settings, SettingsPatch};
 use crate::directory::Directory;
@@ -39,6 +40,8 @@ pub struct State {
     pub directory: Directory,
     /// Lags of directory writes and what each request sees of them.
     pub replicator: Replicator,
+    /// App management policies (tenant default and assigned ones) that addPassword obeys.
+    pub policies: AppManagementPolicies,
     pub sessions: Sessions,
     pub customers: Arc<CustomerBook>,
     pub resellers: Vec<ResellerSeed>,
@@ -142,6 +145,7 @@ impl State {
             partner: seed.partner.clone(),
             directory,
             replicator: Replicator::new(&config.settings),
+            policies: AppManagementPolicies::default(),
             sessions,
             customers: Arc::clone(customers),
             resellers: seed.resellers.clone(),

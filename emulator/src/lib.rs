@@ -2,6 +2,7 @@
 //! injection and a control API; the backend of the provider's end-to-end tests and of the quickstart.
 
 mod access_token;
+mod app_policies;
 mod clock;
 pub mod config;
 mod control;

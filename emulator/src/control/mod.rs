@@ -135,6 +135,7 @@ async fn state_dump(AxumState(emu): Shared) -> Response {
         "removedApplications": state.directory.removed_applications,
         "removedServicePrincipals": state.directory.removed_service_principals,
         "removedOauth2PermissionGrants": state.directory.removed_oauth2_permission_grants,
+        "appManagementPolicies": state.policies,
         "devCenterScopeId": emu.dev_center_scope_id,
         "resellers": state.resellers,
         "customers": customers,

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::error::GraphError;
 use super::odata::EntityKey;
 use super::{GraphRequest, body_json, collection, entity, graph_precision, graph_time};
+use crate::app_policies::PasswordRefusal;
 use crate::directory::{Application, PasswordCredential, RequiredResourceAccess};
 use crate::emulator::{Emulator, State};
 
@@ -269,6 +270,17 @@ fn add_password(
     if end <= start {
         return Err(GraphError::bad_request("Key credential end date is invalid."));
     }
+    let app = &state.directory.applications[index];
+    state
+        .policies
+        .check_new_password(app, start, end)
+        .map_err(|refusal| match refusal {
+            PasswordRefusal::NotAllowed { policy_id } => GraphError::credential_type_not_allowed(&policy_id),
+            PasswordRefusal::LifetimeTooLong {
+                policy_id,
+                max_lifetime,
+            } => GraphError::credential_lifetime_too_long(&policy_id, &max_lifetime),
+        })?;
     let secret = new_secret();
     let key = PasswordCredential {
         key_id: uuid::Uuid::new_v4().to_string(),

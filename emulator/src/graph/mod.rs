@@ -1,9 +1,11 @@
-//! Microsoft Graph v1.0 (`/v1.0/...`): applications, service principals and oauth2PermissionGrants.
+//! Microsoft Graph v1.0 (`/v1.0/...`): applications, service principals, oauth2PermissionGrants and app
+//! management policies.
 
 pub mod applications;
 pub mod error;
 pub mod odata;
 pub mod permission_grants;
+pub mod policies;
 pub mod service_principals;
 
 use std::sync::Arc;
@@ -96,6 +98,7 @@ fn handle(
         "applications" => applications::handle(emu, request),
         "serviceprincipals" => service_principals::handle(emu, request),
         "oauth2permissiongrants" => permission_grants::handle(emu, request),
+        "policies" => policies::handle(emu, request),
         _ => Err(GraphError::segment_not_found(&set)),
     }
 }
