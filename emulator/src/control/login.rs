@@ -1,5 +1,5 @@
-//! Login helpers for tests: approve device codes, revoke refresh tokens, make OIDC tokens for client
-//! assertions, mint access tokens directly.
+//! Login helpers for tests: approve device codes, revoke refresh tokens or make the demo user's (with or
+//! without MFA), make OIDC tokens for client assertions, mint access tokens directly.
 
 use std::sync::Arc;
 
@@ -12,28 +12,53 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ControlResult, Shared, parse_json};
-use crate::access_token::AccessClaims;
+use crate::access_token::{AccessClaims, authentication_methods};
 use crate::emulator::Emulator;
+use crate::login::sessions::RefreshGrant;
+use crate::login::sign_in_uses_mfa;
 
 pub fn routes() -> Router<Arc<Emulator>> {
     Router::new()
         .route("/device-codes/approve", post(approve_device_codes))
+        .route("/refresh-tokens", post(new_refresh_token))
         .route("/refresh-tokens/revoke", post(revoke_refresh_tokens))
         .route("/oidc-token", post(oidc_token))
         .route("/access-token", post(access_token))
 }
 
+/// The demo user signs in for every pending code (with MFA as `sign_in_uses_mfa` decides).
 async fn approve_device_codes(AxumState(emu): Shared) -> Response {
     let now = emu.clock.now();
-    let mut state = emu.state();
+    let mut guard = emu.state();
+    let state = &mut *guard;
+    let mfa = sign_in_uses_mfa(&state.settings, None);
     let mut approved = 0;
     for code in &mut state.sessions.device_codes {
         if !code.approved && !code.redeemed && now < code.expires {
             code.approved = true;
+            code.mfa = mfa;
             approved += 1;
         }
     }
     Json(json!({ "approved": approved })).into_response()
+}
+
+/// `POST /refresh-tokens` `{mfa}`: a new refresh token of the demo user for the demo app, as if the user
+/// had just consented, signing in with (`true`) or without a second factor.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRefreshToken {
+    mfa: bool,
+}
+
+async fn new_refresh_token(AxumState(emu): Shared, body: axum::body::Bytes) -> ControlResult {
+    let NewRefreshToken { mfa } = parse_json(&body)?;
+    let now = emu.clock.now();
+    let mut state = emu.state();
+    let grant = RefreshGrant::for_demo_user(&state.partner, mfa, now);
+    let token = format!("emu-refresh-{}", uuid::Uuid::new_v4().simple());
+    state.sessions.refresh_tokens.insert(token.clone(), grant);
+    Ok(Json(json!({ "refresh_token": token })).into_response())
 }
 
 async fn revoke_refresh_tokens(AxumState(emu): Shared) -> Response {
@@ -87,6 +112,8 @@ struct AccessTokenRequest {
     app_only: bool,
     scp: Option<String>,
     expires_in: Option<i64>,
+    /// App+user only: whether the user's sign-in had a second factor (`amr`); default `true`.
+    mfa: Option<bool>,
 }
 
 /// Mints an access token directly (tests that exercise an API without going through login).
@@ -123,6 +150,7 @@ async fn access_token(AxumState(emu): Shared, body: axum::body::Bytes) -> Contro
         scp: (!request.app_only).then(|| request.scp.unwrap_or_else(|| "user_impersonation".into())),
         upn: (!request.app_only).then(|| partner.user.clone()),
         name: None,
+        amr: (!request.app_only).then(|| authentication_methods(request.mfa.unwrap_or(true))),
     };
     let token = emu.signer.issue(&claims);
     Ok(Json(json!({ "access_token": token, "expires_in": expires_in })).into_response())
