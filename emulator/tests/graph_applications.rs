@@ -218,3 +218,37 @@ async fn patch_replaces_required_resource_access_whole() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn add_password_keeps_sub_second_times_to_graphs_100_ns_tick() {
+    let emu = start_without_lag().await;
+    let token = emu.app_token(GRAPH).await;
+    let path = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
+    let body = json!({ "passwordCredential": {
+        "startDateTime": "2026-01-01T08:30:00.1234567Z",
+        "endDateTime": "2027-01-01T08:30:00.123456Z" } });
+    let (status, key) = emu.send_json(Method::POST, &path, &token, body).await;
+    assert_eq!(status, 200, "{key}");
+    assert_eq!(key["startDateTime"], "2026-01-01T08:30:00.1234567Z");
+    assert_eq!(key["endDateTime"], "2027-01-01T08:30:00.123456Z");
+    let (_, app) = emu
+        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
+        .await;
+    let listed = app["passwordCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["keyId"] == key["keyId"])
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["startDateTime"], "2026-01-01T08:30:00.1234567Z");
+    assert_eq!(listed["endDateTime"], "2027-01-01T08:30:00.123456Z");
+
+    // Nanoseconds beyond the tick are cut; an offset is turned into UTC.
+    let body = json!({ "passwordCredential": {
+        "startDateTime": "2026-01-01T10:30:00.123456789+02:00",
+        "endDateTime": "2027-01-01T08:30:00.5Z" } });
+    let (_, key) = emu.send_json(Method::POST, &path, &token, body).await;
+    assert_eq!(key["startDateTime"], "2026-01-01T08:30:00.1234567Z");
+    assert_eq!(key["endDateTime"], "2027-01-01T08:30:00.5Z");
+}

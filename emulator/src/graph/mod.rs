@@ -189,3 +189,23 @@ pub fn body_json(body: &Bytes) -> Result<Value, GraphError> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_times_keep_up_to_seven_fractional_digits() {
+        let at = |text: &str| -> DateTime<Utc> { text.parse().expect("time") };
+        assert_eq!(graph_time(at("2026-01-01T00:00:00Z")), "2026-01-01T00:00:00Z");
+        assert_eq!(graph_time(at("2026-01-01T00:00:00.1Z")), "2026-01-01T00:00:00.1Z");
+        assert_eq!(
+            graph_time(at("2026-01-01T00:00:00.123456789Z")),
+            "2026-01-01T00:00:00.1234567Z"
+        );
+        assert_eq!(
+            graph_precision(at("2026-01-01T00:00:00.123456789Z")),
+            at("2026-01-01T00:00:00.1234567Z")
+        );
+    }
+}

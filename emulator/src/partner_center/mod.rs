@@ -139,6 +139,7 @@ fn handle(
         ["customers"] => {
             let book = Arc::clone(&state.customers);
             let partner_tenant = state.partner.tenant_id.clone();
+            let full_last_page_has_token = state.settings.full_last_page_has_continuation_token;
             // Paging works on the immutable book; release the lock before building a large page.
             drop(state);
             let request = PartnerCenterRequest {
@@ -146,7 +147,13 @@ fn handle(
                 headers,
                 claims,
             };
-            customers::list(&request, &emu.signer, &book, &partner_tenant)
+            let paging = customers::Paging {
+                signer: &emu.signer,
+                book: &book,
+                partner_tenant: &partner_tenant,
+                full_last_page_has_token,
+            };
+            customers::list(&request, &paging)
         }
         ["customers", id] => customers::get(&state.customers, id),
         ["customers", id, "relationships"] => {
