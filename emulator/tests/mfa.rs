@@ -92,6 +92,8 @@ async fn the_seeded_refresh_token_signed_in_with_mfa() {
 async fn app_user_tokens_without_mfa_get_401_code_900421() {
     let emu = start().await;
     let without = refresh_token(&emu, false).await;
+    let (_, state) = emu.control(Method::GET, "/state", Value::Null).await;
+    assert_eq!(state["refreshTokens"]["withoutMfa"], 1);
     let (status, body) = redeem(&emu, &without).await;
     assert_eq!(status, 200, "{body}");
     let token = body["access_token"].as_str().unwrap();

@@ -143,6 +143,7 @@ async fn state_dump(AxumState(emu): Shared) -> Response {
         "refreshTokens": {
             "issued": refresh_tokens.len(),
             "revoked": refresh_tokens.values().filter(|g| g.revoked).count(),
+            "withoutMfa": refresh_tokens.values().filter(|g| !g.mfa).count(),
         },
         "settings": state.settings,
     });
