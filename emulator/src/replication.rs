@@ -247,7 +247,8 @@ impl Replicator {
     }
 
     /// The objects `wanted` picks as this request sees them: committed ones, then removed ones it still
-    /// finds.
+    /// finds. A filter applies to the version the request sees (an updated object is met if either its
+    /// old or its new version matches, and listed if the one it sees does).
     pub fn list<T: Replicated>(
         &mut self,
         committed: &mut [T],
@@ -255,11 +256,23 @@ impl Replicator {
         wanted: impl Fn(&T) -> bool,
         now: DateTime<Utc>,
     ) -> Vec<T> {
-        let mut seen: Vec<T> = committed
-            .iter_mut()
-            .filter(|object| wanted(object))
-            .filter_map(|object| self.view(object, now))
-            .collect();
+        let mut seen = Vec::new();
+        for object in committed.iter_mut() {
+            let before = match object.pending() {
+                Some(Pending {
+                    change: Change::Updated { before },
+                    ..
+                }) => Some(before.clone()),
+                _ => None,
+            };
+            let met = wanted(object) || before.is_some_and(|b| wanted(&object.as_before(&b)));
+            if !met {
+                continue;
+            }
+            if let Some(view) = self.view(object, now).filter(|view| wanted(view)) {
+                seen.push(view);
+            }
+        }
         seen.extend(self.still_seen(tombstones, wanted, now));
         seen
     }
@@ -393,6 +406,27 @@ mod tests {
         assert_eq!(seen.as_deref(), Some("v1"));
         let seen = replicator.view(&mut note, now).map(|n| n.text);
         assert_eq!(seen.as_deref(), Some("v3"));
+    }
+
+    #[test]
+    fn filters_apply_to_the_version_a_request_sees() {
+        let now = Utc::now();
+        let mut replicator = Replicator::new(&settings(1, 0, None));
+        let mut committed = vec![Note {
+            text: "old".into(),
+            pending: None,
+        }];
+        replicator.updating(&mut committed[0], now);
+        committed[0].text = "new".into();
+        let mut tombstones = Vec::new();
+        let mut named = |text: &str| {
+            replicator
+                .list(&mut committed, &mut tombstones, |n| n.text == text, now)
+                .len()
+        };
+        assert_eq!(named("new"), 0, "the lagging request sees the old name");
+        assert_eq!(named("old"), 0, "… no longer: the update has replicated");
+        assert_eq!(named("new"), 1);
     }
 
     #[test]

@@ -189,6 +189,12 @@ async fn an_assigned_policy_overrides_the_default_and_is_listed() {
     assert_eq!(applies["value"][0]["appId"], demo::APP_ID);
     assert_eq!(applies["value"][0]["@odata.type"], "#microsoft.graph.application");
 
+    // POST sets the default too (for clients without PUT).
+    let (status, _) = emu
+        .control(Method::POST, "/policies/default", json!({ "isEnabled": false }))
+        .await;
+    assert_eq!(status, 200);
+
     // An app takes one policy; reset clears them all.
     let (status, _) = emu
         .control(

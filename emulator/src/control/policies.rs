@@ -22,7 +22,11 @@ use crate::emulator::{Emulator, State};
 pub fn routes() -> Router<Arc<Emulator>> {
     Router::new()
         .route("/policies", post(create_policy))
-        .route("/policies/default", put(set_default_policy))
+        // POST too, for control clients that only speak GET, POST and DELETE.
+        .route(
+            "/policies/default",
+            put(set_default_policy).post(set_default_policy),
+        )
 }
 
 /// `PUT /policies/default` with a `tenantAppManagementPolicy` (absent fields take Graph's defaults:

@@ -1,5 +1,5 @@
-//! Partner Center's error bodies: the classic `{code, description, data, source}` (numeric code) and the
-//! throttling shape `{statusCode, message}` with `Retry-After`.
+//! Partner Center's error bodies: the classic `{code, description, data, source}` (numeric code; a string
+//! for the MFA refusal, 900421) and the throttling shape `{statusCode, message}` with `Retry-After`.
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};

@@ -1,4 +1,5 @@
-//! Partner Center v1 (`/v1/...`): MPN and organization profiles, customers, indirect reseller relationships.
+//! Partner Center v1 (`/v1/...`): token check and the App+User MFA rule, then MPN and organization profiles,
+//! customers, indirect reseller relationships.
 
 pub mod continuation;
 pub mod customers;
