@@ -538,3 +538,33 @@ async fn random_mode_flaps_and_a_seed_reproduces_the_run() {
     assert_eq!(settings["replication_random_seed"], Value::Null);
     assert_eq!(settings["replication_delay_reads"], 2);
 }
+
+#[tokio::test]
+async fn a_deleted_application_stays_readable_until_replicated_but_takes_no_writes() {
+    let emu = start().await;
+    let token = emu.app_token(GRAPH).await;
+    let (status, _) = emu
+        .send_json(Method::DELETE, &app_path(), &token, Value::Null)
+        .await;
+    assert_eq!(status, 204);
+    let truth = state(&emu).await;
+    assert_eq!(truth["removedApplications"][0]["appId"], demo::APP_ID);
+    assert_eq!(
+        truth["removedApplications"][0]["replication"]["change"],
+        "removed"
+    );
+    // A write goes to the primary, where the application is gone (and it meets no lagging replica).
+    let (status, _) = emu
+        .send_json(
+            Method::POST,
+            &format!("{}/addPassword", app_path()),
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let by_app_id = format!("/v1.0/applications(appId='{}')", demo::APP_ID);
+    assert_eq!(emu.get_json(&by_app_id, &token).await.0, 200);
+    assert_eq!(emu.get_json(&app_path(), &token).await.0, 200);
+    assert_eq!(emu.get_json(&app_path(), &token).await.0, 404);
+}
