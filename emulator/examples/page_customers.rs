@@ -64,6 +64,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .header("MS-ContinuationToken", token),
         };
         let response = request.send().await?;
+        if continuation.is_some() && response.status() == reqwest::StatusCode::BAD_REQUEST {
+            // The last page was full, so it carried a token; 400 code 2000 is the end (as in Microsoft's
+            // own tool).
+            let error: Value = serde_json::from_slice(&response.bytes().await?)?;
+            if error["code"] == 2000 {
+                break;
+            }
+            return Err(format!("page {} answered 400: {error}", pages + 1).into());
+        }
         if !response.status().is_success() {
             return Err(format!("page {} answered {}", pages + 1, response.status()).into());
         }

@@ -31,12 +31,31 @@ pub struct AccessClaims {
     pub upn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Authentication methods of the user's sign-in (`["pwd","mfa"]` or `["pwd"]`); app+user tokens only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 impl AccessClaims {
     /// Whether the token was issued to an application alone (client credentials).
     pub fn is_app_only(&self) -> bool {
         self.idtyp == "app"
+    }
+
+    /// Whether the user's sign-in had a second factor (what Partner Center checks, reference B.3).
+    pub fn has_mfa(&self) -> bool {
+        self.amr
+            .as_ref()
+            .is_some_and(|methods| methods.iter().any(|m| m == "mfa"))
+    }
+}
+
+/// The `amr` claim of an app+user token: what the user's original sign-in performed.
+pub fn authentication_methods(mfa: bool) -> Vec<String> {
+    if mfa {
+        vec!["pwd".into(), "mfa".into()]
+    } else {
+        vec!["pwd".into()]
     }
 }
 

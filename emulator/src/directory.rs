@@ -1,10 +1,14 @@
-//! The partner tenant's Entra directory: application registrations with their keys, service principals and
-//! delegated permission grants.
+//! The partner tenant's Entra directory as the primary holds it: application registrations with their keys,
+//! service principals and delegated permission grants, each with its write still replicating (if any),
+//! and the objects deleted on the primary that lagging replicas still serve.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Months, Utc};
+use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
-use crate::replication::{self, Replication};
+use crate::replication::{self, Pending, Replicated, Replicator};
 use crate::seed::{IdSource, PartnerSeed};
 use crate::well_known::{self, PermissionScope};
 
@@ -20,8 +24,22 @@ pub struct Application {
     /// Lets the app redeem codes and device codes without a secret (public client flows).
     pub is_fallback_public_client: bool,
     pub password_credentials: Vec<PasswordCredential>,
+    /// Keys removed on the primary that lagging replicas still list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_password_credentials: Vec<PasswordCredential>,
     pub required_resource_access: Vec<RequiredResourceAccess>,
     pub federated_identity_credentials: Vec<FederatedCredential>,
+    /// Its creation, update or removal, while still replicating.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Pending<AppProperties>>,
+}
+
+/// The application properties a PATCH changes (what a request that misses the PATCH sees).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppProperties {
+    pub display_name: String,
+    pub required_resource_access: Vec<RequiredResourceAccess>,
 }
 
 /// A client secret (Graph `passwordCredential`). The secret itself never leaves except in addPassword.
@@ -36,7 +54,7 @@ pub struct PasswordCredential {
     #[serde(skip)]
     pub secret_text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub replication: Option<Replication>,
+    pub replication: Option<Pending>,
 }
 
 /// One API's entry in `requiredResourceAccess`.
@@ -77,7 +95,7 @@ pub struct ServicePrincipal {
     pub app_owner_organization_id: String,
     pub oauth2_permission_scopes: Vec<PermissionScope>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub replication: Option<Replication>,
+    pub replication: Option<Pending>,
 }
 
 /// A delegated permission grant (Graph `oAuth2PermissionGrant`).
@@ -90,20 +108,25 @@ pub struct PermissionGrant {
     pub principal_id: Option<String>,
     pub resource_id: String,
     pub scope: String,
+    /// An update's `readersSee` is the old scope.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub replication: Option<Replication>,
+    pub replication: Option<Pending<String>>,
 }
 
 /// Microsoft's own tenant, owner of the first-party applications.
 pub const MICROSOFT_TENANT_ID: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
 
-/// All directory objects of the partner tenant.
+/// All directory objects of the partner tenant (the primary's truth), and the deleted ones lagging
+/// replicas still serve.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Directory {
     pub applications: Vec<Application>,
     pub service_principals: Vec<ServicePrincipal>,
     pub oauth2_permission_grants: Vec<PermissionGrant>,
+    pub removed_applications: Vec<Application>,
+    pub removed_service_principals: Vec<ServicePrincipal>,
+    pub removed_oauth2_permission_grants: Vec<PermissionGrant>,
 }
 
 impl Directory {
@@ -133,6 +156,7 @@ impl Directory {
                 secret_text: partner.client_secret.clone(),
                 replication: None,
             }],
+            removed_password_credentials: vec![],
             required_resource_access: vec![],
             federated_identity_credentials: vec![FederatedCredential {
                 name: "github-main".into(),
@@ -140,6 +164,7 @@ impl Directory {
                 subject: crate::demo::FEDERATED_SUBJECT.into(),
                 audiences: vec![crate::demo::FEDERATED_AUDIENCE.into()],
             }],
+            replication: None,
         };
         let service_principals = well_known::first_party_apis(dev_center_scope_id)
             .into_iter()
@@ -159,6 +184,9 @@ impl Directory {
             applications: vec![app],
             service_principals,
             oauth2_permission_grants: vec![],
+            removed_applications: vec![],
+            removed_service_principals: vec![],
+            removed_oauth2_permission_grants: vec![],
         }
     }
 
@@ -169,34 +197,239 @@ impl Directory {
             .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
 
-    pub fn application_by_app_id_mut(&mut self, app_id: &str) -> Option<&mut Application> {
-        self.applications
-            .iter_mut()
-            .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+    /// Adds a new application registration (a write that replicates).
+    pub fn add_application(&mut self, mut app: Application, replicator: &mut Replicator, now: DateTime<Utc>) {
+        app.replication = replicator.created(now);
+        self.applications.push(app);
     }
 
-    /// Removes a service principal and, as Entra does, the grants that name it.
-    pub fn delete_service_principal(&mut self, sp_id: &str) -> bool {
-        let before = self.service_principals.len();
+    /// Deletes the application at `index` (its service principal is the caller's business).
+    pub fn remove_application(&mut self, index: usize, replicator: &mut Replicator, now: DateTime<Utc>) {
+        if index < self.applications.len() {
+            let app = self.applications.remove(index);
+            replicator.removed(app, &mut self.removed_applications, now);
+        }
+    }
+
+    /// Adds a new service principal (a write that replicates).
+    pub fn add_service_principal(
+        &mut self,
+        mut sp: ServicePrincipal,
+        replicator: &mut Replicator,
+        now: DateTime<Utc>,
+    ) {
+        sp.replication = replicator.created(now);
+        self.service_principals.push(sp);
+    }
+
+    /// Deletes the service principal at `index` and, as Entra does, the grants that name it.
+    pub fn remove_service_principal(
+        &mut self,
+        index: usize,
+        replicator: &mut Replicator,
+        now: DateTime<Utc>,
+    ) {
+        if index >= self.service_principals.len() {
+            return;
+        }
+        let sp = self.service_principals.remove(index);
+        let (orphaned, kept) = std::mem::take(&mut self.oauth2_permission_grants)
+            .into_iter()
+            .partition(|g| {
+                g.client_id.eq_ignore_ascii_case(&sp.id) || g.resource_id.eq_ignore_ascii_case(&sp.id)
+            });
+        self.oauth2_permission_grants = kept;
+        for grant in orphaned {
+            replicator.removed(grant, &mut self.removed_oauth2_permission_grants, now);
+        }
+        replicator.removed(sp, &mut self.removed_service_principals, now);
+    }
+
+    /// The index of the service principal of `app_id` on the primary.
+    pub fn service_principal_index(&self, app_id: &str) -> Option<usize> {
         self.service_principals
-            .retain(|sp| !sp.id.eq_ignore_ascii_case(sp_id));
-        self.oauth2_permission_grants.retain(|g| {
-            !g.client_id.eq_ignore_ascii_case(sp_id) && !g.resource_id.eq_ignore_ascii_case(sp_id)
-        });
-        self.service_principals.len() != before
+            .iter()
+            .position(|sp| sp.app_id.eq_ignore_ascii_case(app_id))
+    }
+
+    /// Adds a new delegated permission grant (a write that replicates).
+    pub fn add_grant(&mut self, mut grant: PermissionGrant, replicator: &mut Replicator, now: DateTime<Utc>) {
+        grant.replication = replicator.created(now);
+        self.oauth2_permission_grants.push(grant);
+    }
+
+    /// Deletes the grant at `index`.
+    pub fn remove_grant(&mut self, index: usize, replicator: &mut Replicator, now: DateTime<Utc>) {
+        if index < self.oauth2_permission_grants.len() {
+            let grant = self.oauth2_permission_grants.remove(index);
+            replicator.removed(grant, &mut self.removed_oauth2_permission_grants, now);
+        }
+    }
+
+    /// Sets a grant's scope (a write that replicates: lagging requests see the old scope).
+    pub fn set_grant_scope(
+        &mut self,
+        index: usize,
+        scope: String,
+        replicator: &mut Replicator,
+        now: DateTime<Utc>,
+    ) {
+        if let Some(grant) = self.oauth2_permission_grants.get_mut(index) {
+            replicator.updating(grant, now);
+            grant.scope = scope;
+        }
+    }
+
+    /// Clears the lags that are over and forgets the deleted objects every replica has dropped, so that the
+    /// state dump shows only what can still be missed.
+    pub fn forget_replicated(&mut self, now: DateTime<Utc>) {
+        for app in &mut self.applications {
+            replication::forget_if_over(app, now);
+            for key in &mut app.password_credentials {
+                replication::forget_if_over(key, now);
+            }
+            replication::forget_tombstones(&mut app.removed_password_credentials, now);
+        }
+        for sp in &mut self.service_principals {
+            replication::forget_if_over(sp, now);
+        }
+        for grant in &mut self.oauth2_permission_grants {
+            replication::forget_if_over(grant, now);
+        }
+        replication::forget_tombstones(&mut self.removed_applications, now);
+        replication::forget_tombstones(&mut self.removed_service_principals, now);
+        replication::forget_tombstones(&mut self.removed_oauth2_permission_grants, now);
     }
 }
 
 impl Application {
-    /// A copy as a reader sees it: keys still replicating are left out (and their pending reads consumed).
-    pub fn replica_view(&mut self, now: DateTime<Utc>) -> Application {
-        let mut seen = self.clone();
-        seen.password_credentials.clear();
-        for key in &mut self.password_credentials {
-            if replication::read_sees(&mut key.replication, now) {
-                seen.password_credentials.push(key.clone());
-            }
+    /// A new registration with no keys, as Graph's `POST /applications` or the control API makes it.
+    pub fn new(display_name: String, now: DateTime<Utc>) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            app_id: uuid::Uuid::new_v4().to_string(),
+            display_name,
+            created_date_time: now,
+            redirect_uris: vec![],
+            is_fallback_public_client: false,
+            password_credentials: vec![],
+            removed_password_credentials: vec![],
+            required_resource_access: vec![],
+            federated_identity_credentials: vec![],
+            replication: None,
         }
-        seen
+    }
+
+    /// Adds a key (a write that replicates: lagging requests do not list it yet).
+    pub fn add_password(
+        &mut self,
+        mut key: PasswordCredential,
+        replicator: &mut Replicator,
+        now: DateTime<Utc>,
+    ) {
+        key.replication = replicator.created(now);
+        self.password_credentials.push(key);
+    }
+
+    /// Removes a key (a write that replicates: lagging requests still list it). False if there is none.
+    pub fn remove_password(&mut self, key_id: &str, replicator: &mut Replicator, now: DateTime<Utc>) -> bool {
+        let Some(index) = self
+            .password_credentials
+            .iter()
+            .position(|k| k.key_id.eq_ignore_ascii_case(key_id))
+        else {
+            return false;
+        };
+        let key = self.password_credentials.remove(index);
+        replicator.removed(key, &mut self.removed_password_credentials, now);
+        true
+    }
+}
+
+impl Replicated for Application {
+    type Before = AppProperties;
+
+    fn pending(&mut self) -> &mut Option<Pending<AppProperties>> {
+        &mut self.replication
+    }
+
+    fn properties(&self) -> AppProperties {
+        AppProperties {
+            display_name: self.display_name.clone(),
+            required_resource_access: self.required_resource_access.clone(),
+        }
+    }
+
+    fn as_before(&self, before: &AppProperties) -> Self {
+        let mut old = self.clone();
+        old.display_name = before.display_name.clone();
+        old.required_resource_access = before.required_resource_access.clone();
+        old
+    }
+
+    /// Keys replicate on their own: new ones are missed, removed ones still listed.
+    fn view_parts(&mut self, seen: &mut Self, replicator: &mut Replicator, now: DateTime<Utc>) {
+        seen.password_credentials = replicator.list(
+            &mut self.password_credentials,
+            &mut self.removed_password_credentials,
+            |_| true,
+            now,
+        );
+        seen.removed_password_credentials.clear();
+    }
+}
+
+impl Replicated for PasswordCredential {
+    type Before = ();
+
+    fn pending(&mut self) -> &mut Option<Pending> {
+        &mut self.replication
+    }
+
+    fn properties(&self) {}
+
+    fn as_before(&self, _: &()) -> Self {
+        self.clone()
+    }
+}
+
+impl Replicated for ServicePrincipal {
+    type Before = ();
+
+    fn pending(&mut self) -> &mut Option<Pending> {
+        &mut self.replication
+    }
+
+    fn properties(&self) {}
+
+    fn as_before(&self, _: &()) -> Self {
+        self.clone()
+    }
+}
+
+impl PermissionGrant {
+    /// A new grant id: real ones are 43-character base64url strings, not GUIDs.
+    pub fn new_id() -> String {
+        let mut raw = [0u8; 32];
+        rand::rng().fill_bytes(&mut raw);
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+}
+
+impl Replicated for PermissionGrant {
+    type Before = String;
+
+    fn pending(&mut self) -> &mut Option<Pending<String>> {
+        &mut self.replication
+    }
+
+    fn properties(&self) -> String {
+        self.scope.clone()
+    }
+
+    fn as_before(&self, before: &String) -> Self {
+        let mut old = self.clone();
+        old.scope = before.clone();
+        old
     }
 }

@@ -5,13 +5,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use rand::RngCore as _;
 
 use crate::access_token::TokenSigner;
+use crate::app_policies::AppManagementPolicies;
 use crate::clock::Clock;
-use crate::config::{EmulatorConfig, Settings};
+use crate::config::{EmulatorConfig, Settings, SettingsPatch};
 use crate::directory::Directory;
 use crate::faults::FaultBook;
 use crate::login::sessions::Sessions;
 use crate::partner_center::customers::CustomerBook;
 use crate::partner_center::throttle::Throttle;
+use crate::replication::{self, Replicator};
 use crate::request_log::RequestLog;
 use crate::seed::{IdSource, PartnerSeed, ResellerSeed};
 
@@ -36,6 +38,10 @@ pub struct State {
     pub settings: Settings,
     pub partner: PartnerSeed,
     pub directory: Directory,
+    /// Lags of directory writes and what each request sees of them.
+    pub replicator: Replicator,
+    /// App management policies (tenant default and assigned ones) that addPassword obeys.
+    pub policies: AppManagementPolicies,
     pub sessions: Sessions,
     pub customers: Arc<CustomerBook>,
     pub resellers: Vec<ResellerSeed>,
@@ -69,6 +75,9 @@ impl Emulator {
             &seeded_customers,
         );
         let faults = FaultBook::new(config.fault_seed);
+        if let Some(seed) = config.settings.replication_random_seed {
+            replication::report_seed(seed);
+        }
         Arc::new(Self {
             config,
             clock,
@@ -135,10 +144,25 @@ impl State {
             settings: config.settings.clone(),
             partner: seed.partner.clone(),
             directory,
+            replicator: Replicator::new(&config.settings),
+            policies: AppManagementPolicies::default(),
             sessions,
             customers: Arc::clone(customers),
             resellers: seed.resellers.clone(),
             customer_throttle: Throttle::default(),
+        }
+    }
+}
+
+impl State {
+    /// Applies a settings change; writes made from now on replicate under the new delays, and a
+    /// `replication_random_seed` given (even the same one) restarts the random sequence from it.
+    pub fn change_settings(&mut self, patch: SettingsPatch) {
+        let reseed = patch.replication_random_seed;
+        self.settings.apply(patch);
+        self.replicator.configure(&self.settings);
+        if let Some(seed) = reseed {
+            self.replicator.reseed(seed);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! injection and a control API; the backend of the provider's end-to-end tests and of the quickstart.
 
 mod access_token;
+mod app_policies;
 mod clock;
 pub mod config;
 mod control;
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{EmulatorConfig, Settings};
+pub use faults::FaultSpec;
 pub use seed::Seed;
 
 /// A served emulator. Dropping it stops the server.

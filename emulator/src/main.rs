@@ -1,4 +1,5 @@
-//! `partnercenter-emulator [--port N] [--customers N] [--seed FILE]`: serves until SIGINT or SIGTERM.
+//! `partnercenter-emulator [--port N] [--customers N] [--seed FILE] [--replication-seed N]`: serves until
+//! SIGINT or SIGTERM.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -6,11 +7,12 @@ use std::process::ExitCode;
 
 use partnercenter_emulator::{EmulatorConfig, Seed};
 
-const USAGE: &str = "usage: partnercenter-emulator [--port N] [--customers N] [--seed FILE]
+const USAGE: &str = "usage: partnercenter-emulator [--port N] [--customers N] [--seed FILE] [--replication-seed N]
 
-  --port N        TCP port on 127.0.0.1 (default 0: any free port)
-  --customers N   generate N realistic, deterministic customers instead of the 25 demo customers
-  --seed FILE     JSON seed file (format: emulator/README.md); --customers then adds N generated customers";
+  --port N                TCP port on 127.0.0.1 (default 0: any free port)
+  --customers N           generate N realistic, deterministic customers instead of the 25 demo customers
+  --seed FILE             JSON seed file (format: emulator/README.md); --customers then adds N generated customers
+  --replication-seed N    random replication lag (replicas flap), reproducible by N";
 
 #[derive(Debug, thiserror::Error)]
 enum ArgsError {
@@ -27,6 +29,7 @@ struct Args {
     port: u16,
     customers: Option<usize>,
     seed: Option<PathBuf>,
+    replication_seed: Option<u64>,
     help: bool,
 }
 
@@ -59,6 +62,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, ArgsError>
                 })?);
             }
             "--seed" => parsed.seed = Some(PathBuf::from(value()?)),
+            "--replication-seed" => {
+                let text = value()?;
+                parsed.replication_seed = Some(text.parse().map_err(|_| ArgsError::NotANumber {
+                    flag: flag.clone(),
+                    value: text,
+                })?);
+            }
             "-h" | "--help" => parsed.help = true,
             _ => return Err(ArgsError::Unknown(arg)),
         }
@@ -93,11 +103,14 @@ async fn main() -> ExitCode {
         (None, Some(count)) => Seed::generated(count),
         (None, None) => Seed::demo(),
     };
-    let config = EmulatorConfig {
+    let mut config = EmulatorConfig {
         port: args.port,
         seed,
         ..EmulatorConfig::default()
     };
+    if let Some(seed) = args.replication_seed {
+        config = config.with_random_replication(seed);
+    }
     let running = match partnercenter_emulator::spawn(config).await {
         Ok(running) => running,
         Err(error) => {

@@ -12,8 +12,10 @@ pub struct RequestRecord {
     pub status: u16,
     /// The connection was closed instead of sending the response.
     pub dropped: bool,
-    /// The id of the fault applied, if any.
+    /// The id of the fault that decided the answer (else the first that fired, e.g. a latency), if any.
     pub fault: Option<String>,
+    /// The ids of every fault that fired for this request.
+    pub faults: Vec<String>,
 }
 
 /// In order of arrival.

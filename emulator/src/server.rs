@@ -110,18 +110,17 @@ async fn observe(AxumState(emu): AxumState<Arc<Emulator>>, mut request: Request,
         return response;
     }
 
-    let fault = emu.faults().fire(&method, &path);
-    if let Some(latency) = fault.as_ref().and_then(|f| f.latency_ms) {
+    let fired = emu.faults().fire(&method, &path);
+    if let Some(latency) = fired.latency_ms() {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let answer_with_fault = fault
-        .as_ref()
-        .filter(|f| f.status.is_some() && !f.drop_connection_after_apply);
-    let mut response = match answer_with_fault {
+    // The first fault with a status or a drop decides; a drop lets the handler run (the write happens).
+    let decider = fired.decider();
+    let dropped = decider.is_some_and(|f| f.drop_connection_after_apply);
+    let mut response = match decider.filter(|_| !dropped) {
         Some(fault) => fault_response(&emu, area, fault, &ctx),
         None => next.run(request).await,
     };
-    let dropped = fault.as_ref().is_some_and(|f| f.drop_connection_after_apply);
     if dropped {
         response.extensions_mut().insert(DropConnection);
     }
@@ -148,7 +147,8 @@ async fn observe(AxumState(emu): AxumState<Arc<Emulator>>, mut request: Request,
         query,
         status: response.status().as_u16(),
         dropped,
-        fault: fault.map(|f| f.id),
+        fault: fired.shown().map(|f| f.id.clone()),
+        faults: fired.ids(),
     });
     response
 }

@@ -81,3 +81,28 @@ fn bad_arguments_exit_with_usage() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("usage:"));
 }
+
+#[test]
+fn a_replication_seed_is_announced_on_stderr() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partnercenter-emulator"))
+        .args(["--replication-seed", "1234"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    assert!(line.starts_with("partnercenter-emulator listening on "));
+    let mut announced = String::new();
+    BufReader::new(stderr)
+        .read_line(&mut announced)
+        .expect("stderr line");
+    assert_eq!(
+        announced.trim_end(),
+        "partnercenter-emulator: replication random seed 1234"
+    );
+    drop(running);
+}

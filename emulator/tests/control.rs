@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{GRAPH, PARTNER_CENTER, start};
+use common::{GRAPH, PARTNER_CENTER, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -56,7 +56,7 @@ async fn request_log_records_api_calls_but_not_control_calls() {
 
 #[tokio::test]
 async fn out_of_band_changes_show_up_in_graph_and_login() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
     let app = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
     let (status, _) = emu
@@ -217,7 +217,7 @@ async fn helper_access_tokens_work_on_the_apis() {
 
 #[tokio::test]
 async fn extra_applications_are_served_by_graph_take_keys_and_go_on_reset() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let (status, body) = emu
         .control(
             Method::POST,
@@ -266,4 +266,41 @@ async fn extra_applications_are_served_by_graph_take_keys_and_go_on_reset() {
         1,
         "reset keeps the seed only"
     );
+}
+
+#[tokio::test]
+async fn settings_default_to_microsofts_behaviour_and_reset_restores_them() {
+    let emu = start().await;
+    let defaults = json!({
+        "replication_delay_reads": 2,
+        "replication_delay_ms": 0,
+        "replication_random_seed": null,
+        "customer_rate_limit_per_minute": 500,
+        "full_last_page_has_continuation_token": true,
+        "rotate_refresh_tokens_revokes_old": false,
+        "organization_profile_bom": true,
+        "access_token_lifetime_seconds": 3599,
+        "refresh_token_max_inactive_seconds": 7776000,
+        "mfa_enforced": true,
+        "sign_ins_use_mfa": true,
+        "ca_requires_mfa": false,
+    });
+    let (_, settings) = emu.control(Method::GET, "/settings", Value::Null).await;
+    assert_eq!(settings, defaults);
+    let (status, changed) = emu
+        .control(
+            Method::POST,
+            "/settings",
+            json!({ "replication_random_seed": 7, "mfa_enforced": false }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(changed["replication_random_seed"], 7);
+    let (status, _) = emu
+        .control(Method::POST, "/settings", json!({ "replication_seed": 7 }))
+        .await;
+    assert_eq!(status, 400, "unknown settings are refused");
+    emu.control(Method::POST, "/reset", Value::Null).await;
+    let (_, settings) = emu.control(Method::GET, "/settings", Value::Null).await;
+    assert_eq!(settings, defaults);
 }

@@ -16,7 +16,8 @@ fn filter(field: &str, value: &str) -> String {
     urlencode(&json!({ "Field": field, "Value": value, "Operator": "starts_with" }).to_string())
 }
 
-/// Follows `links.next` (uri relative to /v1, headers copied) until the last page; checks each page's shape.
+/// Follows `links.next` (uri relative to /v1, headers copied) until the last page, or until a token left by
+/// a full last page answers 400 code 2000; checks each page's shape.
 async fn page_all(emu: &common::Emu, token: &str, first: &str) -> Vec<Value> {
     let mut items = Vec::new();
     let mut path = first.to_owned();
@@ -27,6 +28,11 @@ async fn page_all(emu: &common::Emu, token: &str, first: &str) -> Vec<Value> {
             request = request.header(k, v);
         }
         let response = request.send().await.expect("well-formed response");
+        if !headers.is_empty() && response.status().as_u16() == 400 {
+            let error: Value = response.json().await.expect("well-formed response");
+            assert_eq!(error["code"], 2000, "{error}");
+            return items;
+        }
         assert_eq!(response.status().as_u16(), 200, "{path}");
         let page: Value = response.json().await.expect("well-formed response");
         let page_items = page["items"].as_array().expect("well-formed response");
@@ -321,4 +327,54 @@ async fn generated_customers_are_deterministic() {
     let domains: HashSet<&str> = a.customers.iter().map(|c| c.domain.as_str()).collect();
     assert_eq!(domains.len(), 300, "domains are unique");
     assert_eq!(Seed::demo().customers.len(), 25);
+}
+
+/// Follows one page's continuation token: (status, body).
+async fn follow(emu: &common::Emu, token: &str, size: usize, continuation: &str) -> (u16, Value) {
+    let response = emu
+        .http
+        .get(emu.url(&format!("/v1/customers?size={size}&seekOperation=next")))
+        .bearer_auth(token)
+        .header("MS-ContinuationToken", continuation)
+        .send()
+        .await
+        .expect("response");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_full_last_page_carries_a_token_and_following_it_answers_code_2000() {
+    let emu = start_with(EmulatorConfig::default()).await;
+    let token = emu.app_token(common::PARTNER_CENTER).await;
+    // 25 demo customers in pages of 5: the fifth page is full and the last.
+    let mut continuation: Option<String> = None;
+    for page in 1..=5 {
+        let (status, body) = match &continuation {
+            None => emu.get_json("/v1/customers?size=5", &token).await,
+            Some(c) => follow(&emu, &token, 5, c).await,
+        };
+        assert_eq!(status, 200, "page {page}: {body}");
+        assert_eq!(body["items"].as_array().unwrap().len(), 5);
+        continuation = body["continuationToken"].as_str().map(str::to_owned);
+        assert!(continuation.is_some(), "page {page} is full, so it has a token");
+    }
+    let exhausted = continuation.unwrap();
+    let (status, body) = follow(&emu, &token, 5, &exhausted).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["code"], 2000);
+    assert_eq!(body["source"], "PartnerFD");
+
+    // Without the switch the last page has no token.
+    emu.settings(json!({ "full_last_page_has_continuation_token": false }))
+        .await;
+    let (_, again) = follow(&emu, &token, 5, &exhausted).await;
+    assert_eq!(again["code"], 2000, "an exhausted token stays exhausted");
+    let (_, first) = emu.get_json("/v1/customers?size=20", &token).await;
+    let (status, last) = follow(&emu, &token, 20, first["continuationToken"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(last["items"].as_array().unwrap().len(), 5);
+    assert!(last.get("continuationToken").is_none());
+    let (_, full) = emu.get_json("/v1/customers?size=25", &token).await;
+    assert!(full.get("continuationToken").is_none());
 }

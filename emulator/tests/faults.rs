@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{GRAPH, PARTNER_CENTER, aadsts, start};
-use partnercenter_emulator::demo;
+use partnercenter_emulator::{FaultSpec, demo};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -132,31 +132,58 @@ async fn latency_delays_the_answer() {
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
+/// Someone reported that a dropped connection prevented the write. Through a real TCP client, on a
+/// connection already used for an earlier request (as a provider's pooled client would): the write is
+/// applied, registered for replication like any other, and only then is the connection closed.
 #[tokio::test]
 async fn dropped_connection_after_the_write_is_applied() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    emu.fault(json!({ "route": "POST /v1.0/applications/*/addPassword", "drop_connection_after_apply": true, "count": 1 })).await;
+    let app = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
+    assert_eq!(
+        emu.get_json(&app, &token).await.0,
+        200,
+        "warms the pooled connection"
+    );
+    emu.fault(
+        FaultSpec::on("POST /v1.0/applications/*/addPassword")
+            .drop_after_apply()
+            .times(1)
+            .to_json(),
+    )
+    .await;
     let result = emu
         .http
-        .post(emu.url(&format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID)))
+        .post(emu.url(&format!("{app}/addPassword")))
         .bearer_auth(&token)
         .json(&json!({ "passwordCredential": { "displayName": "ambiguous" } }))
         .send()
         .await;
     let error = result.expect_err("the client sees a connection error, not a response");
     assert!(!error.is_status());
-    // The key was added all the same.
-    let (_, app) = emu
-        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
-        .await;
-    assert!(
+
+    // The primary has the key, still replicating (default lag: missed by two requests).
+    let (_, state) = emu.control(Method::GET, "/state", Value::Null).await;
+    let key = state["applications"][0]["passwordCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["displayName"] == "ambiguous")
+        .cloned()
+        .expect("the write was applied");
+    assert_eq!(key["replication"]["change"], "created");
+    assert_eq!(key["replication"]["missesLeft"], 2);
+    let listed = |app: &Value| {
         app["passwordCredentials"]
             .as_array()
             .unwrap()
             .iter()
             .any(|k| k["displayName"] == "ambiguous")
-    );
+    };
+    assert!(!listed(&emu.get_json(&app, &token).await.1));
+    assert!(!listed(&emu.get_json(&app, &token).await.1));
+    assert!(listed(&emu.get_json(&app, &token).await.1));
+
     let log = emu.requests().await;
     let dropped = log
         .iter()
@@ -192,4 +219,110 @@ async fn faults_can_be_listed_removed_and_cleared() {
         )
         .await;
     assert_eq!(status, 400, "a fault status must be an error status");
+}
+
+#[tokio::test]
+async fn every_matching_fault_fires_latencies_add_and_the_first_status_decides() {
+    let emu = start().await;
+    let token = emu.app_token(GRAPH).await;
+    let slow = emu
+        .fault(json!({ "route": "GET /v1.0/applications", "latency_ms": 200, "count": 1 }))
+        .await;
+    let slower = emu
+        .fault(json!({ "route": "GET /v1.0/**", "latency_ms": 150, "count": 1 }))
+        .await;
+    let unavailable = emu
+        .fault(json!({ "route": "GET /v1.0/applications", "status": 503, "retry_after": 3, "count": 1 }))
+        .await;
+    let server_error = emu
+        .fault(json!({ "route": "* /v1.0/applications", "status": 500, "count": 1 }))
+        .await;
+    let started = Instant::now();
+    let response = emu.get("/v1.0/applications", &token).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(350),
+        "latencies add up"
+    );
+    assert_eq!(
+        response.status().as_u16(),
+        503,
+        "the first fault with a status decides"
+    );
+    assert_eq!(response.headers()["retry-after"], "3");
+    // Every fault that matched used one of its applications, the 500 included.
+    assert_eq!(emu.get_json("/v1.0/applications", &token).await.0, 200);
+    let (_, faults) = emu.control(Method::GET, "/faults", Value::Null).await;
+    for fault in faults["faults"].as_array().unwrap() {
+        assert_eq!(fault["applied"], 1, "{fault}");
+        assert_eq!(fault["remaining"], 0, "{fault}");
+    }
+    let log = emu.requests().await;
+    let first = log.iter().find(|r| r["path"] == "/v1.0/applications").unwrap();
+    assert_eq!(first["fault"], unavailable.as_str());
+    assert_eq!(first["faults"], json!([slow, slower, unavailable, server_error]));
+}
+
+#[tokio::test]
+async fn a_drop_listed_first_decides_over_a_later_status() {
+    let emu = start().await;
+    let token = emu.app_token(GRAPH).await;
+    emu.fault(
+        FaultSpec::on("GET /v1.0/servicePrincipals")
+            .drop_after_apply()
+            .times(1)
+            .to_json(),
+    )
+    .await;
+    emu.fault(
+        FaultSpec::on("GET /v1.0/servicePrincipals")
+            .status(500)
+            .times(1)
+            .to_json(),
+    )
+    .await;
+    let result = emu
+        .http
+        .get(emu.url("/v1.0/servicePrincipals"))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    assert!(result.is_err(), "the connection is dropped, not answered 500");
+    assert_eq!(emu.get_json("/v1.0/servicePrincipals", &token).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_typed_builder_serializes_to_the_control_api_json() {
+    let spec = FaultSpec::on("POST /v1.0/applications/*/addPassword")
+        .status(429)
+        .retry_after(1)
+        .times(2);
+    assert_eq!(
+        spec.to_json(),
+        json!({ "route": "POST /v1.0/applications/*/addPassword", "status": 429, "retry_after": 1, "count": 2 })
+    );
+    let every_option = FaultSpec::on("* /v1/**")
+        .status(503)
+        .latency_ms(50)
+        .probability(0.5)
+        .drop_after_apply()
+        .body(json!({ "code": 1 }));
+    assert_eq!(
+        serde_json::to_value(&every_option).unwrap(),
+        json!({ "route": "* /v1/**", "status": 503, "latency_ms": 50, "probability": 0.5,
+                "drop_connection_after_apply": true, "body": { "code": 1 } })
+    );
+    let back: FaultSpec = serde_json::from_value(every_option.to_json()).unwrap();
+    assert_eq!(back, every_option);
+
+    // The control API takes it as is.
+    let emu = start().await;
+    let token = emu.app_token(GRAPH).await;
+    emu.fault(
+        FaultSpec::on("GET /v1.0/applications")
+            .status(418)
+            .times(1)
+            .to_json(),
+    )
+    .await;
+    assert_eq!(emu.get_json("/v1.0/applications", &token).await.0, 418);
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{GRAPH, start};
+use common::{GRAPH, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::json;
@@ -97,7 +97,7 @@ async fn unknown_application_is_a_graph_404_with_request_ids() {
 
 #[tokio::test]
 async fn add_password_returns_the_secret_once_with_a_two_year_default() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
     let path = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
     let (status, key) = emu
@@ -195,7 +195,7 @@ async fn remove_password_deletes_and_unknown_key_ids_are_refused() {
 
 #[tokio::test]
 async fn patch_replaces_required_resource_access_whole() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
     let path = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
     let first = json!({ "requiredResourceAccess": [
@@ -217,4 +217,38 @@ async fn patch_replaces_required_resource_access_whole() {
         .send_json(Method::PATCH, &path, &token, json!({ "passwordCredentials": [] }))
         .await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn add_password_keeps_sub_second_times_to_graphs_100_ns_tick() {
+    let emu = start_without_lag().await;
+    let token = emu.app_token(GRAPH).await;
+    let path = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
+    let body = json!({ "passwordCredential": {
+        "startDateTime": "2026-01-01T08:30:00.1234567Z",
+        "endDateTime": "2027-01-01T08:30:00.123456Z" } });
+    let (status, key) = emu.send_json(Method::POST, &path, &token, body).await;
+    assert_eq!(status, 200, "{key}");
+    assert_eq!(key["startDateTime"], "2026-01-01T08:30:00.1234567Z");
+    assert_eq!(key["endDateTime"], "2027-01-01T08:30:00.123456Z");
+    let (_, app) = emu
+        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
+        .await;
+    let listed = app["passwordCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["keyId"] == key["keyId"])
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["startDateTime"], "2026-01-01T08:30:00.1234567Z");
+    assert_eq!(listed["endDateTime"], "2027-01-01T08:30:00.123456Z");
+
+    // Nanoseconds beyond the tick are cut; an offset is turned into UTC.
+    let body = json!({ "passwordCredential": {
+        "startDateTime": "2026-01-01T10:30:00.123456789+02:00",
+        "endDateTime": "2027-01-01T08:30:00.5Z" } });
+    let (_, key) = emu.send_json(Method::POST, &path, &token, body).await;
+    assert_eq!(key["startDateTime"], "2026-01-01T08:30:00.1234567Z");
+    assert_eq!(key["endDateTime"], "2027-01-01T08:30:00.5Z");
 }

@@ -2,14 +2,14 @@
 
 mod common;
 
-use common::{GRAPH, start};
+use common::{GRAPH, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::json;
 
 #[tokio::test]
 async fn grant_lifecycle() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
     let (_, client) = emu
         .send_json(

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{GRAPH, start};
+use common::{GRAPH, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -97,7 +97,7 @@ async fn dev_center_scope_id_is_only_discoverable_at_runtime() {
 
 #[tokio::test]
 async fn partner_center_principal_can_be_removed_and_created_again() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
     let (status, _) = emu
         .control(
@@ -184,7 +184,7 @@ async fn the_web_apps_own_principal_is_absent_until_created() {
 
 #[tokio::test]
 async fn principals_and_applications_can_be_deleted_through_graph() {
-    let emu = start().await;
+    let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
     let (_, created) = emu
         .send_json(

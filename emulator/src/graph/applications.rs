@@ -1,7 +1,8 @@
-//! `/applications`: read by object id, `(appId='...')` or `$filter=appId eq`; addPassword / removePassword;
-//! PATCH of `requiredResourceAccess` (whole-list replace).
+//! `/applications`: create; read by object id, `(appId='...')` or `$filter=appId eq` (as a lagging replica may
+//! answer); addPassword / removePassword; PATCH of `requiredResourceAccess` (whole-list replace) and
+//! `displayName`; DELETE.
 
-use axum::response::IntoResponse as _;
+use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, Months, Utc};
 use http::{Method, StatusCode};
 use rand::Rng as _;
@@ -9,79 +10,137 @@ use serde_json::{Value, json};
 
 use super::error::GraphError;
 use super::odata::EntityKey;
-use super::{GraphRequest, body_json, collection, entity, graph_time};
+use super::{GraphRequest, body_json, collection, entity, graph_precision, graph_time};
+use crate::app_policies::PasswordRefusal;
 use crate::directory::{Application, PasswordCredential, RequiredResourceAccess};
 use crate::emulator::{Emulator, State};
-use crate::replication::Replication;
 
-pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<axum::response::Response, GraphError> {
-    let mut state = emu.state();
+pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, GraphError> {
+    let mut guard = emu.state();
+    let state = &mut *guard;
     let Some(key) = request.key.clone() else {
         return match *request.method {
-            Method::GET => list(&mut state, &request),
+            Method::GET => list(state, &request),
+            Method::POST => create(state, &request),
             _ => Err(GraphError::method_not_allowed()),
         };
     };
-    let index = find(&state, &key).ok_or_else(|| GraphError::not_found(key.shown()))?;
     let action = request.rest.first().map(|s| s.to_ascii_lowercase());
     match (request.method.clone(), action.as_deref(), request.rest.len()) {
-        (Method::GET, None, _) => {
-            let seen = state.directory.applications[index].replica_view(request.now);
-            Ok(entity(
-                StatusCode::OK,
-                "applications/$entity",
-                to_json(&seen, &state.partner.domain),
-            ))
-        }
-        (Method::PATCH, None, _) => patch(&mut state, index, &request),
-        (Method::DELETE, None, _) => {
-            let app = state.directory.applications.remove(index);
-            if let Some(sp) = state
-                .directory
-                .service_principals
-                .iter()
-                .find(|sp| sp.app_id == app.app_id)
-            {
-                let sp_id = sp.id.clone();
-                state.directory.delete_service_principal(&sp_id);
-            }
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        (Method::POST, Some("addpassword"), 1) => add_password(&mut state, index, &request),
-        (Method::POST, Some("removepassword"), 1) => remove_password(&mut state, index, &request),
+        (Method::GET, None, _) => get(state, &key, &request),
+        (Method::PATCH, None, _) => patch(state, &key, &request),
+        (Method::DELETE, None, _) => delete(state, &key, request.now),
+        (Method::POST, Some("addpassword"), 1) => add_password(state, &key, &request),
+        (Method::POST, Some("removepassword"), 1) => remove_password(state, &key, &request),
         (_, Some("addpassword" | "removepassword"), 1) => Err(GraphError::method_not_allowed()),
-        (_, Some(_), _) => Err(GraphError::segment_not_found(&request.rest[0])),
+        (_, Some(segment), _) => Err(GraphError::segment_not_found(segment)),
         _ => Err(GraphError::method_not_allowed()),
     }
 }
 
-fn find(state: &State, key: &EntityKey) -> Option<usize> {
-    state.directory.applications.iter().position(|a| match key {
-        EntityKey::Id(id) => a.id.eq_ignore_ascii_case(id),
-        EntityKey::AppId(app_id) => a.app_id.eq_ignore_ascii_case(app_id),
-    })
+/// The committed application a write addresses: 404 while this request misses its creation (addPassword
+/// on an app created moments ago fails like this in Entra).
+fn addressed(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<usize, GraphError> {
+    state
+        .replicator
+        .for_write(
+            &mut state.directory.applications,
+            |a| key.names(&a.id, &a.app_id),
+            now,
+        )
+        .ok_or_else(|| GraphError::not_found(key.shown()))
 }
 
-fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<axum::response::Response, GraphError> {
+fn get(state: &mut State, key: &EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+    let directory = &mut state.directory;
+    let seen = state
+        .replicator
+        .find(
+            &mut directory.applications,
+            &mut directory.removed_applications,
+            |a| key.names(&a.id, &a.app_id),
+            request.now,
+        )
+        .ok_or_else(|| GraphError::not_found(key.shown()))?;
+    Ok(entity(
+        StatusCode::OK,
+        "applications/$entity",
+        to_json(&seen, &state.partner.domain),
+    ))
+}
+
+fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
     request
         .query
         .only(&["appId", "id", "displayName"], "Application")?;
-    let domain = state.partner.domain.clone();
-    let items = state
-        .directory
-        .applications
-        .iter_mut()
-        .filter(|a| {
-            request.query.matches(|p| match p {
-                "appid" => Some(a.app_id.clone()),
-                "id" => Some(a.id.clone()),
-                "displayname" => Some(a.display_name.clone()),
-                _ => None,
-            })
+    let wanted = |a: &Application| {
+        request.query.matches(|p| match p {
+            "appid" => Some(a.app_id.clone()),
+            "id" => Some(a.id.clone()),
+            "displayname" => Some(a.display_name.clone()),
+            _ => None,
         })
-        .map(|a| to_json(&a.replica_view(request.now), &domain))
-        .collect();
-    Ok(collection("applications", items))
+    };
+    let directory = &mut state.directory;
+    let seen = state.replicator.list(
+        &mut directory.applications,
+        &mut directory.removed_applications,
+        wanted,
+        request.now,
+    );
+    let domain = &state.partner.domain;
+    Ok(collection(
+        "applications",
+        seen.iter().map(|a| to_json(a, domain)).collect(),
+    ))
+}
+
+/// `POST /applications` `{displayName, requiredResourceAccess?, signInAudience?}` → 201.
+fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+    let body = body_json(request.body)?;
+    let Value::Object(fields) = body else {
+        return Err(GraphError::bad_request("The request body must be a JSON object."));
+    };
+    let mut display_name = None;
+    let mut required = Vec::new();
+    for (name, value) in fields {
+        match name.as_str() {
+            "displayName" => display_name = value.as_str().map(str::to_owned),
+            "requiredResourceAccess" => required = required_resource_access(value)?,
+            // The emulator serves one audience; the value is accepted and not kept.
+            "signInAudience" => {}
+            other => {
+                return Err(GraphError::bad_request(format!(
+                    "Property '{other}' is not supported by the emulator's POST /applications."
+                )));
+            }
+        }
+    }
+    let display_name = display_name.filter(|n| !n.trim().is_empty()).ok_or_else(|| {
+        GraphError::bad_request("Property 'displayName' is required when creating an application.")
+    })?;
+    let mut app = Application::new(display_name, graph_precision(request.now));
+    app.required_resource_access = required;
+    let shown = to_json(&app, &state.partner.domain);
+    state
+        .directory
+        .add_application(app, &mut state.replicator, request.now);
+    Ok(entity(StatusCode::CREATED, "applications/$entity", shown))
+}
+
+fn delete(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<Response, GraphError> {
+    let index = addressed(state, key, now)?;
+    let app_id = state.directory.applications[index].app_id.clone();
+    state
+        .directory
+        .remove_application(index, &mut state.replicator, now);
+    // Deleting a registration deletes its service principal in the home tenant too.
+    if let Some(sp) = state.directory.service_principal_index(&app_id) {
+        state
+            .directory
+            .remove_service_principal(sp, &mut state.replicator, now);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Graph's application JSON (secrets never included).
@@ -119,11 +178,16 @@ fn password_json(key: &PasswordCredential, with_secret: bool) -> Value {
     })
 }
 
-fn patch(
-    state: &mut State,
-    index: usize,
-    request: &GraphRequest<'_>,
-) -> Result<axum::response::Response, GraphError> {
+fn required_resource_access(value: Value) -> Result<Vec<RequiredResourceAccess>, GraphError> {
+    serde_json::from_value(value).map_err(|e| {
+        GraphError::bad_request(format!(
+            "Invalid value for property 'requiredResourceAccess': {e}"
+        ))
+    })
+}
+
+fn patch(state: &mut State, key: &EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+    let index = addressed(state, key, request.now)?;
     let body = body_json(request.body)?;
     let Value::Object(fields) = body else {
         return Err(GraphError::bad_request("The request body must be a JSON object."));
@@ -132,14 +196,7 @@ fn patch(
     let mut display_name = None;
     for (name, value) in fields {
         match name.as_str() {
-            "requiredResourceAccess" => {
-                let list: Vec<RequiredResourceAccess> = serde_json::from_value(value).map_err(|e| {
-                    GraphError::bad_request(format!(
-                        "Invalid value for property 'requiredResourceAccess': {e}"
-                    ))
-                })?;
-                required = Some(list);
-            }
+            "requiredResourceAccess" => required = Some(required_resource_access(value)?),
             "displayName" => display_name = value.as_str().map(str::to_owned),
             "passwordCredentials" | "keyCredentials" => {
                 return Err(GraphError::bad_request(
@@ -153,7 +210,11 @@ fn patch(
             }
         }
     }
+    if required.is_none() && display_name.is_none() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let app = &mut state.directory.applications[index];
+    state.replicator.updating(app, request.now);
     if let Some(list) = required {
         // PATCH replaces the whole collection (Graph does not merge).
         app.required_resource_access = list;
@@ -192,20 +253,34 @@ fn new_secret() -> String {
 
 fn add_password(
     state: &mut State,
-    index: usize,
+    key: &EntityKey,
     request: &GraphRequest<'_>,
-) -> Result<axum::response::Response, GraphError> {
+) -> Result<Response, GraphError> {
+    let index = addressed(state, key, request.now)?;
     let body = body_json(request.body)?;
     let credential = body.get("passwordCredential").cloned().unwrap_or(Value::Null);
+    // Graph keeps what the client sent to its 100 ns tick (7 fractional digits).
     let start = parse_time(credential.get("startDateTime"), "startDateTime")?.unwrap_or(request.now);
+    let start = graph_precision(start);
     let end = match parse_time(credential.get("endDateTime"), "endDateTime")? {
-        Some(end) => end,
+        Some(end) => graph_precision(end),
         // Graph's default lifetime is two years from the start.
         None => start.checked_add_months(Months::new(24)).unwrap_or(start),
     };
     if end <= start {
         return Err(GraphError::bad_request("Key credential end date is invalid."));
     }
+    let app = &state.directory.applications[index];
+    state
+        .policies
+        .check_new_password(app, start, end)
+        .map_err(|refusal| match refusal {
+            PasswordRefusal::NotAllowed { policy_id } => GraphError::credential_type_not_allowed(&policy_id),
+            PasswordRefusal::LifetimeTooLong {
+                policy_id,
+                max_lifetime,
+            } => GraphError::credential_lifetime_too_long(&policy_id, &max_lifetime),
+        })?;
     let secret = new_secret();
     let key = PasswordCredential {
         key_id: uuid::Uuid::new_v4().to_string(),
@@ -217,10 +292,10 @@ fn add_password(
         end_date_time: end,
         hint: secret.chars().take(3).collect(),
         secret_text: secret,
-        replication: Replication::for_new_object(&state.settings, request.now),
+        replication: None,
     };
     let shown = password_json(&key, true);
-    state.directory.applications[index].password_credentials.push(key);
+    state.directory.applications[index].add_password(key, &mut state.replicator, request.now);
     Ok(entity(
         StatusCode::OK,
         "microsoft.graph.passwordCredential",
@@ -230,9 +305,10 @@ fn add_password(
 
 fn remove_password(
     state: &mut State,
-    index: usize,
+    key: &EntityKey,
     request: &GraphRequest<'_>,
-) -> Result<axum::response::Response, GraphError> {
+) -> Result<Response, GraphError> {
+    let index = addressed(state, key, request.now)?;
     let body = body_json(request.body)?;
     let key_id = body
         .get("keyId")
@@ -240,10 +316,7 @@ fn remove_password(
         .ok_or_else(|| GraphError::bad_request("Required parameter 'keyId' is missing."))?
         .to_owned();
     let app = &mut state.directory.applications[index];
-    let before = app.password_credentials.len();
-    app.password_credentials
-        .retain(|k| !k.key_id.eq_ignore_ascii_case(&key_id));
-    if app.password_credentials.len() == before {
+    if !app.remove_password(&key_id, &mut state.replicator, request.now) {
         return Err(GraphError::bad_request(format!(
             "No password credential found with keyId '{key_id}' on application '{}'.",
             app.app_id

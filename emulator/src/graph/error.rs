@@ -13,6 +13,16 @@ pub struct GraphError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// `error.details[]`, sent only when not empty.
+    pub details: Vec<ErrorDetail>,
+}
+
+/// One entry of `error.details`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+    pub target: &'static str,
 }
 
 impl GraphError {
@@ -21,7 +31,36 @@ impl GraphError {
             status,
             code,
             message: message.into(),
+            details: Vec::new(),
         }
+    }
+
+    /// addPassword refused by an enabled `passwordAddition` restriction (reference C.3).
+    pub fn credential_type_not_allowed(policy_id: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "CredentialTypeNotAllowedAsPerAppPolicy",
+            format!("Credential type not allowed as per assigned policy '{policy_id}'."),
+        )
+    }
+
+    /// addPassword whose end date lies beyond the policy's `maxLifetime` (reference C.3).
+    pub fn credential_lifetime_too_long(policy_id: &str, max_lifetime: &str) -> Self {
+        let mut error = Self::new(
+            StatusCode::BAD_REQUEST,
+            "CredentialInvalidLifetimeAsPerAppPolicy",
+            format!(
+                "Credential lifetime exceeds the max value allowed as per assigned policy '{policy_id}'."
+            ),
+        );
+        error.details.push(ErrorDetail {
+            code: "InvalidKeyEndDate",
+            message: format!(
+                "The end date of the credential exceeds the max lifetime '{max_lifetime}' allowed as per assigned policy '{policy_id}'."
+            ),
+            target: "EndDate",
+        });
+        error
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -87,17 +126,24 @@ impl GraphError {
     }
 
     pub fn render(&self, now: DateTime<Utc>, ctx: &RequestContext) -> Response {
-        let body = serde_json::json!({
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "innerError": {
+        let mut error = serde_json::json!({
+            "code": self.code,
+            "message": self.message,
+        });
+        if let Some(map) = error.as_object_mut() {
+            if !self.details.is_empty() {
+                map.insert("details".into(), serde_json::json!(self.details));
+            }
+            map.insert(
+                "innerError".into(),
+                serde_json::json!({
                     "date": now.format("%Y-%m-%dT%H:%M:%S").to_string(),
                     "request-id": ctx.request_id,
                     "client-request-id": ctx.client_request_id,
-                }
-            }
-        });
+                }),
+            );
+        }
+        let body = serde_json::json!({ "error": error });
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

@@ -1,9 +1,11 @@
-//! Microsoft Graph v1.0 (`/v1.0/...`): applications, service principals and oauth2PermissionGrants.
+//! Microsoft Graph v1.0 (`/v1.0/...`): applications, service principals, oauth2PermissionGrants and app
+//! management policies.
 
 pub mod applications;
 pub mod error;
 pub mod odata;
 pub mod permission_grants;
+pub mod policies;
 pub mod service_principals;
 
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Timelike as _, Utc};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use serde_json::Value;
 
@@ -96,6 +98,7 @@ fn handle(
         "applications" => applications::handle(emu, request),
         "serviceprincipals" => service_principals::handle(emu, request),
         "oauth2permissiongrants" => permission_grants::handle(emu, request),
+        "policies" => policies::handle(emu, request),
         _ => Err(GraphError::segment_not_found(&set)),
     }
 }
@@ -126,9 +129,22 @@ fn authenticate(emu: &Emulator, headers: &HeaderMap, now: DateTime<Utc>) -> Resu
     Ok(claims)
 }
 
-/// Graph's timestamp format (ISO 8601, UTC, `Z`).
+/// Graph's timestamp format: ISO 8601 in UTC with `Z`, and the fraction of a second to Graph's 100 ns tick
+/// (up to 7 digits, trailing zeros dropped, none for a whole second), e.g. `2026-01-01T08:30:00.1234567Z`.
 pub fn graph_time(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let whole = time.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let ticks = time.timestamp_subsec_nanos() / 100;
+    if ticks == 0 {
+        return format!("{whole}Z");
+    }
+    let fraction = format!("{ticks:07}");
+    format!("{whole}.{}Z", fraction.trim_end_matches('0'))
+}
+
+/// `time` cut to Graph's precision (100 ns ticks), so that what is stored is what is echoed.
+pub fn graph_precision(time: DateTime<Utc>) -> DateTime<Utc> {
+    let nanos = time.timestamp_subsec_nanos();
+    time.with_nanosecond(nanos - nanos % 100).unwrap_or(time)
 }
 
 /// A Graph JSON response with Graph's OData content type.
@@ -172,4 +188,24 @@ pub fn body_json(body: &Bytes) -> Result<Value, GraphError> {
             format!("Invalid JSON in the request body: {e}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_times_keep_up_to_seven_fractional_digits() {
+        let at = |text: &str| -> DateTime<Utc> { text.parse().expect("time") };
+        assert_eq!(graph_time(at("2026-01-01T00:00:00Z")), "2026-01-01T00:00:00Z");
+        assert_eq!(graph_time(at("2026-01-01T00:00:00.1Z")), "2026-01-01T00:00:00.1Z");
+        assert_eq!(
+            graph_time(at("2026-01-01T00:00:00.123456789Z")),
+            "2026-01-01T00:00:00.1234567Z"
+        );
+        assert_eq!(
+            graph_precision(at("2026-01-01T00:00:00.123456789Z")),
+            at("2026-01-01T00:00:00.1234567Z")
+        );
+    }
 }

@@ -19,6 +19,14 @@ impl EntityKey {
             EntityKey::Id(id) | EntityKey::AppId(id) => id,
         }
     }
+
+    /// Whether this key addresses the object with object id `id` and App ID `app_id`.
+    pub fn names(&self, id: &str, app_id: &str) -> bool {
+        match self {
+            EntityKey::Id(wanted) => wanted.eq_ignore_ascii_case(id),
+            EntityKey::AppId(wanted) => wanted.eq_ignore_ascii_case(app_id),
+        }
+    }
 }
 
 /// Splits `applications(appId='x')` into the entity set and the key.

@@ -1,11 +1,9 @@
-//! `/oauth2PermissionGrants` (any casing): list with `$filter=clientId eq`, get, create (201), PATCH scope
-//! (204), DELETE (204).
+//! `/oauth2PermissionGrants` (any casing): list with `$filter=clientId eq`, get (as a lagging replica may
+//! answer), create (201), PATCH scope (204), DELETE (204).
 
 use axum::response::{IntoResponse as _, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use http::{Method, StatusCode};
-use rand::RngCore as _;
 use serde_json::{Value, json};
 
 use super::error::GraphError;
@@ -13,14 +11,14 @@ use super::odata::EntityKey;
 use super::{GraphRequest, body_json, collection, entity};
 use crate::directory::PermissionGrant;
 use crate::emulator::{Emulator, State};
-use crate::replication::{self, Replication};
 
 pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, GraphError> {
-    let mut state = emu.state();
+    let mut guard = emu.state();
+    let state = &mut *guard;
     let Some(key) = request.key.clone() else {
         return match *request.method {
-            Method::GET => list(&mut state, &request),
-            Method::POST => create(&mut state, &request),
+            Method::GET => list(state, &request),
+            Method::POST => create(state, &request),
             _ => Err(GraphError::method_not_allowed()),
         };
     };
@@ -32,39 +30,52 @@ pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, Gra
             "oAuth2PermissionGrant has no appId alternate key.",
         ));
     };
-    let index = state
-        .directory
-        .oauth2_permission_grants
-        .iter()
-        .position(|g| g.id == id)
-        .ok_or_else(|| GraphError::not_found(&id))?;
+    let now = request.now;
     match *request.method {
         Method::GET => {
-            let grant = &mut state.directory.oauth2_permission_grants[index];
-            if !replication::read_sees(&mut grant.replication, request.now) {
-                return Err(GraphError::not_found(&id));
-            }
+            let directory = &mut state.directory;
+            let grant = state
+                .replicator
+                .find(
+                    &mut directory.oauth2_permission_grants,
+                    &mut directory.removed_oauth2_permission_grants,
+                    |g| g.id == id,
+                    now,
+                )
+                .ok_or_else(|| GraphError::not_found(&id))?;
             Ok(entity(
                 StatusCode::OK,
                 "oauth2PermissionGrants/$entity",
-                to_json(grant),
+                to_json(&grant),
             ))
         }
         Method::PATCH => {
+            let index = addressed(state, &id, now)?;
             let body = body_json(request.body)?;
             let scope = body.get("scope").and_then(Value::as_str).ok_or_else(|| {
                 GraphError::bad_request("Only the 'scope' property of a grant can be updated.")
             })?;
             // The new value replaces the old one.
-            state.directory.oauth2_permission_grants[index].scope = scope.to_owned();
+            state
+                .directory
+                .set_grant_scope(index, scope.to_owned(), &mut state.replicator, now);
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Method::DELETE => {
-            state.directory.oauth2_permission_grants.remove(index);
+            let index = addressed(state, &id, now)?;
+            state.directory.remove_grant(index, &mut state.replicator, now);
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         _ => Err(GraphError::method_not_allowed()),
     }
+}
+
+/// The committed grant a write addresses: 404 while this request misses its creation.
+fn addressed(state: &mut State, id: &str, now: DateTime<Utc>) -> Result<usize, GraphError> {
+    state
+        .replicator
+        .for_write(&mut state.directory.oauth2_permission_grants, |g| g.id == id, now)
+        .ok_or_else(|| GraphError::not_found(id))
 }
 
 fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
@@ -72,23 +83,26 @@ fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Graph
         &["clientId", "resourceId", "consentType", "principalId"],
         "OAuth2PermissionGrant",
     )?;
-    let now = request.now;
-    let items = state
-        .directory
-        .oauth2_permission_grants
-        .iter_mut()
-        .filter(|g| {
-            request.query.matches(|p| match p {
-                "clientid" => Some(g.client_id.clone()),
-                "resourceid" => Some(g.resource_id.clone()),
-                "consenttype" => Some(g.consent_type.clone()),
-                "principalid" => g.principal_id.clone(),
-                _ => None,
-            })
+    let wanted = |g: &PermissionGrant| {
+        request.query.matches(|p| match p {
+            "clientid" => Some(g.client_id.clone()),
+            "resourceid" => Some(g.resource_id.clone()),
+            "consenttype" => Some(g.consent_type.clone()),
+            "principalid" => g.principal_id.clone(),
+            _ => None,
         })
-        .filter_map(|g| replication::read_sees(&mut g.replication, now).then(|| to_json(g)))
-        .collect();
-    Ok(collection("oauth2PermissionGrants", items))
+    };
+    let directory = &mut state.directory;
+    let seen = state.replicator.list(
+        &mut directory.oauth2_permission_grants,
+        &mut directory.removed_oauth2_permission_grants,
+        wanted,
+        request.now,
+    );
+    Ok(collection(
+        "oauth2PermissionGrants",
+        seen.iter().map(to_json).collect(),
+    ))
 }
 
 fn text(body: &Value, name: &str) -> Result<String, GraphError> {
@@ -99,22 +113,16 @@ fn text(body: &Value, name: &str) -> Result<String, GraphError> {
         .ok_or_else(|| GraphError::bad_request(format!("Property '{name}' is required.")))
 }
 
-/// A service principal a new grant names must be readable (it may still be replicating).
-fn service_principal_readable(
-    state: &mut State,
-    id: &str,
-    request: &GraphRequest<'_>,
-) -> Result<(), GraphError> {
-    let now = request.now;
-    let sp = state
-        .directory
-        .service_principals
-        .iter_mut()
-        .find(|sp| sp.id.eq_ignore_ascii_case(id));
-    let seen = sp.is_some_and(|sp| replication::read_sees(&mut sp.replication, now));
-    match seen {
-        true => Ok(()),
-        false => Err(GraphError::bad_request(format!(
+/// A service principal a new grant names must exist where this request lands (one created moments ago
+/// is not there yet; azuread retries on exactly this message).
+fn service_principal_reachable(state: &mut State, id: &str, now: DateTime<Utc>) -> Result<(), GraphError> {
+    match state.replicator.for_write(
+        &mut state.directory.service_principals,
+        |sp| sp.id.eq_ignore_ascii_case(id),
+        now,
+    ) {
+        Some(_) => Ok(()),
+        None => Err(GraphError::bad_request(format!(
             "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
         ))),
     }
@@ -149,8 +157,8 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
             )));
         }
     }
-    service_principal_readable(state, &client_id, request)?;
-    service_principal_readable(state, &resource_id, request)?;
+    service_principal_reachable(state, &client_id, request.now)?;
+    service_principal_reachable(state, &resource_id, request.now)?;
     let duplicate = state.directory.oauth2_permission_grants.iter().any(|g| {
         g.client_id.eq_ignore_ascii_case(&client_id)
             && g.resource_id.eq_ignore_ascii_case(&resource_id)
@@ -164,20 +172,19 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
             "Permission entry already exists.",
         ));
     }
-    // Real grant ids are 43-character base64url strings, not GUIDs.
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
     let grant = PermissionGrant {
-        id: URL_SAFE_NO_PAD.encode(raw),
+        id: PermissionGrant::new_id(),
         client_id,
         consent_type,
         principal_id,
         resource_id,
         scope,
-        replication: Replication::for_new_object(&state.settings, request.now),
+        replication: None,
     };
     let shown = to_json(&grant);
-    state.directory.oauth2_permission_grants.push(grant);
+    state
+        .directory
+        .add_grant(grant, &mut state.replicator, request.now);
     Ok(entity(
         StatusCode::CREATED,
         "oauth2PermissionGrants/$entity",

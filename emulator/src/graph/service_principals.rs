@@ -1,7 +1,9 @@
-//! `/servicePrincipals`: get by id, `(appId='...')` or `$filter=appId eq`; create from an appId (first-party
-//! APIs get their published scopes); the grants of one service principal.
+//! `/servicePrincipals`: get by id, `(appId='...')` or `$filter=appId eq` (as a lagging replica may answer);
+//! create from an appId (first-party APIs get their published scopes); delete; the grants of one service
+//! principal.
 
 use axum::response::{IntoResponse as _, Response};
+use chrono::{DateTime, Utc};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -10,100 +12,105 @@ use super::odata::EntityKey;
 use super::{GraphRequest, body_json, collection, entity, permission_grants};
 use crate::directory::{MICROSOFT_TENANT_ID, ServicePrincipal};
 use crate::emulator::{Emulator, State};
-use crate::replication::{self, Replication};
 use crate::well_known;
 
 pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, GraphError> {
-    let mut state = emu.state();
+    let mut guard = emu.state();
+    let state = &mut *guard;
     let Some(key) = request.key.clone() else {
         return match *request.method {
-            Method::GET => list(&mut state, &request),
-            Method::POST => create(emu, &mut state, &request),
+            Method::GET => list(state, &request),
+            Method::POST => create(emu, state, &request),
             _ => Err(GraphError::method_not_allowed()),
         };
     };
     let action = request.rest.first().map(|s| s.to_ascii_lowercase());
     match (request.method.clone(), action.as_deref()) {
         (Method::GET, None) => {
-            let sp = visible(&mut state, &key, &request)?;
+            let sp = visible(state, &key, request.now)?;
             Ok(entity(StatusCode::OK, "servicePrincipals/$entity", to_json(&sp)))
         }
         (Method::GET, Some("oauth2permissiongrants")) if request.rest.len() == 1 => {
-            let sp = visible(&mut state, &key, &request)?;
-            let now = request.now;
-            let items = state
-                .directory
-                .oauth2_permission_grants
-                .iter_mut()
-                .filter(|g| g.client_id.eq_ignore_ascii_case(&sp.id))
-                .filter_map(|g| {
-                    replication::read_sees(&mut g.replication, now).then(|| permission_grants::to_json(g))
-                })
-                .collect();
-            Ok(collection("oauth2PermissionGrants", items))
+            let sp = visible(state, &key, request.now)?;
+            let directory = &mut state.directory;
+            let grants = state.replicator.list(
+                &mut directory.oauth2_permission_grants,
+                &mut directory.removed_oauth2_permission_grants,
+                |g| g.client_id.eq_ignore_ascii_case(&sp.id),
+                request.now,
+            );
+            Ok(collection(
+                "oauth2PermissionGrants",
+                grants.iter().map(permission_grants::to_json).collect(),
+            ))
         }
         // azuread PATCHes a new service principal right after creating it; accept and ignore the fields.
         (Method::PATCH, None) => {
-            find(&state, &key).ok_or_else(|| GraphError::not_found(key.shown()))?;
+            addressed(state, &key, request.now)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         (Method::DELETE, None) => {
-            let index = find(&state, &key).ok_or_else(|| GraphError::not_found(key.shown()))?;
-            let id = state.directory.service_principals[index].id.clone();
-            state.directory.delete_service_principal(&id);
+            let index = addressed(state, &key, request.now)?;
+            state
+                .directory
+                .remove_service_principal(index, &mut state.replicator, request.now);
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        (_, Some(_)) => Err(GraphError::segment_not_found(&request.rest[0])),
+        (_, Some(segment)) => Err(GraphError::segment_not_found(segment)),
         _ => Err(GraphError::method_not_allowed()),
     }
 }
 
-fn find(state: &State, key: &EntityKey) -> Option<usize> {
+/// The committed service principal a write addresses: 404 while this request misses its creation.
+fn addressed(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<usize, GraphError> {
     state
-        .directory
-        .service_principals
-        .iter()
-        .position(|sp| match key {
-            EntityKey::Id(id) => sp.id.eq_ignore_ascii_case(id),
-            EntityKey::AppId(app_id) => sp.app_id.eq_ignore_ascii_case(app_id),
-        })
+        .replicator
+        .for_write(
+            &mut state.directory.service_principals,
+            |sp| key.names(&sp.id, &sp.app_id),
+            now,
+        )
+        .ok_or_else(|| GraphError::not_found(key.shown()))
 }
 
-/// The service principal as a reader sees it (404 while it is still replicating).
-fn visible(
-    state: &mut State,
-    key: &EntityKey,
-    request: &GraphRequest<'_>,
-) -> Result<ServicePrincipal, GraphError> {
-    let index = find(state, key).ok_or_else(|| GraphError::not_found(key.shown()))?;
-    let sp = &mut state.directory.service_principals[index];
-    if replication::read_sees(&mut sp.replication, request.now) {
-        Ok(sp.clone())
-    } else {
-        Err(GraphError::not_found(key.shown()))
-    }
+/// The service principal as this request sees it (404 while its creation is missed; a deleted one while
+/// its deletion is missed).
+fn visible(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<ServicePrincipal, GraphError> {
+    let directory = &mut state.directory;
+    state
+        .replicator
+        .find(
+            &mut directory.service_principals,
+            &mut directory.removed_service_principals,
+            |sp| key.names(&sp.id, &sp.app_id),
+            now,
+        )
+        .ok_or_else(|| GraphError::not_found(key.shown()))
 }
 
 fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
     request
         .query
         .only(&["appId", "id", "displayName"], "ServicePrincipal")?;
-    let now = request.now;
-    let items = state
-        .directory
-        .service_principals
-        .iter_mut()
-        .filter(|sp| {
-            request.query.matches(|p| match p {
-                "appid" => Some(sp.app_id.clone()),
-                "id" => Some(sp.id.clone()),
-                "displayname" => Some(sp.display_name.clone()),
-                _ => None,
-            })
+    let wanted = |sp: &ServicePrincipal| {
+        request.query.matches(|p| match p {
+            "appid" => Some(sp.app_id.clone()),
+            "id" => Some(sp.id.clone()),
+            "displayname" => Some(sp.display_name.clone()),
+            _ => None,
         })
-        .filter_map(|sp| replication::read_sees(&mut sp.replication, now).then(|| to_json(sp)))
-        .collect();
-    Ok(collection("servicePrincipals", items))
+    };
+    let directory = &mut state.directory;
+    let seen = state.replicator.list(
+        &mut directory.service_principals,
+        &mut directory.removed_service_principals,
+        wanted,
+        request.now,
+    );
+    Ok(collection(
+        "servicePrincipals",
+        seen.iter().map(to_json).collect(),
+    ))
 }
 
 fn create(emu: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
@@ -115,12 +122,7 @@ fn create(emu: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Resu
             GraphError::bad_request("Property 'appId' is required when creating a service principal.")
         })?
         .to_owned();
-    if state
-        .directory
-        .service_principals
-        .iter()
-        .any(|sp| sp.app_id.eq_ignore_ascii_case(&app_id))
-    {
+    if state.directory.service_principal_index(&app_id).is_some() {
         return Err(GraphError::new(
             StatusCode::CONFLICT,
             "Request_MultipleObjectsWithSameKeyValue",
@@ -137,19 +139,29 @@ fn create(emu: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Resu
             api.scopes,
             api.app_id.to_owned(),
         ),
-        None => match state.directory.application_by_app_id(&app_id) {
-            Some(app) => (
+        None => {
+            // The application must exist where this request lands: one created moments ago is not
+            // there yet (azuread retries on exactly this message).
+            let index = state
+                .replicator
+                .for_write(
+                    &mut state.directory.applications,
+                    |a| a.app_id.eq_ignore_ascii_case(&app_id),
+                    request.now,
+                )
+                .ok_or_else(|| {
+                    GraphError::bad_request(format!(
+                        "The appId '{app_id}' of the service principal does not reference a valid application object."
+                    ))
+                })?;
+            let app = &state.directory.applications[index];
+            (
                 app.display_name.clone(),
                 state.partner.tenant_id.clone(),
                 vec![],
                 app.app_id.clone(),
-            ),
-            None => {
-                return Err(GraphError::bad_request(format!(
-                    "The appId '{app_id}' of the service principal does not reference a valid application object."
-                )));
-            }
-        },
+            )
+        }
     };
     let sp = ServicePrincipal {
         id: uuid::Uuid::new_v4().to_string(),
@@ -157,10 +169,12 @@ fn create(emu: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Resu
         display_name,
         app_owner_organization_id: owner,
         oauth2_permission_scopes: scopes,
-        replication: Replication::for_new_object(&state.settings, request.now),
+        replication: None,
     };
     let shown = to_json(&sp);
-    state.directory.service_principals.push(sp);
+    state
+        .directory
+        .add_service_principal(sp, &mut state.replicator, request.now);
     Ok(entity(StatusCode::CREATED, "servicePrincipals/$entity", shown))
 }
 

@@ -15,6 +15,10 @@ pub struct Aadsts {
     pub error: &'static str,
     pub code: u32,
     pub description: String,
+    /// `suberror` (e.g. `basic_action`), sent only when set.
+    pub suberror: Option<&'static str>,
+    /// `claims`: the claims challenge a client passes to the next interactive sign-in.
+    pub claims: Option<String>,
 }
 
 impl Aadsts {
@@ -24,7 +28,29 @@ impl Aadsts {
             error,
             code,
             description: description.into(),
+            suberror: None,
+            claims: None,
         }
+    }
+
+    /// A refresh token whose sign-in had no second factor, redeemed while Conditional Access requires one
+    /// (reference B.4).
+    pub fn mfa_required(resource: &str) -> Self {
+        let mut error = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            50076,
+            format!(
+                "Due to a configuration change made by your administrator, or because you moved to a new \
+                 location, you must use multi-factor authentication to access '{resource}'."
+            ),
+        );
+        error.suberror = Some("basic_action");
+        error.claims = Some(
+            r#"{"access_token":{"capolids":{"essential":true,"values":["00000000-0000-0000-0000-00000000c0a1"]}}}"#
+                .into(),
+        );
+        error
     }
 
     pub fn tenant_not_found(tenant: &str) -> Self {
@@ -289,7 +315,7 @@ impl Aadsts {
     /// The JSON body Entra sends, with the emulator clock's timestamp and this request's ids.
     pub fn render(&self, now: DateTime<Utc>, ctx: &RequestContext) -> Response {
         let timestamp = now.format("%Y-%m-%d %H:%M:%SZ").to_string();
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "error": self.error,
             "error_description": format!(
                 "AADSTS{}: {} Trace ID: {} Correlation ID: {} Timestamp: {}",
@@ -301,6 +327,14 @@ impl Aadsts {
             "correlation_id": ctx.correlation_id,
             "error_uri": format!("https://login.microsoftonline.com/error?code={}", self.code),
         });
+        if let Some(map) = body.as_object_mut() {
+            if let Some(suberror) = self.suberror {
+                map.insert("suberror".into(), suberror.into());
+            }
+            if let Some(claims) = &self.claims {
+                map.insert("claims".into(), claims.clone().into());
+            }
+        }
         (self.status, axum::Json(body)).into_response()
     }
 }

@@ -20,7 +20,8 @@ use rand::{Rng as _, RngCore as _};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::access_token::{AccessClaims, unverified_payload};
+use crate::access_token::{AccessClaims, authentication_methods, unverified_payload};
+use crate::config::Settings;
 use crate::directory::Application;
 use crate::emulator::{Emulator, RequestContext, State};
 use crate::well_known;
@@ -276,10 +277,12 @@ fn target_v2(
     })
 }
 
-/// The signed-in user of an app+user token.
+/// The signed-in user of an app+user token, and whether that sign-in had a second factor (every token
+/// minted from it, through refresh tokens too, inherits that).
 struct User {
     upn: String,
     object_id: String,
+    mfa: bool,
 }
 
 /// A token response in the making.
@@ -326,6 +329,7 @@ fn mint(
         scp: None,
         upn: None,
         name: None,
+        amr: None,
     };
     match user {
         Some(user) => {
@@ -335,6 +339,7 @@ fn mint(
             claims.scp = Some(target.scopes.join(" "));
             claims.upn = Some(user.upn.clone());
             claims.name = Some(crate::demo::USER_DISPLAY_NAME.into());
+            claims.amr = Some(authentication_methods(user.mfa));
         }
         None if target.api_app_id == crate::demo::MICROSOFT_GRAPH_APP_ID => {
             // The application permissions a Partner Center web app is usually granted on Graph.
@@ -372,6 +377,7 @@ fn new_refresh_token(state: &mut State, client_id: &str, user: &User, now: DateT
             client_id: client_id.to_owned(),
             user: user.upn.clone(),
             user_object_id: user.object_id.clone(),
+            mfa: user.mfa,
             issued: now,
             last_used: now,
             revoked: false,
@@ -477,9 +483,10 @@ fn issue(
     let client_id = param(form, "client_id")?.to_owned();
     let app = find_app(&state, &client_id, tenant)?;
     authenticate_client(&app, form, now, client_credentials)?;
-    let demo_user = |state: &State| User {
+    let demo_user = |state: &State, mfa: bool| User {
         upn: state.partner.user.clone(),
         object_id: state.partner.user_object_id.clone(),
+        mfa,
     };
 
     // The user-flow target: v2 names it with `scope`, v1 with `resource`. Without either, the Partner
@@ -523,13 +530,14 @@ fn issue(
             })
         }
         "refresh_token" => {
-            let presented = param(form, "refresh_token")?;
+            let presented = param(form, "refresh_token")?.to_owned();
             let max_inactive = state.settings.refresh_token_max_inactive_seconds;
             let revoke_old = state.settings.rotate_refresh_tokens_revokes_old;
+            let ca_requires_mfa = state.settings.ca_requires_mfa;
             let grant = state
                 .sessions
                 .refresh_tokens
-                .get_mut(presented)
+                .get(&presented)
                 .ok_or_else(Aadsts::malformed_grant)?;
             if grant.revoked {
                 return Err(Aadsts::refresh_token_revoked());
@@ -541,15 +549,20 @@ fn issue(
             if !grant.client_id.eq_ignore_ascii_case(&client_id) {
                 return Err(Aadsts::grant_for_other_client());
             }
-            grant.last_used = now;
-            if revoke_old {
-                grant.revoked = true;
-            }
             let user = User {
                 upn: grant.user.clone(),
                 object_id: grant.user_object_id.clone(),
+                mfa: grant.mfa,
             };
             let target = user_target(&state, form.get("scope").map(String::as_str))?;
+            // Conditional Access asks for the second factor the original sign-in never gave.
+            if ca_requires_mfa && !user.mfa {
+                return Err(Aadsts::mfa_required(&target.audience));
+            }
+            if let Some(grant) = state.sessions.refresh_tokens.get_mut(&presented) {
+                grant.last_used = now;
+                grant.revoked |= revoke_old;
+            }
             let (access_token, lifetime) = mint(emu, &state, &tenant_id, &app, &target, Some(&user), now);
             let refresh_token = Some(new_refresh_token(&mut state, &client_id, &user, now));
             let id_token = wants(form.get("scope").map(String::as_str), "openid")
@@ -598,7 +611,8 @@ fn issue(
             }
             entry.redeemed = true;
             let scope = form.get("scope").cloned().or_else(|| entry.scope.clone());
-            let user = demo_user(&state);
+            let mfa = entry.mfa;
+            let user = demo_user(&state, mfa);
             let target = user_target(&state, scope.as_deref())?;
             let (access_token, lifetime) = mint(emu, &state, &tenant_id, &app, &target, Some(&user), now);
             let refresh_token = (version == Version::V1 || wants(scope.as_deref(), "offline_access"))
@@ -638,7 +652,8 @@ fn issue(
             entry.redeemed = true;
             let scope = entry.scope.clone();
             let resource = entry.resource.clone();
-            let user = demo_user(&state);
+            let mfa = entry.mfa;
+            let user = demo_user(&state, mfa);
             let target = match (version, resource) {
                 (Version::V1, Some(resource)) => target_v1(emu, &state, &resource, tenant)?,
                 _ => user_target(&state, scope.as_deref())?,
@@ -660,6 +675,13 @@ fn issue(
         }
         other => Err(Aadsts::unsupported_grant(other)),
     }
+}
+
+/// Whether an interactive sign-in performs a second factor: asked for with `amr_values=mfa`, required by
+/// Conditional Access, or what the tenant's users do anyway (`sign_ins_use_mfa`).
+pub fn sign_in_uses_mfa(settings: &Settings, amr_values: Option<&str>) -> bool {
+    let asked = amr_values.is_some_and(|v| v.split([' ', ',']).any(|m| m.eq_ignore_ascii_case("mfa")));
+    asked || settings.ca_requires_mfa || settings.sign_ins_use_mfa
 }
 
 /// Entra accepts any port on a loopback redirect URI (RFC 8252 native apps).
@@ -743,6 +765,7 @@ fn authorize_inner(
         ));
     }
     let code = format!("0.AQ{}", random_token(48));
+    let mfa = sign_in_uses_mfa(&state.settings, params.get("amr_values").map(String::as_str));
     let scope = match version {
         Version::V2 => params.get("scope").cloned(),
         Version::V1 => None,
@@ -757,11 +780,13 @@ fn authorize_inner(
             code_challenge_method: method,
             issued: now,
             redeemed: false,
+            mfa,
         },
     );
     let user = User {
         upn: state.partner.user.clone(),
         object_id: state.partner.user_object_id.clone(),
+        mfa,
     };
     drop(state);
     let mut reply: Vec<(&str, String)> = vec![("code", code)];
@@ -851,6 +876,7 @@ fn device_code(
             expires: now + TimeDelta::seconds(DEVICE_CODE_LIFETIME_SECONDS),
             approved: false,
             redeemed: false,
+            mfa: false,
         };
         state.sessions.device_codes.push(entry.clone());
         Ok(entry)

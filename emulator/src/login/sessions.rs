@@ -13,9 +13,27 @@ pub struct RefreshGrant {
     pub client_id: String,
     pub user: String,
     pub user_object_id: String,
+    /// The original sign-in had a second factor; every access token minted from this grant says so in
+    /// `amr`.
+    pub mfa: bool,
     pub issued: DateTime<Utc>,
     pub last_used: DateTime<Utc>,
     pub revoked: bool,
+}
+
+impl RefreshGrant {
+    /// The demo user's consent to the demo app, signed in with or without MFA.
+    pub fn for_demo_user(partner: &PartnerSeed, mfa: bool, now: DateTime<Utc>) -> Self {
+        Self {
+            client_id: partner.app_id.clone(),
+            user: partner.user.clone(),
+            user_object_id: partner.user_object_id.clone(),
+            mfa,
+            issued: now,
+            last_used: now,
+            revoked: false,
+        }
+    }
 }
 
 /// An authorization code waiting to be redeemed.
@@ -29,6 +47,8 @@ pub struct AuthorizationCode {
     pub code_challenge_method: String,
     pub issued: DateTime<Utc>,
     pub redeemed: bool,
+    /// The sign-in behind the code had a second factor.
+    pub mfa: bool,
 }
 
 /// A device code flow in progress.
@@ -42,6 +62,8 @@ pub struct DeviceCode {
     pub expires: DateTime<Utc>,
     pub approved: bool,
     pub redeemed: bool,
+    /// Decided when the user approves (signs in).
+    pub mfa: bool,
 }
 
 /// The login side's memory.
@@ -55,19 +77,12 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// The demo user's refresh token for the web app, as if consent happened just now.
+    /// The demo user's refresh token for the web app, as if consent (signed in with MFA) happened just now.
     pub fn seeded(partner: &PartnerSeed, now: DateTime<Utc>) -> Self {
         let mut sessions = Self::default();
         sessions.refresh_tokens.insert(
             partner.refresh_token.clone(),
-            RefreshGrant {
-                client_id: partner.app_id.clone(),
-                user: partner.user.clone(),
-                user_object_id: partner.user_object_id.clone(),
-                issued: now,
-                last_used: now,
-                revoked: false,
-            },
+            RefreshGrant::for_demo_user(partner, true, now),
         );
         sessions
     }

@@ -221,13 +221,26 @@ fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str>
         .map(|(_, v)| v.as_str())
 }
 
+/// How the customer list pages, fixed for one request.
+pub struct Paging<'a> {
+    pub signer: &'a TokenSigner,
+    pub book: &'a CustomerBook,
+    pub partner_tenant: &'a str,
+    /// A page holding exactly `size` items carries a token even when nothing follows.
+    pub full_last_page_has_token: bool,
+}
+
 /// `GET /v1/customers`.
 pub fn list(
     request: &PartnerCenterRequest<'_>,
-    signer: &TokenSigner,
-    book: &CustomerBook,
-    partner_tenant: &str,
+    paging: &Paging<'_>,
 ) -> Result<axum::response::Response, PartnerCenterError> {
+    let Paging {
+        signer,
+        book,
+        partner_tenant,
+        full_last_page_has_token,
+    } = *paging;
     let pairs = &request.query;
     let size = match query_param(pairs, "size") {
         None => DEFAULT_PAGE_SIZE,
@@ -242,6 +255,7 @@ pub fn list(
         },
     };
     let given_filter = query_param(pairs, "filter").map(Filter::parse).transpose()?;
+    let following = query_param(pairs, "seekOperation").is_some();
     let (filter, start) = match query_param(pairs, "seekOperation") {
         None => (given_filter, 0),
         Some(op) if op.eq_ignore_ascii_case("next") => {
@@ -281,6 +295,15 @@ pub fn list(
 
     let customers = &book.customers;
     let accept = |c: &CustomerEntry| filter.as_ref().is_none_or(|f| f.matches(c, partner_tenant));
+    let exhausted = customers
+        .get(start..)
+        .is_none_or(|rest| !rest.iter().any(&accept));
+    if following && exhausted {
+        // What Microsoft's own tool reads as the end of the list.
+        return Err(PartnerCenterError::invalid_input(
+            "There are no more records to return for this continuation token.",
+        ));
+    }
     let mut page: Vec<&CustomerEntry> = Vec::with_capacity(size.min(customers.len()));
     let mut position = start.min(customers.len());
     while position < customers.len() && page.len() < size {
@@ -289,11 +312,13 @@ pub fn list(
         }
         position += 1;
     }
-    // A next page exists only if another match remains: the last page carries no token.
+    // A token points at the next match; a full page carries one even when none remains (the real service
+    // pages "by the page size"), and following it then answers 400 code 2000.
     let next = customers
         .get(position..)
         .and_then(|rest| rest.iter().position(&accept))
-        .map(|i| position + i);
+        .map(|i| position + i)
+        .or_else(|| (full_last_page_has_token && page.len() == size).then_some(position));
 
     let mut body = String::with_capacity(page.iter().map(|c| c.list_json.len() + 1).sum::<usize>() + 512);
     // `totalCount` is the number of items in this page, as the real service reports it.

@@ -1,5 +1,5 @@
-//! Partner Center's error bodies: the classic `{code, description, data, source}` (numeric code) and the
-//! throttling shape `{statusCode, message}` with `Retry-After`.
+//! Partner Center's error bodies: the classic `{code, description, data, source}` (numeric code; a string
+//! for the MFA refusal, 900421) and the throttling shape `{statusCode, message}` with `Retry-After`.
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -15,6 +15,10 @@ pub enum PartnerCenterError {
     },
     #[error("429: rate limit exceeded, retry in {retry_after} s")]
     Throttled { retry_after: u64 },
+    /// An App+User token without MFA while enforcement is on: 401 with code `"900421"` (a JSON string,
+    /// reference B.2).
+    #[error("401 code 900421: MFA required")]
+    MfaRequired,
 }
 
 impl PartnerCenterError {
@@ -70,6 +74,25 @@ impl PartnerCenterError {
 
     pub fn render(&self) -> Response {
         match self {
+            Self::MfaRequired => {
+                let description = "Multi-factor authentication (MFA) is required for App+User calls to \
+                                   Partner Center. The access token has no MFA claim (amr does not contain \
+                                   'mfa'); sign the user in again with MFA.";
+                let body = serde_json::json!({
+                    "code": "900421",
+                    "description": description,
+                    "data": [],
+                    "source": "PartnerFD",
+                });
+                let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer authorization_uri=\"https://login.windows.net/\", error=\"insufficient_claims\", error_description=\"MFA required\"",
+                    ),
+                );
+                response
+            }
             Self::Classic {
                 status,
                 code,

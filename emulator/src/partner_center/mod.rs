@@ -1,4 +1,5 @@
-//! Partner Center v1 (`/v1/...`): MPN and organization profiles, customers, indirect reseller relationships.
+//! Partner Center v1 (`/v1/...`): token check and the App+User MFA rule, then MPN and organization profiles,
+//! customers, indirect reseller relationships.
 
 pub mod continuation;
 pub mod customers;
@@ -26,7 +27,8 @@ pub struct PartnerCenterRequest<'a> {
     pub claims: AccessClaims,
 }
 
-/// Every `/v1/...` request lands here: token check, throttle, then the route (paths are case-insensitive).
+/// Every `/v1/...` request lands here: token check, MFA rule, throttle, then the route (paths are
+/// case-insensitive).
 pub async fn dispatch(
     AxumState(emu): AxumState<Arc<Emulator>>,
     method: Method,
@@ -34,10 +36,40 @@ pub async fn dispatch(
     headers: HeaderMap,
 ) -> Response {
     let now = emu.clock.now();
-    match handle(&emu, &method, &uri, &headers, now) {
-        Ok(response) => response,
-        Err(error) => error.render(),
+    let claims = match authenticate(&emu, &headers, now) {
+        Ok(claims) => claims,
+        Err(error) => return error.render(),
+    };
+    let validating = asks_mfa_validation(&headers);
+    let answered = require_mfa(&emu, &claims, validating)
+        .and_then(|()| handle(&emu, &method, &uri, &headers, claims.clone(), now));
+    let mut response = answered.unwrap_or_else(|error| error.render());
+    if validating {
+        // The pre-enforcement check (reference B.2): report, never block.
+        response.headers_mut().insert(
+            "isMfaCompliant",
+            HeaderValue::from_static(if claims.has_mfa() { "true" } else { "false" }),
+        );
     }
+    response
+}
+
+/// `ValidateMfa: true` on the request.
+fn asks_mfa_validation(headers: &HeaderMap) -> bool {
+    headers
+        .get("ValidateMfa")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Since 2026 every App+User call needs a token whose sign-in had MFA; app-only calls are never checked,
+/// and a request that asks for validation is only told.
+fn require_mfa(emu: &Emulator, claims: &AccessClaims, validating: bool) -> Result<(), PartnerCenterError> {
+    let enforced = emu.state().settings.mfa_enforced;
+    if enforced && !validating && !claims.is_app_only() && !claims.has_mfa() {
+        return Err(PartnerCenterError::MfaRequired);
+    }
+    Ok(())
 }
 
 fn handle(
@@ -45,9 +77,9 @@ fn handle(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
+    claims: AccessClaims,
     now: DateTime<Utc>,
 ) -> Result<Response, PartnerCenterError> {
-    let claims = authenticate(emu, headers, now)?;
     let segments: Vec<String> = uri
         .path()
         .strip_prefix("/v1")
@@ -108,6 +140,7 @@ fn handle(
         ["customers"] => {
             let book = Arc::clone(&state.customers);
             let partner_tenant = state.partner.tenant_id.clone();
+            let full_last_page_has_token = state.settings.full_last_page_has_continuation_token;
             // Paging works on the immutable book; release the lock before building a large page.
             drop(state);
             let request = PartnerCenterRequest {
@@ -115,7 +148,13 @@ fn handle(
                 headers,
                 claims,
             };
-            customers::list(&request, &emu.signer, &book, &partner_tenant)
+            let paging = customers::Paging {
+                signer: &emu.signer,
+                book: &book,
+                partner_tenant: &partner_tenant,
+                full_last_page_has_token,
+            };
+            customers::list(&request, &paging)
         }
         ["customers", id] => customers::get(&state.customers, id),
         ["customers", id, "relationships"] => {

@@ -17,6 +17,12 @@ pub async fn start() -> Emu {
     start_with(EmulatorConfig::default()).await
 }
 
+/// An emulator whose directory writes are seen at once (replication lag 0), for tests about something
+/// other than replication.
+pub async fn start_without_lag() -> Emu {
+    start_with(EmulatorConfig::default().without_replication_lag()).await
+}
+
 pub async fn start_with(config: EmulatorConfig) -> Emu {
     let running = partnercenter_emulator::spawn(config)
         .await
