@@ -76,6 +76,7 @@ mod endpoints;
 mod error;
 pub mod graph;
 mod http;
+pub mod key_vault;
 pub mod login;
 pub mod partner_center;
 pub mod redact;
@@ -94,6 +95,10 @@ pub use graph::{
     Application, ConsentType, CreatedPassword, Graph, NewGrant, NewPassword, PasswordCredential,
     PermissionGrant, PermissionScope, RequiredResourceAccess, ResourceAccess, ResourceAccessKind,
     ServicePrincipal,
+};
+pub use key_vault::{
+    DeletedSecret, KeyVault, KeyVaultError, KeyVaultErrorKind, SecretAttributes, SecretBundle, SecretId,
+    SecretOperation, VaultUri, VersionAttributes, VersionStatus,
 };
 pub use partner_center::{
     Address, Customer, CustomerQuery, IndirectReseller, MpnProfile, OrganizationProfile, PartnerCenter,
