@@ -10,6 +10,7 @@ mod directory;
 mod emulator;
 mod faults;
 mod graph;
+mod key_vault;
 mod login;
 mod partner_center;
 mod replication;
