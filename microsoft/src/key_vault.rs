@@ -21,7 +21,8 @@ use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE,
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
+    WWW_AUTHENTICATE,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -1646,10 +1647,11 @@ impl KeyVault {
                 }
                 b = b.header(CONTENT_TYPE, "application/json").body(bytes.clone());
             }
-            // The challenge: the body is removed, `Content-Length: 0` says so.
-            (Some(_), true) => b = b.body(Vec::new()),
+            // The challenge: the body is removed, and `Content-Length: 0` says so (hyper leaves the
+            // header out for an empty body unless it is set).
+            (Some(_), true) => b = b.header(CONTENT_LENGTH, "0").body(Vec::new()),
             // A POST without a body (recover) still says how long it is.
-            (None, _) if call.method == Method::POST => b = b.body(Vec::new()),
+            (None, _) if call.method == Method::POST => b = b.header(CONTENT_LENGTH, "0").body(Vec::new()),
             (None, _) => {}
         }
         b = b.timeout(timeout);
