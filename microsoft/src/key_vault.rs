@@ -431,6 +431,23 @@ struct WirePage {
     next_link: Option<String>,
 }
 
+/// The name and version at the end of a versioned id (`…/secrets/{name}/{version}`). The vault part
+/// is not read: the caller's vault URI stands for it.
+fn name_and_version(id: &str) -> Result<(String, String), String> {
+    let url = Url::parse(id).map_err(|e| format!("the id is not a URL: {e}"))?;
+    let segments: Vec<&str> = url.path_segments().map(Iterator::collect).unwrap_or_default();
+    match segments.as_slice() {
+        [.., secrets, name, version]
+            if secrets.eq_ignore_ascii_case("secrets")
+                && check_secret_name(name).is_ok()
+                && check_version(version).is_ok() =>
+        {
+            Ok(((*name).to_owned(), (*version).to_owned()))
+        }
+        _ => Err("the id does not end in /secrets/{name}/{version}".to_owned()),
+    }
+}
+
 fn unix(t: Option<i64>) -> Option<DateTime<Utc>> {
     t.and_then(|s| DateTime::from_timestamp(s, 0))
 }
@@ -440,16 +457,16 @@ impl WireBundle {
     /// name its vault differently than the caller reached it).
     fn into_bundle(self, vault: &VaultUri, name: &str) -> Result<SecretBundle, String> {
         let id = self.id.ok_or("the answer has no id")?;
-        let parsed = SecretId::parse(&id).map_err(|e| e.to_string())?;
-        if !parsed.name.eq_ignore_ascii_case(name) {
-            return Err(format!("the answer names secret {:?}, not {name:?}", parsed.name));
+        let (found, version) = name_and_version(&id)?;
+        if !found.eq_ignore_ascii_case(name) {
+            return Err(format!("the answer names secret {found:?}, not {name:?}"));
         }
         let a = self.attributes;
         Ok(SecretBundle {
             id: SecretId {
                 vault: vault.clone(),
-                name: parsed.name,
-                version: parsed.version,
+                name: found,
+                version,
             },
             attributes: VersionAttributes {
                 enabled: a.as_ref().and_then(|a| a.enabled).unwrap_or(true),
@@ -1335,6 +1352,7 @@ impl KeyVault {
         let mut failures: u32 = 0;
         let mut throttled: usize = 0;
         let mut token_refreshed = false;
+        let mut challenges: u32 = 0;
         let mut last: Option<Error> = None;
         let ambiguous = |source: Error| Error::Ambiguous {
             request: described.clone(),
@@ -1464,6 +1482,19 @@ impl KeyVault {
                     let inner_code = codes.last().filter(|_| codes.len() > 1).cloned();
                     if status == 401 {
                         if challenge {
+                            // Bounded: a vault (or a concurrent call forgetting it) cannot keep this
+                            // call challenging forever.
+                            challenges += 1;
+                            if challenges > 2 {
+                                return Err(fail(
+                                    KeyVaultErrorKind::ChallengeRefused,
+                                    answer,
+                                    inner_code,
+                                    Some(
+                                        "the vault kept asking for a token without accepting one".to_owned(),
+                                    ),
+                                ));
+                            }
                             let ch = Challenge::from_headers(&headers).ok_or_else(|| {
                                 fail(
                                     KeyVaultErrorKind::ChallengeRefused,
