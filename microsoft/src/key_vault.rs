@@ -2,7 +2,7 @@
 //! disable a version, soft delete and recovery; challenge-based authentication as the Azure SDKs do
 //! it, and Key Vault's refusals as typed facts ([`KeyVaultError`]).
 //!
-//! Key Vault requests do not go through the shared pipeline's retry loop ([`crate::http`]): the first
+//! Key Vault requests do not go through the shared pipeline's retry loop (`http.rs`): the first
 //! request to a vault must be sent without a token and without its body (the challenge), Key Vault
 //! prescribes its own backoff for 429 without `Retry-After` (1, 2, 4, 8, 16 s), its error bodies nest
 //! `innererror` codes the shared decoder does not keep, and its bodies carry the secret in a field

@@ -598,8 +598,10 @@ impl Vault {
     /// `GET /deletedsecrets`.
     pub fn list_deleted(&mut self, base: &str, now: DateTime<Utc>) -> Vec<Value> {
         self.expire(now);
+        // A delete still in progress is not listed yet.
         self.deleted
             .values()
+            .filter(|d| d.deleting_until.is_none_or(|until| now >= until))
             .map(|d| self.deleted_bundle(base, d))
             .collect()
     }
@@ -735,6 +737,11 @@ mod tests {
             v.set(BASE, "n", params("y"), now()).expect_err("deleting").inner,
             Some("ObjectIsBeingDeleted")
         );
+        assert!(
+            v.list_deleted(BASE, now()).is_empty(),
+            "not listed while deleting"
+        );
+        assert_eq!(v.list_deleted(BASE, now() + TimeDelta::seconds(6)).len(), 1);
         let later = now() + TimeDelta::seconds(6);
         v.recover(BASE, "n", later).expect("recover");
         assert_eq!(
