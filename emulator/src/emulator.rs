@@ -31,6 +31,8 @@ pub struct Emulator {
     state: Mutex<State>,
     pub faults: Mutex<FaultBook>,
     pub requests: Mutex<RequestLog>,
+    /// Emulated Key Vaults, behind their own lock.
+    pub key_vault: crate::key_vault::Vaults,
 }
 
 /// The resettable part of the emulator.
@@ -88,6 +90,7 @@ impl Emulator {
             state: Mutex::new(state),
             faults: Mutex::new(faults),
             requests: Mutex::new(RequestLog::default()),
+            key_vault: crate::key_vault::Vaults::default(),
         })
     }
 
@@ -123,6 +126,7 @@ impl Emulator {
         *self.state() = fresh;
         *self.faults() = FaultBook::new(self.config.fault_seed);
         self.requests().clear();
+        self.key_vault.reset();
     }
 }
 

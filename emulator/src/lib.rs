@@ -11,6 +11,7 @@ mod directory;
 mod emulator;
 mod faults;
 mod graph;
+mod key_vault;
 mod login;
 mod partner_center;
 mod replication;

@@ -33,6 +33,7 @@ enum Area {
     Control,
     Graph,
     PartnerCenter,
+    KeyVault,
     Login,
 }
 
@@ -44,6 +45,8 @@ impl Area {
             Area::Graph
         } else if path.starts_with("/v1/") || path == "/v1" {
             Area::PartnerCenter
+        } else if path.starts_with(crate::key_vault::PREFIX) {
+            Area::KeyVault
         } else {
             Area::Login
         }
@@ -56,7 +59,9 @@ pub fn router(emu: Arc<Emulator>) -> Router {
         .merge(crate::login::routes())
         .route("/v1.0/{*path}", axum::routing::any(crate::graph::dispatch))
         .route("/v1/{*path}", axum::routing::any(crate::partner_center::dispatch))
+        .route("/_vaults/{*path}", axum::routing::any(crate::key_vault::dispatch))
         .nest("/_emulator", crate::control::routes())
+        .nest("/_emulator/vaults", crate::key_vault::control::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&emu), observe))
         .with_state(emu)
@@ -134,7 +139,7 @@ async fn observe(AxumState(emu): AxumState<Arc<Emulator>>, mut request: Request,
             set(response_headers, "MS-CorrelationId", &ctx.correlation_id);
             set(response_headers, "MS-RequestId", &ctx.request_id);
         }
-        Area::Login => {
+        Area::Login | Area::KeyVault => {
             set(response_headers, "x-ms-request-id", &ctx.request_id);
             set(response_headers, "client-request-id", &ctx.client_request_id);
         }
@@ -171,6 +176,7 @@ fn fault_response(emu: &Emulator, area: Area, fault: &Fault, ctx: &RequestContex
             Area::Graph => GraphError::for_status(status).render(emu.clock.now(), ctx),
             Area::PartnerCenter => PartnerCenterError::for_status(status, fault.retry_after).render(),
             Area::Login => Aadsts::transient(status).render(emu.clock.now(), ctx),
+            Area::KeyVault => crate::key_vault::fault_response(status),
             Area::Control => status.into_response(),
         },
     };

@@ -61,12 +61,15 @@ pub struct Audiences {
     pub graph: &'static str,
     /// Partner Center's App ID URI.
     pub partner_center: &'static str,
+    /// Azure Key Vault's resource id: the only audience a vault's challenge may ask a token for.
+    pub key_vault: &'static str,
 }
 
 struct Row {
     login: &'static str,
     graph: &'static str,
     partner_center: &'static str,
+    key_vault: &'static str,
 }
 
 // https://learn.microsoft.com/graph/deployments and the Partner Center REST URL table
@@ -75,22 +78,26 @@ struct Row {
 // login.chinacloudapi.cn (Graph deployments page and Partner Center PowerShell's EnvironmentConstants).
 // We take login.chinacloudapi.cn: two sources, one of them Partner Center's own tooling, and it is the
 // authority MSAL names for AzureChina; both hosts serve the same authority.
+// Key Vault resource ids per cloud: the azurerm provider's environment tables (azure_{public,gov,china}.go).
 const fn row(env: Environment) -> Row {
     match env {
         Environment::Public => Row {
             login: "https://login.microsoftonline.com",
             graph: "https://graph.microsoft.com",
             partner_center: "https://api.partnercenter.microsoft.com",
+            key_vault: "https://vault.azure.net",
         },
         Environment::UsGovernment => Row {
             login: "https://login.microsoftonline.us",
             graph: "https://graph.microsoft.us",
             partner_center: "https://api.partnercenter.microsoft.com",
+            key_vault: "https://vault.usgovcloudapi.net",
         },
         Environment::China => Row {
             login: "https://login.chinacloudapi.cn",
             graph: "https://microsoftgraph.chinacloudapi.cn",
             partner_center: "https://partner.partnercenterapi.microsoftonline.cn",
+            key_vault: "https://vault.azure.cn",
         },
     }
 }
@@ -112,6 +119,7 @@ impl Environment {
         Audiences {
             graph: r.graph,
             partner_center: r.partner_center,
+            key_vault: r.key_vault,
         }
     }
 }
@@ -141,7 +149,7 @@ pub fn check_endpoint(name: &str, url: &Url) -> Result<(), Error> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -181,6 +189,15 @@ mod tests {
             Environment::China.audiences().partner_center,
             "https://partner.partnercenterapi.microsoftonline.cn"
         );
+        assert_eq!(
+            Environment::Public.audiences().key_vault,
+            "https://vault.azure.net"
+        );
+        assert_eq!(
+            Environment::UsGovernment.audiences().key_vault,
+            "https://vault.usgovcloudapi.net"
+        );
+        assert_eq!(Environment::China.audiences().key_vault, "https://vault.azure.cn");
         assert!("germany".parse::<Environment>().is_err());
         for env in [Environment::Public, Environment::UsGovernment, Environment::China] {
             assert_eq!(env.to_string().parse::<Environment>().expect("round trip"), env);

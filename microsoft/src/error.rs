@@ -20,6 +20,8 @@ pub enum Service {
     PartnerCenter,
     /// The issuer of a federated (OIDC) token, e.g. GitHub Actions.
     FederatedTokenIssuer,
+    /// An Azure Key Vault (data plane).
+    KeyVault,
 }
 
 impl fmt::Display for Service {
@@ -29,6 +31,7 @@ impl fmt::Display for Service {
             Self::Graph => "Graph",
             Self::PartnerCenter => "Partner Center",
             Self::FederatedTokenIssuer => "the federated token issuer",
+            Self::KeyVault => "Key Vault",
         })
     }
 }
@@ -166,6 +169,10 @@ pub enum Error {
     /// A Microsoft service answered with an error.
     #[error("{0}")]
     Api(Box<ApiError>),
+    /// A Key Vault refused or failed a request: a typed fact ([`crate::KeyVaultErrorKind`]) with the
+    /// vault, the secret and the permission the operation needs.
+    #[error("{0}")]
+    KeyVault(Box<crate::key_vault::KeyVaultError>),
     /// The object does not exist; callers that want idempotent deletes treat this as success.
     #[error("{what} does not exist: {source}")]
     NotFound {
@@ -274,6 +281,7 @@ impl Error {
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Self::Api(e) => Some(e),
+            Self::KeyVault(e) => Some(&e.answer),
             Self::NotFound { source, .. } => Some(source),
             Self::Ambiguous { source, .. } => source.api(),
             Self::Timeout { last: Some(e) } => e.api(),
@@ -286,7 +294,18 @@ impl Error {
         match self {
             Self::NotFound { .. } => true,
             Self::Api(e) => e.is_not_found(),
+            Self::KeyVault(e) => e.is_not_found(),
             _ => false,
+        }
+    }
+
+    /// The Key Vault refusal behind this error, looking through `Ambiguous` and `Timeout`.
+    pub fn key_vault(&self) -> Option<&crate::key_vault::KeyVaultError> {
+        match self {
+            Self::KeyVault(e) => Some(e),
+            Self::Ambiguous { source, .. } => source.key_vault(),
+            Self::Timeout { last: Some(e) } => e.key_vault(),
+            _ => None,
         }
     }
 

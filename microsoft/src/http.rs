@@ -185,7 +185,9 @@ impl Pipeline {
         })
     }
 
-    fn http(&self) -> Result<&reqwest::Client, Error> {
+    /// The shared HTTP client (connection pool, TLS roots, user agent); Key Vault sends through it
+    /// with its own challenge and retry loop.
+    pub(crate) fn http(&self) -> Result<&reqwest::Client, Error> {
         if let Some(client) = self.http.get() {
             return Ok(client);
         }
@@ -214,7 +216,12 @@ impl Pipeline {
         self.server_time().unwrap_or_else(|| self.clock.now())
     }
 
-    fn record_date(&self, headers: &HeaderMap) {
+    /// The retry bounds every caller of this pipeline shares.
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    pub(crate) fn record_date(&self, headers: &HeaderMap) {
         let Some(date) = headers.get(DATE).and_then(|v| v.to_str().ok()) else {
             return;
         };
@@ -398,7 +405,8 @@ impl Pipeline {
             Service::PartnerCenter => b = b.header("MS-PartnerCenter-Client", self.user_agent.as_str()),
             // Entra and Graph echo client-request-id; it ties their logs to our correlation id.
             Service::Graph | Service::Login => b = b.header("client-request-id", correlation_id),
-            Service::FederatedTokenIssuer => {}
+            // Key Vault requests do not pass through here (see key_vault.rs).
+            Service::FederatedTokenIssuer | Service::KeyVault => {}
         }
         if let Some(token) = &req.bearer {
             let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))

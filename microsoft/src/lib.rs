@@ -1,4 +1,5 @@
-//! Clients for Microsoft Entra ID login, Microsoft Graph v1.0 and Partner Center v1.
+//! Clients for Microsoft Entra ID login, Microsoft Graph v1.0, Partner Center v1 and Azure Key Vault
+//! secrets.
 //!
 //! One [`Client`] per configuration; clones share one HTTP pipeline and one token cache.
 //!
@@ -33,9 +34,10 @@
 //! | bound a call | [`CallContext::new`]`(CancellationToken)`, [`CallContext::with_timeout`], [`CallContext::with_deadline`] |
 //! | Graph | [`Client::graph`] → [`Graph`]: `application_by_app_id`, `add_password`, `remove_password`, `set_required_resource_access`, `service_principal_by_app_id`, `create_service_principal`, `delegated_grants`, `create_delegated_grant`, `update_grant_scope`, `delete_grant` |
 //! | Partner Center | [`Client::partner_center`] → [`PartnerCenter`]: `mpn_profile`, `organization_profile`, `customers` (a `Stream`), `indirect_resellers` |
+//! | Key Vault | [`Client::key_vault`] (or [`KeyVault::new`]; keep it, it remembers each vault's challenge) → [`KeyVault`]: `set_secret`, `get_secret`, `get_secret_value`, `version_status`, `latest`, `latest_version`, `secret_versions`, `update_secret_attributes`, `delete_secret`, `deleted_secret`, `recover_deleted_secret`, `purge_deleted_secret`; [`VaultUri`], [`SecretId`], [`SecretAttributes`], [`SecretBundle`] |
 //! | sign-in | [`Client::login`] → [`login::Login`]: `authorization_code`, `device_code`; network-free [`login::authorize_url`], [`login::admin_consent_url`] |
 //! | server clock | [`Client::server_time`], [`Client::now`] |
-//! | errors | [`Error`], [`ApiError`], [`LoginError`] |
+//! | errors | [`Error`], [`ApiError`], [`LoginError`], [`KeyVaultError`] ([`Error::key_vault`], [`KeyVaultErrorKind`]) |
 //! | fuzzing | [`decode`]: the response decoders on raw bytes, no network |
 //!
 //! # Behaviour
@@ -63,6 +65,14 @@
 //!   AADSTS, Graph, three Partner Center shapes), with request and correlation ids and, for common
 //!   login failures, what to do. [`Error::is_not_found`] and [`Error::NotFound`] mark "no such
 //!   object". Bodies may start with a UTF-8 BOM; unknown enum values are kept.
+//! - **Key Vault**: the first request to a vault goes without token and body; its `WWW-Authenticate`
+//!   challenge is verified (the vault host must be under the challenge's resource, except loopback
+//!   `http://` vaults such as the emulator's; the resource must be the environment's
+//!   [`Audiences::key_vault`]) before a token is sent. api-version `2025-07-01`. A 429 without
+//!   `Retry-After` waits 1, 2, 4, 8, 16 s; a PUT that may have been applied is [`Error::Ambiguous`].
+//!   Refusals are [`Error::KeyVault`] with a [`KeyVaultErrorKind`] (`ForbiddenByRbac`,
+//!   `ForbiddenByPolicy`, `DeletedButRecoverable`, `SecretDisabled`, `Throttled`, …), the operation's
+//!   permission, the vault, the secret and `x-ms-request-id`: facts, never advice.
 //! - **Server clock**: [`Client::server_time`] follows the `Date` header of the latest answer.
 //! - **Secrets**: [`Secret`] never prints; traces (`debug` per request, `trace` for bodies) are
 //!   redacted by [`redact`]. The crate reads no environment variables and no files.
@@ -76,6 +86,7 @@ mod endpoints;
 mod error;
 pub mod graph;
 mod http;
+pub mod key_vault;
 pub mod login;
 pub mod partner_center;
 pub mod redact;
@@ -94,6 +105,10 @@ pub use graph::{
     Application, ConsentType, CreatedPassword, Graph, NewGrant, NewPassword, PasswordCredential,
     PermissionGrant, PermissionScope, RequiredResourceAccess, ResourceAccess, ResourceAccessKind,
     ServicePrincipal,
+};
+pub use key_vault::{
+    DeletedSecret, KeyVault, KeyVaultError, KeyVaultErrorKind, SecretAttributes, SecretBundle, SecretId,
+    SecretOperation, VaultUri, VersionAttributes, VersionStatus,
 };
 pub use partner_center::{
     Address, Customer, CustomerQuery, IndirectReseller, MpnProfile, OrganizationProfile, PartnerCenter,

@@ -178,19 +178,6 @@ impl Emulator {
         self.control("POST", "/_emulator/settings", patch);
     }
 
-    /// Changes settings the emulator may not know; whether it took them.
-    pub fn try_settings(&self, patch: Json) -> bool {
-        let url = format!("{}/_emulator/settings", self.url);
-        self.runtime.block_on(async {
-            self.http
-                .post(url)
-                .json(&patch)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        })
-    }
-
     /// Moves the emulator's clock forward.
     pub fn advance_days(&self, days: i64) {
         self.control(

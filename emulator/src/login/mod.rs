@@ -170,6 +170,9 @@ struct Target {
 /// Looks a resource identifier up among the first-party APIs and the tenant's own apps.
 fn find_resource(emu: &Emulator, state: &State, resource: &str) -> Option<(String, Vec<String>)> {
     let wanted = resource.trim_end_matches('/');
+    if let Some(key_vault) = crate::key_vault::login_resource(wanted) {
+        return Some(key_vault);
+    }
     for api in well_known::first_party_apis(&emu.dev_center_scope_id) {
         let named = api.app_id.eq_ignore_ascii_case(wanted)
             || api
