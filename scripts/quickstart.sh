@@ -139,6 +139,8 @@ delete_key() {
   echo "    DELETE /_emulator/applications/$demo_app_id/passwords/$key_id"
   curl --fail --silent --show-error -X DELETE \
     "$emulator_url/_emulator/applications/$demo_app_id/passwords/$key_id" >/dev/null
+  # Minutes pass before the next plan: every Entra replica learns of the deletion.
+  curl --fail --silent --show-error -X POST "$emulator_url/_emulator/replication/settle" >/dev/null
 }
 step "Deleting the key outside Terraform (emulator control API), as someone in the portal might" delete_key
 

@@ -145,7 +145,9 @@ fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
     let mut rng = StdRng::seed_from_u64(seed);
     let emu = Emulator::start();
     // Every write is missed by a random number of reads, and replicas flap until they agree.
-    emu.settings(json!({"replication_delay_reads": rng.random_range(0..=3), "replication_random_seed": seed}));
+    emu.settings(
+        json!({"replication_delay_reads": rng.random_range(0..=3), "replication_random_seed": seed}),
+    );
     let mut case = Case::new(tf, &emu, &config(1));
     let mut log = Vec::new();
     let mut keys = 1;

@@ -244,3 +244,38 @@ fn provider_logs_reach_terraform_as_levelled_entries_only_when_asked_on(tf: &sup
     assert!(out.contains("@module=partnercenter"), "{out}");
     assert!(!out.contains("\"@level\""), "raw JSON lines leaked: {out}");
 }
+
+each_terraform! {
+    /// A provider argument that depends on a resource not yet created is unknown at plan time: only
+    /// operations that need it wait for it; the network-free consent URL is still computed (it used to
+    /// abort the whole plan at ConfigureProvider).
+    fn an_unknown_provider_argument_does_not_abort_network_free_operations(tf) {
+        let emu = support::emulator::Emulator::start();
+        let w = emu.demo_env(Workdir::with(
+            tf,
+            &format!(
+                r#"provider "partnercenter" {{}}
+resource "partnercenter_web_app_key" "k" {{
+  application_id = "{APP}"
+}}
+provider "partnercenter" {{
+  alias     = "later"
+  client_id = partnercenter_web_app_key.k.key_id
+}}
+data "partnercenter_consent_url" "c" {{
+  provider     = partnercenter.later
+  client_id    = "{APP}"
+  redirect_uri = "http://localhost:8400"
+}}
+output "url" {{ value = data.partnercenter_consent_url.c.url }}
+"#
+            ),
+        ));
+        let plan = w.plan();
+        assert_eq!(plan.code, 2, "the plan works and shows the key to create:\n{}", plan.output());
+        assert!(!plan.output().contains("not yet known"), "{}", plan.output());
+        w.apply().success();
+        assert!(w.output("url").as_str().unwrap().contains("/oauth2/v2.0/authorize?"));
+        w.destroy().success();
+    }
+}

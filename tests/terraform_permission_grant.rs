@@ -197,7 +197,7 @@ fn graph_call(emu: &Emulator, method: &str, path: &str, body: Json) -> Json {
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(async {
+    let answer = runtime.block_on(async {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
         let response = reqwest::Client::new()
             .request(method, format!("{}{path}", emu.url))
@@ -210,7 +210,10 @@ fn graph_call(emu: &Emulator, method: &str, path: &str, body: Json) -> Json {
         let text = response.text().await.expect("Graph answer");
         assert!(status.is_success(), "{path}: {status} {text}");
         serde_json::from_str(&text).unwrap_or(Json::Null)
-    })
+    });
+    // What the test sets up happened before Terraform runs: replicated everywhere.
+    emu.settle();
+    answer
 }
 
 /// Terraform wraps diagnostic text at 78 columns; compare with whitespace runs collapsed.
@@ -427,6 +430,8 @@ each_terraform! {
             json!({"resourceAppId": AZURE_AD_GRAPH, "resourceAccess": [{"id": AAD_DIRECTORY_AS_USER, "type": "Scope"}]}),
         );
         emu.control("DELETE", &format!("/_emulator/grants/{pc_grant}"), Json::Null);
+        // The next plan comes a while later.
+        emu.settle();
 
         let plan = w.plan();
         assert_eq!(plan.code, 2, "drift is a change:\n{}", plan.output());

@@ -57,6 +57,8 @@ fn delete_out_of_band(emu: &Emulator, key_id: &str) {
         &format!("/_emulator/applications/{}/passwords/{key_id}", demo::APP_ID),
         Json::Null,
     );
+    // The next plan comes a while later, when every replica knows.
+    emu.settle();
 }
 
 each_terraform! {

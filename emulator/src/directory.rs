@@ -282,6 +282,26 @@ impl Directory {
 
     /// Clears the lags that are over and forgets the deleted objects every replica has dropped, so that the
     /// state dump shows only what can still be missed.
+    /// Every pending write reaches every replica at once: what a test means by "a while later".
+    pub fn settle(&mut self) {
+        for app in &mut self.applications {
+            *replication::Replicated::pending(app) = None;
+            for key in &mut app.password_credentials {
+                *replication::Replicated::pending(key) = None;
+            }
+            app.removed_password_credentials.clear();
+        }
+        for sp in &mut self.service_principals {
+            *replication::Replicated::pending(sp) = None;
+        }
+        for grant in &mut self.oauth2_permission_grants {
+            *replication::Replicated::pending(grant) = None;
+        }
+        self.removed_applications.clear();
+        self.removed_service_principals.clear();
+        self.removed_oauth2_permission_grants.clear();
+    }
+
     pub fn forget_replicated(&mut self, now: DateTime<Utc>) {
         for app in &mut self.applications {
             replication::forget_if_over(app, now);

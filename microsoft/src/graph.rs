@@ -268,7 +268,9 @@ pub struct PasswordRestriction {
 impl PasswordRestriction {
     /// Whether the restriction is evaluated.
     pub fn is_enabled(&self) -> bool {
-        self.state.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("enabled"))
+        self.state
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("enabled"))
     }
 }
 
@@ -484,7 +486,10 @@ impl Graph {
 
     /// `GET /policies/defaultAppManagementPolicy`: the tenant's default app management policy (needs
     /// `Policy.Read.All`).
-    pub async fn default_app_management_policy(&self, ctx: &CallContext) -> Result<AppManagementPolicy, Error> {
+    pub async fn default_app_management_policy(
+        &self,
+        ctx: &CallContext,
+    ) -> Result<AppManagementPolicy, Error> {
         let req = self.request(Method::GET, "policies/defaultAppManagementPolicy")?;
         self.send(ctx, "reading the tenant's app management policy", req)
             .await?

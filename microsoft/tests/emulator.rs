@@ -18,8 +18,10 @@ struct Emu {
 }
 
 impl Emu {
+    /// Without replication lag: these tests check the client's requests and decoding against the
+    /// emulator's wire format; waiting out replication is the provider's job (tested end to end there).
     async fn start() -> Self {
-        let running = partnercenter_emulator::spawn(EmulatorConfig::default())
+        let running = partnercenter_emulator::spawn(EmulatorConfig::default().without_replication_lag())
             .await
             .expect("emulator starts");
         let base = Url::parse(&running.base_url()).expect("url");

@@ -99,7 +99,11 @@ pub async fn explain(
     }
 }
 
-async fn read_policy(client: &Client, call: &CallContext, policy_id: &str) -> Result<AppManagementPolicy, Error> {
+async fn read_policy(
+    client: &Client,
+    call: &CallContext,
+    policy_id: &str,
+) -> Result<AppManagementPolicy, Error> {
     let graph = client.graph();
     if policy_id == DEFAULT_POLICY_ID {
         return graph.default_app_management_policy(call).await;
@@ -133,7 +137,10 @@ fn iso8601_hours(text: &str) -> Option<i64> {
     let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
     let mut hours = 0i64;
     for (part, units) in [
-        (date, &[('Y', 365 * 24), ('M', 30 * 24), ('W', 7 * 24), ('D', 24)][..]),
+        (
+            date,
+            &[('Y', 365 * 24), ('M', 30 * 24), ('W', 7 * 24), ('D', 24)][..],
+        ),
         (time, &[('H', 1)][..]),
     ] {
         let mut number = String::new();

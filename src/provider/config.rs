@@ -150,6 +150,8 @@ pub struct Configured {
     /// reads, the consent URL when its own inputs are known) go ahead.
     pub unknown: Vec<String>,
     pub client: Client,
+    /// Key Vault, for keys whose secret goes there (one instance: it remembers each vault's challenge).
+    pub key_vault: partnercenter_microsoft::KeyVault,
     /// Coalesced reads and per-application write locks, shared by the key and permission resources.
     pub applications: super::applications::Applications,
 }
@@ -365,6 +367,7 @@ pub fn configure(
             has_app_credential,
             has_refresh_token,
             unknown,
+            key_vault: client.key_vault(),
             client,
             applications: Default::default(),
         }),

@@ -8,6 +8,7 @@ pub mod consistency;
 pub mod data_sources;
 pub mod duration;
 pub mod errors;
+pub mod key_vault_delivery;
 pub mod resources;
 pub mod timeouts;
 pub mod validation;

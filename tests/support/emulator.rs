@@ -42,6 +42,8 @@ impl Emulator {
             let request = match method {
                 "GET" => self.http.get(url),
                 "DELETE" => self.http.delete(url),
+                "PUT" => self.http.put(url).json(&body),
+                "PATCH" => self.http.patch(url).json(&body),
                 _ => self.http.post(url).json(&body),
             };
             let response = request.send().await.expect("control call");
@@ -176,6 +178,25 @@ impl Emulator {
     /// Changes settings (`POST /_emulator/settings`).
     pub fn settings(&self, patch: Json) {
         self.control("POST", "/_emulator/settings", patch);
+    }
+
+    /// Sends `request` (any method, to the emulator's Microsoft-facing routes) and returns status and body.
+    pub fn call(&self, request: reqwest::RequestBuilder) -> (u16, String) {
+        self.runtime.block_on(async {
+            let response = request.send().await.expect("request to the emulator");
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        })
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Every pending directory write reaches every replica: "a while later" (`POST
+    /// /_emulator/replication/settle`). Tests that mean "right after" do not call it.
+    pub fn settle(&self) {
+        self.control("POST", "/_emulator/replication/settle", Json::Null);
     }
 
     /// Moves the emulator's clock forward.

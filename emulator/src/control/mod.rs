@@ -70,6 +70,7 @@ pub fn routes() -> Router<Arc<Emulator>> {
         .route("/faults", post(add_fault).get(list_faults).delete(clear_faults))
         .route("/faults/{id}", delete(remove_fault))
         .route("/clock", get(clock).post(move_clock))
+        .route("/replication/settle", post(settle_replication))
         .route("/requests", get(requests).delete(clear_requests))
         .route("/settings", get(settings).post(change_settings))
         .merge(directory::routes())
@@ -223,4 +224,11 @@ async fn change_settings(AxumState(emu): Shared, body: axum::body::Bytes) -> Con
     let mut state = emu.state();
     state.change_settings(patch);
     Ok(Json(json!(state.settings)).into_response())
+}
+
+/// Every pending directory write becomes visible everywhere: time has passed (a key deleted in the portal
+/// minutes before the next plan). Tests that mean "right after" leave the lag alone.
+async fn settle_replication(AxumState(emu): Shared) -> ControlResult {
+    emu.state().directory.settle();
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -674,7 +674,7 @@ async fn write(
     let admin_consent = planned.get("admin_consent").as_bool().unwrap_or(true);
 
     let reading = || format!("reading application {app_id}");
-    let Some(app) = read_showing_our_writes(client, applications, call, &app_id)
+    let Some(app) = read_settled(client, applications, call, &app_id)
         .await
         .map_err(|e| (reading(), e))?
     else {
@@ -943,7 +943,7 @@ async fn revoke(
     let scopes = strings_of(prior.get("scopes"));
     let _guard = applications.lock(&app_id).await;
     let result = async {
-        let read = read_showing_our_writes(client, applications, call, &app_id)
+        let read = read_settled(client, applications, call, &app_id)
             .await
             .map_err(|e| (format!("reading application {app_id}"), e))?;
         let app = match read {
@@ -1008,41 +1008,45 @@ async fn revoke(
 /// is believed (someone else changed the list meanwhile).
 const OWN_WRITE_SETTLES: Duration = Duration::from_secs(30);
 
-/// A fresh read of the application that shows the `requiredResourceAccess` this process last wrote, so a
-/// merge never starts from a lagging replica's older list and loses a parallel grant's entry: reads are
-/// repeated until one shows it, for at most [`OWN_WRITE_SETTLES`] (after that, someone else changed the
-/// list meanwhile and the latest read is believed). `None` when the application is missing.
-async fn read_showing_our_writes(
+/// The application to merge into: fresh reads repeated until `CONSECUTIVE_READS` in a row show the same
+/// `requiredResourceAccess` (so a list another writer changed moments ago is not taken from a replica
+/// that has not seen the change), and until they show the list this process last wrote (a parallel
+/// grant's entry), for at most [`OWN_WRITE_SETTLES`]; after that the latest read is believed. `None`
+/// when the application is missing.
+async fn read_settled(
     client: &Client,
     applications: &Applications,
     call: &CallContext,
     app_id: &str,
 ) -> Result<Option<Arc<Application>>, Error> {
-    let Some(written) = applications.written_access(app_id) else {
-        return applications
-            .read_fresh(client, call, app_id)
-            .await
-            .map_err(unshare);
-    };
+    let written = applications.written_access(app_id);
     let settles = call.clone().with_timeout(OWN_WRITE_SETTLES);
     let latest: Mutex<Option<Option<Arc<Application>>>> = Mutex::default();
-    let verdict = consistency::look_until_certain(&settles, Absence::NEVER, || async {
+    let waited = consistency::wait_until_visible(&settles, || async {
         let app = applications
             .read_fresh(client, &settles, app_id)
             .await
             .map_err(unshare)?;
-        let shows = app
-            .as_ref()
-            .is_none_or(|a| same_access(&a.required_resource_access, &written));
-        if let Ok(mut latest) = latest.lock() {
-            *latest = Some(app.clone());
-        }
-        Ok(shows.then_some(app))
+        let Ok(mut latest) = latest.lock() else {
+            return Ok(false);
+        };
+        let agrees_with_previous = match (&*latest, &app) {
+            (Some(Some(before)), Some(now)) => {
+                same_access(&before.required_resource_access, &now.required_resource_access)
+            }
+            (Some(None), None) => true,
+            _ => false,
+        };
+        let shows_our_write = match (&app, &written) {
+            (Some(app), Some(list)) => same_access(&app.required_resource_access, list),
+            _ => true,
+        };
+        *latest = Some(app);
+        Ok(agrees_with_previous && shows_our_write)
     })
     .await;
-    match verdict {
-        Ok(Verdict::Found(app)) => Ok(app),
-        Ok(Verdict::Gone) | Err(WaitError::TimedOut) => match latest.into_inner().ok().flatten() {
+    match waited {
+        Ok(()) | Err(WaitError::TimedOut) => match latest.into_inner().ok().flatten() {
             Some(app) => Ok(app),
             None => applications
                 .read_fresh(client, call, app_id)

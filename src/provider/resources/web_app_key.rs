@@ -23,6 +23,7 @@ use crate::protocol::{
 use crate::provider::applications::unshare;
 use crate::provider::config::{Configured, Needs};
 use crate::provider::consistency::{self, Absence, Verdict, WaitError};
+use crate::provider::key_vault_delivery::{self as vault_delivery, Destination, Health, KeyFacts};
 use crate::provider::timeouts::{self, Defaults};
 use crate::provider::{app_policies, call_context, duration, errors, validation};
 
@@ -71,6 +72,8 @@ mod attr {
     pub const VALUE: &str = "value";
     pub const EXPIRES_IN_DAYS: &str = "expires_in_days";
     pub const TIMEOUTS: &str = "timeouts";
+    pub const KEY_VAULT_SECRET: &str = super::vault_delivery::BLOCK;
+    pub const KEY_VAULT_SECRET_ID: &str = "key_vault_secret_id";
 }
 
 /// The key as Terraform holds it (planned at apply, or state): the user's arguments as written, and what
@@ -87,8 +90,12 @@ struct KeyModel {
     rotate_when_changed: Value,
     timeouts: Value,
     remote: Option<RemoteKey>,
-    /// The secret: known only to the create that received it.
+    /// The secret: known only to the create that received it, and null when it went to Key Vault.
     value: Option<String>,
+    /// The `key_vault_secret` block, as Terraform sent it.
+    key_vault_secret: Value,
+    /// The Key Vault version holding the secret; null when it was not delivered or is no longer current.
+    key_vault_secret_id: Option<String>,
 }
 
 /// What Graph says about a key: the computed attributes.
@@ -146,6 +153,8 @@ impl KeyModel {
             timeouts: value.get(attr::TIMEOUTS).clone(),
             remote,
             value: optional(attr::VALUE)?,
+            key_vault_secret: value.get(attr::KEY_VAULT_SECRET).clone(),
+            key_vault_secret_id: optional(attr::KEY_VAULT_SECRET_ID)?,
         })
     }
 
@@ -190,6 +199,11 @@ impl KeyModel {
                 Value::from(remote.and_then(|r| r.end).map(|end| days_left(now, end))),
             ),
             (attr::TIMEOUTS, self.timeouts.clone()),
+            (attr::KEY_VAULT_SECRET, self.key_vault_secret.clone()),
+            (
+                attr::KEY_VAULT_SECRET_ID,
+                Value::from(self.key_vault_secret_id.clone()),
+            ),
         ])
     }
 
@@ -478,6 +492,15 @@ impl Resource<Configured> for WebAppKey {
                 .use_state_for_unknown()
                 .description("Whole days until the key expires, as of the last refresh (0 once expired)."),
         )
+        .attribute(
+            Attribute::string(attr::KEY_VAULT_SECRET_ID)
+                .computed()
+                .use_state_for_unknown()
+                .description(
+                    "With `key_vault_secret`: the id of the Key Vault secret version holding the key's secret                      (`https://<vault>/secrets/<name>/<version>`). Null when that version was deleted, disabled or                      superseded: the plan then replaces the key.",
+                ),
+        )
+        .block(vault_delivery::block())
         .block(timeouts::block(TIMEOUTS))
     }
 
@@ -514,17 +537,23 @@ impl Resource<Configured> for WebAppKey {
         let pinned_end = config
             .known::<String>(attr::END_DATE)
             .and_then(|s| parse_time(&s).ok());
-        // An existing key is kept through changes that only restate it.
+        // An existing key is kept through changes that only restate it, and replaced when its secret's
+        // destination changed or its Key Vault version is no longer current.
         let prior = KeyModel::from_value(request.prior).ok();
         if let Some(prior) = &prior {
             keep_the_key_when_only_the_app_id_case_differs(request.prior, config, plan);
             accept_the_validity_an_imported_key_has(prior, request.prior, config, plan);
+            replace_when_the_secret_has_no_current_home(prior, config, request.schema, plan);
         }
 
         let prior = match prior {
             Some(prior) if !plan.is_replace() => prior,
             _ => {
                 plan_new_key(config, plan);
+                if !config.get(attr::KEY_VAULT_SECRET).is_null() {
+                    // The secret goes to Key Vault: it is never in plan or state.
+                    plan.planned.set(attr::VALUE, Value::Null);
+                }
                 if let Some(end) = pinned_end {
                     let now = microsoft_now(ctx, app_id.as_deref()).await;
                     refuse_pinned_end_inside_window(end, now, rotate_before, diags);
@@ -631,6 +660,29 @@ impl Resource<Configured> for WebAppKey {
                 return None;
             }
         };
+        let mut state = planned.clone().with_remote(&created.credential);
+        match deliver_secret(ctx, &call, &state, &created).await {
+            Ok(Some(version)) => state.key_vault_secret_id = Some(version.to_string()),
+            Ok(None) => state.value = Some(created.secret_text.expose().to_owned()),
+            Err(refused) => {
+                // The key must not outlive its secret: remove it again.
+                diags.push(refused);
+                let cleanup = if call.is_cancelled() {
+                    detached_context()
+                } else {
+                    call.clone()
+                };
+                let key_id = &created.credential.key_id;
+                return match remove_key(configured, client, &cleanup, &app_id, key_id, false).await {
+                    Ok(()) => None,
+                    Err(d) => {
+                        diags.push(d);
+                        record_replication(private, false);
+                        Some(state.to_value(client.now()))
+                    }
+                };
+            }
+        }
         let confirmed = confirm_replicated(
             ctx,
             client,
@@ -642,8 +694,6 @@ impl Resource<Configured> for WebAppKey {
         )
         .await;
         record_replication(private, confirmed);
-        let mut state = planned.with_remote(&created.credential);
-        state.value = Some(created.secret_text.expose().to_owned());
         Some(state.to_value(client.now()))
     }
 
@@ -677,7 +727,8 @@ impl Resource<Configured> for WebAppKey {
             }
         };
         if let Some(key) = first.as_deref().and_then(|app| find_key(app, &key_id)) {
-            return Some(stored.with_remote(key).to_value(client.now()));
+            let refreshed = check_secret_home(ctx, &call, stored.with_remote(key), diags).await;
+            return Some(refreshed.to_value(client.now()));
         }
         let rule = if replication_confirmed(private) {
             Absence::OF_REPLICATED
@@ -696,7 +747,10 @@ impl Resource<Configured> for WebAppKey {
         })
         .await;
         match verdict {
-            Ok(Verdict::Found(key)) => Some(stored.with_remote(&key).to_value(client.now())),
+            Ok(Verdict::Found(key)) => {
+                let refreshed = check_secret_home(ctx, &call, stored.with_remote(&key), diags).await;
+                Some(refreshed.to_value(client.now()))
+            }
             Ok(Verdict::Gone) if !app_seen.load(Ordering::Relaxed) => {
                 diags.warning(
                     format!("Application {app_id} no longer exists"),
@@ -778,6 +832,17 @@ impl Resource<Configured> for WebAppKey {
         configured.applications.invalidate(&app_id);
         if let Err(d) = removal {
             diags.push(d);
+            return;
+        }
+        // The key is gone: its Key Vault version must not be used any more.
+        if let Some(version) = stored
+            .key_vault_secret_id
+            .as_deref()
+            .and_then(|id| partnercenter_microsoft::SecretId::parse(id).ok())
+        {
+            if let Err(d) = vault_delivery::retire(&configured.key_vault, &call, &version).await {
+                diags.push(d);
+            }
         }
     }
 
@@ -840,6 +905,8 @@ impl Resource<Configured> for WebAppKey {
             timeouts: Value::Null,
             remote: None,
             value: None,
+            key_vault_secret: Value::Null,
+            key_vault_secret_id: None,
         };
         Some(imported.with_remote(&key).to_value(client.now()))
     }
@@ -869,6 +936,22 @@ fn keep_the_key_when_only_the_app_id_case_differs(prior: &Value, config: &Value,
     };
     if before != now && before.eq_ignore_ascii_case(&now) {
         plan.cancel_replacement_of(attr::APPLICATION_ID, prior);
+    }
+}
+
+/// A new destination for the secret needs a new key (the secret cannot be read back to move it), and so
+/// does a Key Vault version that a refresh found deleted, disabled or superseded.
+fn replace_when_the_secret_has_no_current_home(
+    prior: &KeyModel,
+    config: &Value,
+    schema: &crate::protocol::Schema,
+    plan: &mut PlannedChange,
+) {
+    let wanted = config.get(attr::KEY_VAULT_SECRET);
+    if plan.planned.get(attr::KEY_VAULT_SECRET) != &prior.key_vault_secret {
+        plan.replace_because_of(attr::KEY_VAULT_SECRET, schema, config);
+    } else if !wanted.is_null() && prior.key_vault_secret_id.is_none() && prior.remote.is_some() {
+        plan.replace_because_of(attr::KEY_VAULT_SECRET_ID, schema, config);
     }
 }
 
@@ -1345,6 +1428,70 @@ async fn remove_key(
     }
 }
 
+/// With a `key_vault_secret` block, writes the new key's secret to Key Vault (`Ok(None)` without one).
+async fn deliver_secret(
+    ctx: &Context<Configured>,
+    call: &CallContext,
+    key: &KeyModel,
+    created: &CreatedPassword,
+) -> Result<Option<partnercenter_microsoft::SecretId>, Diagnostic> {
+    let Some(destination) = Destination::from_block(&key.key_vault_secret)? else {
+        return Ok(None);
+    };
+    // Stopping: the key exists, so finishing its delivery is worth a few seconds.
+    let call = if call.is_cancelled() {
+        detached_context()
+    } else {
+        call.clone()
+    };
+    let remote = key.remote.as_ref();
+    let facts = KeyFacts {
+        application_id: &key.application_id,
+        key_id: &created.credential.key_id,
+        start: remote.and_then(|r| r.start),
+        end: remote.and_then(|r| r.end),
+    };
+    vault_delivery::deliver(
+        &ctx.client.key_vault,
+        &call,
+        &destination,
+        &facts,
+        &created.secret_text,
+    )
+    .await
+    .map(Some)
+}
+
+/// With a Key Vault version on record: still there, enabled and the latest? If not, a warning, and the
+/// version is dropped from state so the plan replaces the key. A check that fails keeps what state holds.
+async fn check_secret_home(
+    ctx: &Context<Configured>,
+    call: &CallContext,
+    mut key: KeyModel,
+    diags: &mut Diagnostics,
+) -> KeyModel {
+    let Some(version) = key
+        .key_vault_secret_id
+        .as_deref()
+        .and_then(|id| partnercenter_microsoft::SecretId::parse(id).ok())
+    else {
+        return key;
+    };
+    let key_id = key.remote.as_ref().map(|r| r.key_id.clone()).unwrap_or_default();
+    match vault_delivery::health(&ctx.client.key_vault, call, &version).await {
+        Ok(Health::Current) => {}
+        Ok(health) => {
+            diags.push(vault_delivery::drift_warning(&version, &health, &key_id));
+            key.key_vault_secret_id = None;
+        }
+        Err(e) => diags.warning(
+            format!("Could not check the Key Vault secret of key {key_id}"),
+            format!("Reading version {version} failed; state keeps it as it was. {e}"),
+        ),
+    }
+    key
+}
+
 /// A refused addPassword in the user's terms; an app management policy is named with its limit.
 async fn refusal_diagnostic(client: &Client, call: &CallContext, app_id: &str, error: &Error) -> Diagnostic {
     match app_policies::Refusal::of(error) {
@@ -1537,6 +1684,8 @@ mod tests {
                 hint: Some("abc".into()),
             }),
             value: None,
+            key_vault_secret: Value::Null,
+            key_vault_secret_id: None,
         };
         let value = model.to_value(at("2026-12-02T10:00:00Z"));
         assert_eq!(value.get(attr::EXPIRES_IN_DAYS), &Value::from(731));
