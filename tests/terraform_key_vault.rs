@@ -15,6 +15,9 @@ use support::case::{Case, values_of};
 use support::emulator::Emulator;
 
 const KEY: &str = "partnercenter_web_app_key.k";
+
+/// Sets up something that goes wrong with the vault.
+type VaultTrouble = Box<dyn Fn(&Emulator)>;
 const SECRET_NAME: &str = "cloudyn-app-key";
 
 /// A vault on the emulator; its URI.
@@ -171,7 +174,7 @@ each_terraform! {
     /// dropped after the PUT: whatever happens, the emulator's keys equal state's and every key in state
     /// has its secret in the vault.
     fn a_refusing_or_failing_vault_never_leaves_a_key_without_its_secret(tf) {
-        let cases: [(&str, Box<dyn Fn(&Emulator)>, bool); 5] = [
+        let cases: [(&str, VaultTrouble, bool); 5] = [
             ("403 ForbiddenByRbac", Box::new(|emu: &Emulator| {
                 emu.control("POST", "/_emulator/vaults/kv1/switches", json!({"permission_model": "rbac", "denied_permissions": ["set"]}));
             }), false),
