@@ -74,6 +74,12 @@ pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeEr
     );
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    // Terraform's own log does not say which transport a plugin chose; this line does (TF_LOG=DEBUG).
+    tracing::debug!(
+        network = listener.network(),
+        address = %listener.address(),
+        "listening"
+    );
 
     ignore_interrupts();
 
