@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs a pinned group of PyPI tools into the project's own virtualenv, .tools/python/, and prints its
 # bin directory on stdout. Idempotent: a group is reinstalled only when its requirements file changed.
-#   scripts/install-tools.sh lint      actionlint, zizmor          (make workflow-lint, part of make test)
-#   scripts/install-tools.sh release   zig, cargo-zigbuild         (make release, the release workflow)
+#   scripts/install-tools.sh lint      actionlint, zizmor, shellcheck (make workflow-lint, part of make test)
+#   scripts/install-tools.sh release   zig, cargo-zigbuild            (make release, the release workflow)
 # Every package is pinned by version and wheel hash (pip --require-hashes): scripts/tools/<group>.txt.
 set -euo pipefail
 
