@@ -8,7 +8,6 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -188,14 +187,14 @@ async fn bind_loopback(min: u16, max: u16) -> Result<TcpListener, TransportError
 /// A unix socket path, removed when dropped. In `PLUGIN_UNIX_SOCKET_DIR` when set (as go-plugin does),
 /// otherwise in the temp dir.
 #[cfg(unix)]
-struct SocketPath(PathBuf);
+struct SocketPath(std::path::PathBuf);
 
 #[cfg(unix)]
 impl SocketPath {
     fn new() -> Self {
         let dir = std::env::var_os(SOCKET_DIR_ENV)
             .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
+            .map(std::path::PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
         let name = format!(
             "plugin-partnercenter-{}-{:08x}",
