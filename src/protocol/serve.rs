@@ -250,6 +250,8 @@ fn accept_connections(
                 Ok(stream) => stream,
                 Err(e) => {
                     tracing::warn!(error = %e, "accepting a connection");
+                    // Out of file descriptors fails every accept at once: do not spin on it.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
             };
