@@ -126,6 +126,16 @@ fn terraform_on_path() -> (PathBuf, String) {
         .expect("a `terraform` on PATH (the project's machines have 1.11.4)");
     let version: Json = serde_json::from_slice(&out.stdout).unwrap();
     let version = version["terraform_version"].as_str().unwrap().to_owned();
+    // These tests are the current-Terraform half of the pair; the other half is 1.0.3 from .tools/.
+    let minor: u32 = version
+        .strip_prefix("1.")
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        minor >= 1,
+        "the terraform on PATH is {version}; these tests want a current one (1.11.4 on the project's machines)"
+    );
     (PathBuf::from("terraform"), version)
 }
 
@@ -360,6 +370,17 @@ fn terraform_on_path_installs_the_release_from_a_mirror_over_tcp() {
     let (terraform, version) = terraform_on_path();
     eprintln!("terraform on PATH: {version}");
     install_and_apply(&terraform, "tcp");
+}
+
+#[test]
+fn init_without_a_lock_file_records_the_installed_package() {
+    let (terraform, _) = terraform_on_path();
+    let install = Install::new(&terraform, &main_tf());
+    let init = install.run(&["init", "-no-color", "-input=false"]).success();
+    // A mirror carries no signature: Terraform says so, and records the unpacked package's hash only.
+    assert!(init.stdout.contains("(unauthenticated)"), "{}", init.output());
+    let lock = install.lock_file();
+    assert!(lock.contains("\"h1:") && !lock.contains("\"zh:"), "{lock}");
 }
 
 #[test]
