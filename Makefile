@@ -6,13 +6,14 @@ SHELL := bash
 CARGO ?= cargo
 
 .PHONY: quickstart test lint unit build terraform bench docs docs-check release chaos fuzz fuzz-smoke cargo-fuzz clean
+.PHONY: workflow-lint release-install
 
 ## quickstart: build, install Terraform 1.0.3, apply examples/quickstart locally, clean up
 quickstart:
 	@scripts/quickstart.sh
 
-## test: formatting, clippy -D warnings, docs up to date, unit, protocol and Terraform end-to-end tests, a short fuzz run
-test: lint docs-check terraform
+## test: formatting, clippy -D warnings, docs up to date, workflow lint, unit, protocol and Terraform end-to-end tests, a short fuzz run
+test: lint docs-check workflow-lint terraform
 	$(CARGO) test --workspace --lib --bins --tests --locked
 	@$(MAKE) --no-print-directory fuzz-smoke
 
@@ -39,9 +40,23 @@ docs:
 docs-check:
 	$(CARGO) run --quiet --locked -p xtask -- docs --check
 
-## release: release build, dist/terraform-provider-partnercenter_<ver>_linux_amd64.zip + SHA256SUMS
+## release: release build (cargo-zigbuild, glibc 2.17 floor, as the release workflow builds it), dist/: the
+## linux_amd64 zip, the manifest, SHA256SUMS (and its .sig when GPG_FINGERPRINT names a key)
 release:
 	@scripts/release.sh
+
+## release-install: install dist/'s archive from a filesystem mirror with the terraform on PATH and apply
+release-install:
+	@scripts/smoke-install.sh dist linux_amd64
+
+## workflow-lint: actionlint (with shellcheck) and zizmor on .github/workflows, shellcheck on the release
+## scripts; the tools are pinned in scripts/tools/lint.txt and installed into .tools/python
+RELEASE_SCRIPTS := scripts/release.sh scripts/smoke-install.sh scripts/install-tools.sh
+workflow-lint:
+	@bin="$$(scripts/install-tools.sh lint)"; \
+	PATH="$$bin:$$PATH" actionlint; echo "actionlint: no findings"; \
+	"$$bin/zizmor" --offline --quiet .github/workflows; \
+	"$$bin/shellcheck" $(RELEASE_SCRIPTS); echo "shellcheck: no findings"
 
 ## chaos: the whole fault matrix (every operation x every fault, and combined faults), then 200 random
 ## model-based sequences (100 per Terraform version) from a random seed it prints; `make test` runs a

@@ -24,7 +24,8 @@ Options:
                              (or PARTNERCENTER_CLIENT_SECRET)
   --device-code              sign in on another device with a code instead of a local browser
   --port N                   local redirect port (default: a free port in 8400-8999)
-  --out FILE                 write the token to FILE (mode 0600) instead of printing it
+  --out FILE                 write the token to FILE (mode 0600; on Windows the folder's
+                             permissions apply) instead of printing it
   --environment ENV          public (default), usgovernment or china
   --login-endpoint URL       override the login endpoint (or PARTNERCENTER_LOGIN_ENDPOINT)
   --timeout SECONDS          give up after this long (default 600)
@@ -194,15 +195,25 @@ async fn login(o: Options) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes `content` to a new file readable only by its owner (0600 from the start, never wider).
+/// Writes `content` to a new file readable only by its owner: mode 0600 from the start, never wider, and an
+/// existing file is replaced rather than reused with its old permissions.
+///
+/// Windows has no mode bits: a new file gets the access list inherited from its folder. Under the user's
+/// profile (where a token file belongs) that is the user, SYSTEM and Administrators, as for every other
+/// credential file there (Azure CLI's, Terraform's own credentials.tfrc.json); in a shared folder it is
+/// whatever that folder grants, which `login --help` says. Narrowing the list ourselves would take the Win32
+/// security API through unsafe FFI, which this crate forbids. The Windows build is compiled by the release
+/// workflow only: the project's machines are Linux, so no test here covers it.
 fn write_private(path: &str, content: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let _ = std::fs::remove_file(path);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
     file.write_all(content.as_bytes())?;
     file.write_all(b"\n")
 }
@@ -232,6 +243,7 @@ mod tests {
         assert!(parse(&["--bogus".to_string()]).unwrap_err().contains("--bogus"));
     }
 
+    #[cfg(unix)]
     #[test]
     fn the_token_file_is_private() {
         use std::os::unix::fs::PermissionsExt;

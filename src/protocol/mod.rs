@@ -10,6 +10,7 @@ pub mod serve;
 pub mod server;
 pub mod tls;
 pub mod traits;
+pub mod transport;
 pub mod value;
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics};

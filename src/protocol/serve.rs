@@ -1,13 +1,12 @@
-//! Running as a Terraform plugin: go-plugin's handshake on stdout, a unix socket served with AutoMTLS,
-//! the go-plugin side services, prompt exit on `GRPCController.Shutdown`, and SIGINT left to Terraform.
+//! Running as a Terraform plugin: go-plugin's handshake on stdout, a unix socket (or TCP on loopback, see
+//! `transport`) served with AutoMTLS, the go-plugin side services, prompt exit on
+//! `GRPCController.Shutdown`, and Ctrl-C left to Terraform.
 
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Duration;
 
 use base64::Engine;
 use futures::Stream;
-use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -21,6 +20,7 @@ use super::proto::tfplugin6::provider_server::ProviderServer as ProviderService;
 use super::server::ProviderServer;
 use super::tls::AutoMtls;
 use super::traits::Provider;
+use super::transport::{Listener, Stream as Socket, Transport, TransportError};
 
 /// The cookie Terraform sets so a provider knows it was started as a plugin.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -37,10 +37,10 @@ pub enum ServeError {
     ProtocolVersion(String),
     #[error(transparent)]
     Tls(#[from] super::tls::TlsError),
-    #[error("listening on {path}: {source}")]
-    Listen { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Transport(#[from] TransportError),
     #[error("serving gRPC: {0}")]
-    Transport(#[from] tonic::transport::Error),
+    Grpc(#[from] tonic::transport::Error),
 }
 
 /// True when started by Terraform (the magic cookie is set).
@@ -60,26 +60,36 @@ pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeEr
         _ => None,
     };
 
-    let socket = SocketPath::new();
-    let listener = UnixListener::bind(&socket.0).map_err(|source| ServeError::Listen {
-        path: socket.0.clone(),
-        source,
-    })?;
+    let listener = Listener::bind(Transport::from_env()?).await?;
 
     let certificate = tls
         .as_ref()
         .map(|t| base64::engine::general_purpose::STANDARD_NO_PAD.encode(&t.server_certificate))
         .unwrap_or_default();
     // The handshake: core protocol 1, app protocol 6, network, address, grpc, server certificate.
-    println!("1|6|unix|{}|grpc|{certificate}", socket.0.display());
+    println!(
+        "1|6|{}|{}|grpc|{certificate}",
+        listener.network(),
+        listener.address()
+    );
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    // Terraform's own log does not say which transport a plugin chose; this line does (TF_LOG=DEBUG).
+    tracing::debug!(
+        network = listener.network(),
+        address = %listener.address(),
+        "listening"
+    );
 
     ignore_interrupts();
 
     let shutdown = CancellationToken::new();
     let stop = server.stop_token();
-    let incoming = accept_connections(listener, tls.map(|t| TlsAcceptor::from(t.config)));
+    let (incoming, accepting) = accept_connections(
+        listener,
+        tls.map(|t| TlsAcceptor::from(t.config)),
+        shutdown.clone(),
+    );
     let provider = ProviderService::new(server)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -94,21 +104,29 @@ pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeEr
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
 
     tokio::select! {
-        result = serving => result?,
+        result = serving => {
+            shutdown.cancel();
+            result?
+        }
         // Terraform keeps its connection open after Shutdown; give the answer a moment to go out, then
         // exit rather than wait for a graceful close that would only come from Terraform killing us.
         _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_millis(20)).await } => {}
     }
     stop.cancel();
-    drop(socket);
+    // The accept loop owns the listener and ends on `shutdown`: waiting for it removes the unix socket file
+    // before we exit, rather than whenever the runtime gets round to dropping the task.
+    let _ = accepting.await;
     Ok(())
 }
 
-/// Terraform owns Ctrl-C: the terminal sends SIGINT to the whole process group, and Terraform then calls
-/// StopProvider and waits for in-flight operations to return their state. Dying here would lose objects
-/// created remotely but not yet recorded.
+/// Terraform owns Ctrl-C: the terminal delivers it to the whole process group (console on Windows),
+/// provider included, and Terraform then calls StopProvider and waits for in-flight operations to return
+/// their state. Dying here would lose objects created remotely but not yet recorded. go-plugin's server
+/// ignores the interrupt the same way on every platform.
+#[cfg(unix)]
 fn ignore_interrupts() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::interrupt()) {
         Ok(mut signals) => {
             tokio::spawn(async move {
                 while signals.recv().await.is_some() {
@@ -120,30 +138,44 @@ fn ignore_interrupts() {
     }
 }
 
-/// A unix socket path in the temp dir, removed when dropped.
-struct SocketPath(PathBuf);
-
-impl SocketPath {
-    fn new() -> Self {
-        let name = format!(
-            "plugin-partnercenter-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        );
-        SocketPath(std::env::temp_dir().join(name))
+/// Windows has no SIGINT: Ctrl-C and Ctrl-Break are console control events, whose default handler ends
+/// the process. While a tokio listener for an event is alive, tokio's console handler reports the event as
+/// handled, so the default handler does not run; the listeners live in the spawned tasks for the life of
+/// the runtime. Go maps both events to os.Interrupt, which go-plugin ignores, so both are taken here.
+/// Written against tokio's documented `tokio::signal::windows` API; it cannot be compiled or run on the
+/// Linux machines this project is developed on (the release workflow's Windows job builds it).
+#[cfg(windows)]
+fn ignore_interrupts() {
+    use tokio::signal::windows::{ctrl_break, ctrl_c};
+    match ctrl_c() {
+        Ok(mut events) => {
+            tokio::spawn(async move {
+                while events.recv().await.is_some() {
+                    tracing::info!("Ctrl-C received; waiting for Terraform's StopProvider");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot install the Ctrl-C handler"),
+    }
+    match ctrl_break() {
+        Ok(mut events) => {
+            tokio::spawn(async move {
+                while events.recv().await.is_some() {
+                    tracing::info!("Ctrl-Break received; waiting for Terraform's StopProvider");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot install the Ctrl-Break handler"),
     }
 }
 
-impl Drop for SocketPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
+#[cfg(not(any(unix, windows)))]
+fn ignore_interrupts() {}
 
 /// A connection as tonic needs it: TLS over the socket, or the bare socket when AutoMTLS is off.
 pub enum Connection {
-    Tls(Box<TlsStream<UnixStream>>),
-    Plain(UnixStream),
+    Tls(Box<TlsStream<Socket>>),
+    Plain(Socket),
 }
 
 impl Connected for Connection {
@@ -197,19 +229,29 @@ impl tokio::io::AsyncWrite for Connection {
     }
 }
 
-/// Accepts connections and completes TLS handshakes off the accept loop; a client that fails the
-/// handshake (no certificate, or not Terraform's) is dropped and logged.
+/// Accepts connections until `shutdown`, and completes TLS handshakes off the accept loop; a client that
+/// fails the handshake (no certificate, or not Terraform's) is dropped and logged.
 fn accept_connections(
-    listener: UnixListener,
+    listener: Listener,
     acceptor: Option<TlsAcceptor>,
-) -> ReceiverStream<Result<Connection, std::io::Error>> {
+    shutdown: CancellationToken,
+) -> (
+    ReceiverStream<Result<Connection, std::io::Error>>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
+    let accepting = tokio::spawn(async move {
         loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
+            let accepted = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok(stream) => stream,
                 Err(e) => {
                     tracing::warn!(error = %e, "accepting a connection");
+                    // Out of file descriptors fails every accept at once: do not spin on it.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
             };
@@ -236,7 +278,7 @@ fn accept_connections(
             });
         }
     });
-    ReceiverStream::new(rx)
+    (ReceiverStream::new(rx), accepting)
 }
 
 /// `plugin.GRPCController`: Terraform's request to exit.
@@ -282,7 +324,8 @@ impl gp::grpc_broker_server::GrpcBroker for Broker {
 }
 
 /// For tests: whether a path is a unix socket that exists.
-pub fn socket_exists(path: &Path) -> bool {
+#[cfg(unix)]
+pub fn socket_exists(path: &std::path::Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
     std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
 }
