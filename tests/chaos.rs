@@ -32,9 +32,18 @@ enum Fault {
     ReplicationDelay,
     /// Not one of the transient faults: every attempt fails, so the run must end with a diagnostic.
     Persistent,
+    /// Combined: a 429 first, then a dropped connection after the write, while every write lags 4 reads.
+    ThrottledThenDroppedWhileLagging,
+    /// Combined: added latency on every attempt and two 500s, while replicas flap (random replication).
+    SlowFailingAndFlapping,
+    /// Combined: one transient 404 on the read, then a 503 on the route, while every write lags 4 reads.
+    NotFoundThenUnavailableWhileLagging,
 }
 
-const ALL_FAULTS: [Fault; 7] = [
+const ALL_FAULTS: [Fault; 10] = [
+    Fault::ThrottledThenDroppedWhileLagging,
+    Fault::SlowFailingAndFlapping,
+    Fault::NotFoundThenUnavailableWhileLagging,
     Fault::Throttled,
     Fault::Unavailable,
     Fault::ServerError,
@@ -54,12 +63,32 @@ impl Fault {
             Fault::DroppedAfterApply => "connection dropped after apply, once",
             Fault::ReplicationDelay => "replication delay: 3 reads + 1.5 s",
             Fault::Persistent => "500 on every attempt",
+            Fault::ThrottledThenDroppedWhileLagging => "429, then drop after apply; lag 4 reads",
+            Fault::SlowFailingAndFlapping => "latency 500 ms + 500 twice; replicas flap",
+            Fault::NotFoundThenUnavailableWhileLagging => "GET 404 once + 503 once; lag 4 reads",
         }
     }
 
     /// Installs the fault on `route` (or the replication setting).
     fn inject(self, emu: &Emulator, route: &str) {
+        let lagging = |emu: &Emulator| emu.settings(json!({"replication_delay_reads": 4}));
         let spec = match self {
+            Fault::ThrottledThenDroppedWhileLagging => {
+                lagging(emu);
+                // Both fire on the first request (the 429 answers); the drop then meets the retry.
+                emu.fault(json!({"route": route, "status": 429, "retry_after": 1, "count": 1}));
+                json!({"route": route, "drop_connection_after_apply": true, "count": 2})
+            }
+            Fault::SlowFailingAndFlapping => {
+                emu.settings(json!({"replication_delay_reads": 2, "replication_random_seed": 7}));
+                emu.fault(json!({"route": route, "latency_ms": 500}));
+                json!({"route": route, "status": 500, "count": 2})
+            }
+            Fault::NotFoundThenUnavailableWhileLagging => {
+                lagging(emu);
+                emu.fault(json!({"route": "GET /v1.0/*", "status": 404, "count": 1}));
+                json!({"route": route, "status": 503, "count": 1})
+            }
             Fault::Throttled => json!({"route": route, "status": 429, "retry_after": 1, "count": 2}),
             Fault::Unavailable => json!({"route": route, "status": 503, "count": 2}),
             Fault::ServerError => json!({"route": route, "status": 500, "count": 2}),
@@ -336,7 +365,7 @@ impl Kind {
 }
 
 /// One resource scenario on a fresh emulator; returns its matrix line or why it broke the rules.
-fn resource_scenario(kind: Kind, fault: Fault) -> Result<Outcome, String> {
+fn resource_scenario(tf: &support::Terraform, kind: Kind, fault: Fault) -> Result<Outcome, String> {
     let emu = Emulator::start();
     let (setup, action_config) = match kind {
         Kind::KeyCreate => (None, key_config()),
@@ -348,7 +377,7 @@ fn resource_scenario(kind: Kind, fault: Fault) -> Result<Outcome, String> {
         ),
         Kind::GrantDelete => (Some(grant_config(&["User.Read"])), grant_config(&["User.Read"])),
     };
-    let w = emu.demo_env(Workdir::new(setup.as_deref().unwrap_or(&action_config)));
+    let w = emu.demo_env(Workdir::with(tf, setup.as_deref().unwrap_or(&action_config)));
     if setup.is_some() {
         let (run, _) = bounded_run(&w, &apply_args());
         if run.code != 0 {
@@ -416,11 +445,7 @@ fn resource_scenario(kind: Kind, fault: Fault) -> Result<Outcome, String> {
     }
     if ok && !destroyed {
         // Converged: the next plan, without faults, has nothing to do.
-        emu.control(
-            "POST",
-            "/_emulator/settings",
-            json!({"replication_delay_reads": 0, "replication_delay_ms": 0}),
-        );
+        emu.settle();
         emu.control("POST", "/_emulator/clock", json!({"advance_seconds": 5}));
         let (plan, _) = bounded_run(&w, &["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
         if plan.code != 0 {
@@ -444,7 +469,7 @@ fn resource_scenario(kind: Kind, fault: Fault) -> Result<Outcome, String> {
 }
 
 /// The four Partner Center data sources in one plan, the fault on each one's route.
-fn data_source_scenario(fault: Fault) -> Result<Vec<Outcome>, String> {
+fn data_source_scenario(tf: &support::Terraform, fault: Fault) -> Result<Vec<Outcome>, String> {
     const SOURCES: [(&str, &str, &str); 4] = [
         ("partnercenter_mpn_id", "GET /v1/profiles/mpn", "/v1/profiles/mpn"),
         (
@@ -466,7 +491,7 @@ fn data_source_scenario(fault: Fault) -> Result<Vec<Outcome>, String> {
             "data \"{name}\" \"x\" {{}}\noutput \"{name}\" {{ value = data.{name}.x }}\n"
         ));
     }
-    let w = emu.demo_env(Workdir::new(&config));
+    let w = emu.demo_env(Workdir::with(tf, &config));
     for (_, route, _) in SOURCES {
         fault.inject(&emu, route);
     }
@@ -504,23 +529,49 @@ fn data_source_scenario(fault: Fault) -> Result<Vec<Outcome>, String> {
         .collect())
 }
 
-#[test]
-fn the_fault_matrix_loses_nothing_and_leaves_nothing_behind() {
+each_terraform! {
+    fn the_fault_matrix_loses_nothing_and_leaves_nothing_behind(tf) {
+        fault_matrix(tf)
+    }
+}
+
+fn fault_matrix(tf: &support::Terraform) {
     use Fault::*;
     // The bounded pick covers every fault kind for keys, for grants and for data sources.
     let plan: Vec<(Kind, Vec<Fault>)> = vec![
         (
             Kind::KeyCreate,
-            faults_for(&[DroppedAfterApply, Unavailable, Persistent]),
+            faults_for(&[
+                DroppedAfterApply,
+                Unavailable,
+                Persistent,
+                ThrottledThenDroppedWhileLagging,
+            ]),
         ),
-        (Kind::KeyRead, faults_for(&[Throttled, Latency])),
-        (Kind::KeyDelete, faults_for(&[ServerError, DroppedAfterApply])),
+        (
+            Kind::KeyRead,
+            faults_for(&[Throttled, Latency, NotFoundThenUnavailableWhileLagging]),
+        ),
+        (
+            Kind::KeyDelete,
+            faults_for(&[ServerError, DroppedAfterApply, SlowFailingAndFlapping]),
+        ),
         (
             Kind::GrantCreate,
-            faults_for(&[DroppedAfterApply, ReplicationDelay]),
+            faults_for(&[
+                DroppedAfterApply,
+                ReplicationDelay,
+                ThrottledThenDroppedWhileLagging,
+            ]),
         ),
-        (Kind::GrantUpdate, faults_for(&[Throttled, ServerError])),
-        (Kind::GrantDelete, faults_for(&[Unavailable, Latency])),
+        (
+            Kind::GrantUpdate,
+            faults_for(&[Throttled, ServerError, SlowFailingAndFlapping]),
+        ),
+        (
+            Kind::GrantDelete,
+            faults_for(&[Unavailable, Latency, NotFoundThenUnavailableWhileLagging]),
+        ),
     ];
     let data_faults = faults_for(&[Throttled, DroppedAfterApply, ReplicationDelay]);
     let key_create_replication = !full();
@@ -540,21 +591,25 @@ fn the_fault_matrix_loses_nothing_and_leaves_nothing_behind() {
     };
     for (kind, faults) in &plan {
         for fault in faults {
-            record(resource_scenario(*kind, *fault), &mut lines);
+            record(resource_scenario(tf, *kind, *fault), &mut lines);
         }
     }
     if key_create_replication {
         // Replication lag matters most right after a create: the bounded run covers it there too.
-        record(resource_scenario(Kind::KeyCreate, ReplicationDelay), &mut lines);
+        record(
+            resource_scenario(tf, Kind::KeyCreate, ReplicationDelay),
+            &mut lines,
+        );
     }
     for fault in data_faults {
-        match data_source_scenario(fault) {
+        match data_source_scenario(tf, fault) {
             Ok(outcomes) => outcomes.into_iter().for_each(|o| record(Ok(o), &mut lines)),
             Err(e) => record(Err(e), &mut lines),
         }
     }
     println!(
-        "\nfault matrix ({}; {:.0} s; f = faults the emulator served on the route):\n{}\n",
+        "\nfault matrix on Terraform {} ({}; {:.0} s; f = faults the emulator served on the route):\n{}\n",
+        tf.version,
         if full() {
             "full"
         } else {
