@@ -497,7 +497,7 @@ impl Resource<Configured> for WebAppKey {
                 .computed()
                 .use_state_for_unknown()
                 .description(
-                    "With `key_vault_secret`: the id of the Key Vault secret version holding the key's secret                      (`https://<vault>/secrets/<name>/<version>`). Null when that version was deleted, disabled or                      superseded: the plan then replaces the key.",
+                    "With `key_vault_secret`: the id of the Key Vault secret version holding the key's secret (`https://<vault>/secrets/<name>/<version>`). Null when that version was deleted, disabled or superseded: the plan then replaces the key.",
                 ),
         )
         .block(vault_delivery::block())
