@@ -1008,11 +1008,15 @@ async fn revoke(
 /// is believed (someone else changed the list meanwhile).
 const OWN_WRITE_SETTLES: Duration = Duration::from_secs(30);
 
-/// The application to merge into: fresh reads repeated until `CONSECUTIVE_READS` in a row show the same
-/// `requiredResourceAccess` (so a list another writer changed moments ago is not taken from a replica
-/// that has not seen the change), and until they show the list this process last wrote (a parallel
-/// grant's entry), for at most [`OWN_WRITE_SETTLES`]; after that the latest read is believed. `None`
-/// when the application is missing.
+/// The application to merge into, from a read that is not behind:
+/// - after this process wrote the list (a parallel grant's entry is in it), the first read that shows that
+///   list: it holds everything that write was based on, so merging into it loses nothing (a writer racing
+///   with us right now is a race no read can settle);
+/// - otherwise, reads repeated until `CONSECUTIVE_READS` in a row show the same list, so a list another
+///   writer changed moments ago is not taken from a replica that has not seen the change.
+///
+/// Bounded by [`OWN_WRITE_SETTLES`]; after that the latest read is believed (someone else changed the list
+/// meanwhile). `None` when the application is missing.
 async fn read_settled(
     client: &Client,
     applications: &Applications,
@@ -1022,29 +1026,41 @@ async fn read_settled(
     let written = applications.written_access(app_id);
     let settles = call.clone().with_timeout(OWN_WRITE_SETTLES);
     let latest: Mutex<Option<Option<Arc<Application>>>> = Mutex::default();
-    let waited = consistency::wait_until_visible(&settles, || async {
+    let read = || async {
         let app = applications
             .read_fresh(client, &settles, app_id)
             .await
             .map_err(unshare)?;
-        let Ok(mut latest) = latest.lock() else {
-            return Ok(false);
-        };
-        let agrees_with_previous = match (&*latest, &app) {
-            (Some(Some(before)), Some(now)) => {
-                same_access(&before.required_resource_access, &now.required_resource_access)
-            }
-            (Some(None), None) => true,
-            _ => false,
-        };
-        let shows_our_write = match (&app, &written) {
-            (Some(app), Some(list)) => same_access(&app.required_resource_access, list),
-            _ => true,
-        };
-        *latest = Some(app);
-        Ok(agrees_with_previous && shows_our_write)
-    })
-    .await;
+        let previous = latest
+            .lock()
+            .map(|mut latest| latest.replace(app.clone()))
+            .unwrap_or_default();
+        Ok::<_, Error>((previous, app))
+    };
+    let waited = match &written {
+        Some(list) => consistency::look_until_certain(&settles, Absence::NEVER, || async {
+            let (_, app) = read().await?;
+            let shows_our_write = app
+                .as_ref()
+                .is_none_or(|app| same_access(&app.required_resource_access, list));
+            Ok(shows_our_write.then_some(()))
+        })
+        .await
+        .map(|_| ()),
+        None => {
+            consistency::wait_until_visible(&settles, || async {
+                let (previous, app) = read().await?;
+                Ok(match (previous, &app) {
+                    (Some(Some(before)), Some(now)) => {
+                        same_access(&before.required_resource_access, &now.required_resource_access)
+                    }
+                    (Some(None), None) => true,
+                    _ => false,
+                })
+            })
+            .await
+        }
+    };
     match waited {
         Ok(()) | Err(WaitError::TimedOut) => match latest.into_inner().ok().flatten() {
             Some(app) => Ok(app),
