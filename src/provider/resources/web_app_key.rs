@@ -398,110 +398,13 @@ impl Resource<Configured> for WebAppKey {
     }
 
     fn schema(&self) -> Schema {
-        Schema::new(
-            "A secret key of the Partner Center web app: a password credential on the partner tenant's app \
-             registration, which cost-management tools (Cloudyn, Optima, Octo) ask for as the application \
-             secret. `terraform plan` shows a key that was deleted, has expired, or is inside `rotate_before` of \
-             its end date, and replaces it. Use `lifecycle { create_before_destroy = true }` so the new key \
-             exists before the old one is removed.\n\n\
-             A key whose `end_date` is set in the configuration is *pinned*: Terraform cannot rotate it without \
-             changing the configuration, so inside `rotate_before` the plan warns (naming the key, the \
-             application, the days left and what to do) and plans no change. A new key whose `end_date` is \
-             already inside `rotate_before`, and a `rotate_before` not shorter than the key's lifetime, are \
-             refused before anything is created.\n\n\
-             The secret is only known when the key is created: after import, `value` is null. Import yields \
-             the key's `end_date` (and no `validity`), so `terraform plan -generate-config-out` writes a \
-             configuration that plans no change; a configuration with the `validity` the key was made with \
-             is taken as well, in place.",
-        )
-        .attribute(
-            Attribute::string(attr::APPLICATION_ID)
-                .required()
-                .requires_replace()
-                .description("The web app's App ID (Application (client) ID).")
-                .validate(validation::guid("the web app's App ID")),
-        )
-        .attribute(
-            Attribute::string(attr::DISPLAY_NAME)
-                .default(DEFAULT_DISPLAY_NAME)
-                .requires_replace()
-                .description("The key's description in Entra ID. Defaults to `\"terraform\"`.")
-                .validate(validation::not_blank()),
-        )
-        .attribute(
-            Attribute::string(attr::VALIDITY)
-                .optional()
-                .computed()
-                .requires_replace()
-                .description(
-                    "How long the key is valid: `\"1y\"` or `\"2y\"` (the choices Partner Center offers; calendar \
-                     years from the start), or hours like `\"4320h\"`. Defaults to `\"2y\"`. Conflicts with \
-                     `end_date`.",
-                )
-                .validate(Validator::string("\"1y\", \"2y\" or hours", |s| Validity::parse(s).map(|_| ()))),
-        )
-        .attribute(
-            Attribute::string(attr::END_DATE)
-                .optional()
-                .computed()
-                .requires_replace()
-                .description(
-                    "When the key expires (RFC 3339). Computed from `validity` unless set; when set, the key is \
-                     pinned to it (see above).",
-                )
-                .validate(Validator::string("an RFC 3339 time", |s| parse_time(s).map(|_| ()))),
-        )
-        .attribute(
-            Attribute::string(attr::ROTATE_BEFORE)
-                .default(DEFAULT_ROTATE_BEFORE)
-                .description(
-                    "How long before `end_date` plans replace the key (Go duration). Defaults to `\"720h\"` (30 \
-                     days). Inside twice this window, plans warn ahead of time. Must be shorter than the key's \
-                     lifetime.",
-                )
-                .validate(duration::validator()),
-        )
-        .attribute(
-            Attribute::new(attr::ROTATE_WHEN_CHANGED, Type::map(Type::String))
-                .optional()
-                .requires_replace()
-                .description("Arbitrary values that replace the key when they change, like `time_rotating`'s triggers."),
-        )
-        .attribute(Attribute::string(attr::ID).computed().use_state_for_unknown().description("`<application_id>/<key_id>`."))
-        .attribute(Attribute::string(attr::KEY_ID).computed().use_state_for_unknown().description("The key's id (GUID)."))
-        .attribute(Attribute::string(attr::START_DATE).computed().use_state_for_unknown().description("When the key became valid (RFC 3339)."))
-        .attribute(
-            Attribute::string(attr::HINT)
-                .computed()
-                .use_state_for_unknown()
-                .description("The first characters of the secret, as Entra ID shows them."),
-        )
-        .attribute(
-            Attribute::string(attr::VALUE)
-                .computed()
-                .sensitive()
-                .use_state_for_unknown()
-                .description(
-                    "The secret. Known only when the key is created (Microsoft never returns it again): null after \
-                     import.",
-                ),
-        )
-        .attribute(
-            Attribute::number(attr::EXPIRES_IN_DAYS)
-                .computed()
-                .use_state_for_unknown()
-                .description("Whole days until the key expires, as of the last refresh (0 once expired)."),
-        )
-        .attribute(
-            Attribute::string(attr::KEY_VAULT_SECRET_ID)
-                .computed()
-                .use_state_for_unknown()
-                .description(
-                    "With `key_vault_secret`: the id of the Key Vault secret version holding the key's secret (`https://<vault>/secrets/<name>/<version>`). Null when that version was deleted, disabled or superseded: the plan then replaces the key.",
-                ),
-        )
-        .block(vault_delivery::block())
-        .block(timeouts::block(TIMEOUTS))
+        let schema = arguments()
+            .into_iter()
+            .chain(results())
+            .fold(Schema::new(DESCRIPTION), Schema::attribute);
+        schema
+            .block(vault_delivery::block())
+            .block(timeouts::block(TIMEOUTS))
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
@@ -546,70 +449,29 @@ impl Resource<Configured> for WebAppKey {
             replace_when_the_secret_has_no_current_home(prior, config, request.schema, plan);
         }
 
-        let prior = match prior {
-            Some(prior) if !plan.is_replace() => prior,
+        match prior {
+            Some(prior) if !plan.is_replace() => {
+                let Some(end) = prior.remote.as_ref().and_then(|r| r.end) else {
+                    return;
+                };
+                let now = microsoft_now(ctx, Some(&prior.application_id)).await;
+                let key = prior.remote.as_ref().map_or("?", |r| r.key_id.as_str());
+                let standing = standing(now, end, rotate_before);
+                match judge(&standing, key, &prior.application_id, end, pinned_end.is_some()) {
+                    Judgement::Nothing => {}
+                    Judgement::Warn(warning) => diags.push(warning),
+                    Judgement::Replace(warning) => {
+                        diags.push(warning);
+                        plan.replace_because_of(attr::END_DATE, request.schema, config);
+                    }
+                }
+            }
             _ => {
                 plan_new_key(config, plan);
-                if !config.get(attr::KEY_VAULT_SECRET).is_null() {
-                    // The secret goes to Key Vault: it is never in plan or state.
-                    plan.planned.set(attr::VALUE, Value::Null);
-                }
                 if let Some(end) = pinned_end {
                     let now = microsoft_now(ctx, app_id.as_deref()).await;
                     refuse_pinned_end_inside_window(end, now, rotate_before, diags);
                 }
-                return;
-            }
-        };
-        let Some(end) = prior.remote.as_ref().and_then(|r| r.end) else {
-            return;
-        };
-        let now = microsoft_now(ctx, Some(&prior.application_id)).await;
-        let key = prior.remote.as_ref().map_or("?", |r| r.key_id.as_str());
-        let app = prior.application_id.as_str();
-        match standing(now, end, rotate_before) {
-            Standing::Fine => {}
-            Standing::RotationSoon {
-                days_left,
-                rotates_on,
-            } if pinned_end.is_none() => diags.warning(
-                format!("Key {key} of application {app} expires in {days_left} days"),
-                format!(
-                    "It expires on {}. Plans from {} (rotate_before) will replace it.",
-                    rfc3339(end),
-                    rfc3339(rotates_on)
-                ),
-            ),
-            Standing::RotationSoon { days_left, .. } | Standing::InsideWindow { days_left }
-                if pinned_end.is_some() =>
-            {
-                warn_pinned_key_expiring(key, app, end, Some(days_left), diags)
-            }
-            Standing::Expired { .. } if pinned_end.is_some() => {
-                warn_pinned_key_expiring(key, app, end, None, diags)
-            }
-            Standing::RotationSoon { .. } => {}
-            Standing::InsideWindow { days_left } => {
-                diags.warning(
-                    format!("Key {key} of application {app} expires in {days_left} days: replacing it"),
-                    format!(
-                        "It expires on {}, inside rotate_before; this plan creates a new key. With \
-                         create_before_destroy the new key exists before the old one is removed: update the tools \
-                         that use it.",
-                        rfc3339(end)
-                    ),
-                );
-                plan.replace_because_of(attr::END_DATE, request.schema, config);
-            }
-            Standing::Expired { on } => {
-                diags.warning(
-                    format!(
-                        "Key {key} of application {app} expired on {}: replacing it",
-                        rfc3339(on)
-                    ),
-                    "The key no longer works; this plan creates a new one. Update the tools that use it.",
-                );
-                plan.replace_because_of(attr::END_DATE, request.schema, config);
             }
         }
     }
@@ -642,16 +504,7 @@ impl Resource<Configured> for WebAppKey {
         let (created, strays) = match added {
             Added::Key { created, strays } => (created, strays),
             Added::SecretLost { key, why } => {
-                // Recorded without its secret and with an error: Terraform taints it, so the next apply
-                // replaces it; nothing is left that state does not hold.
-                diags.error(
-                    format!("Key {} was added to application {app_id}, but its secret was lost", key.key_id),
-                    format!(
-                        "The request was interrupted after Microsoft applied it ({why}), and removing the key again \
-                         failed. It is recorded in state without its value and marked for replacement: the next \
-                         apply removes it and makes a new one."
-                    ),
-                );
+                diags.push(secret_lost(&app_id, &key.key_id, &why));
                 record_replication(private, false);
                 return Some(planned.with_remote(&key).to_value(client.now()));
             }
@@ -683,16 +536,8 @@ impl Resource<Configured> for WebAppKey {
                 };
             }
         }
-        let confirmed = confirm_replicated(
-            ctx,
-            client,
-            &call,
-            &app,
-            &created.credential.key_id,
-            strays,
-            diags,
-        )
-        .await;
+        let key_id = &created.credential.key_id;
+        let confirmed = confirm_replicated(ctx, client, &call, &app, key_id, strays, diags).await;
         record_replication(private, confirmed);
         Some(state.to_value(client.now()))
     }
@@ -726,32 +571,23 @@ impl Resource<Configured> for WebAppKey {
                 return Some(state.clone());
             }
         };
-        if let Some(key) = first.as_deref().and_then(|app| find_key(app, &key_id)) {
-            let refreshed = check_secret_home(ctx, &call, stored.with_remote(key), diags).await;
-            return Some(refreshed.to_value(client.now()));
-        }
-        let rule = if replication_confirmed(private) {
-            Absence::OF_REPLICATED
-        } else {
-            Absence::OF_UNREPLICATED
+        let sighting = match first.as_deref().and_then(|app| find_key(app, &key_id)) {
+            Some(key) => Ok(Sighting::Key(key.clone())),
+            None => {
+                let rule = if replication_confirmed(private) {
+                    Absence::OF_REPLICATED
+                } else {
+                    Absence::OF_UNREPLICATED
+                };
+                look_for_missing_key(configured, client, &call, &app_id, &key_id, first.is_some(), rule).await
+            }
         };
-        let app_seen = AtomicBool::new(first.is_some());
-        let verdict = consistency::look_until_certain(&call, rule, || async {
-            let app = configured
-                .applications
-                .read_fresh(client, &call, &app_id)
-                .await
-                .map_err(unshare)?;
-            app_seen.store(app.is_some(), Ordering::Relaxed);
-            Ok(app.and_then(|app| find_key(&app, &key_id).cloned()))
-        })
-        .await;
-        match verdict {
-            Ok(Verdict::Found(key)) => {
+        match sighting {
+            Ok(Sighting::Key(key)) => {
                 let refreshed = check_secret_home(ctx, &call, stored.with_remote(&key), diags).await;
                 Some(refreshed.to_value(client.now()))
             }
-            Ok(Verdict::Gone) if !app_seen.load(Ordering::Relaxed) => {
+            Ok(Sighting::ApplicationGone) => {
                 diags.warning(
                     format!("Application {app_id} no longer exists"),
                     format!(
@@ -761,7 +597,7 @@ impl Resource<Configured> for WebAppKey {
                 );
                 None
             }
-            Ok(Verdict::Gone) => {
+            Ok(Sighting::KeyGone) => {
                 diags.warning(
                     format!("Key {key_id} of application {app_id} no longer exists"),
                     "It was deleted outside Terraform and is removed from state; the plan creates a new key.",
@@ -913,9 +749,106 @@ impl Resource<Configured> for WebAppKey {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Schema parts
+
+const DESCRIPTION: &str = "A secret key of the Partner Center web app: a password credential on the partner tenant's app \
+             registration, which cost-management tools (Cloudyn, Optima, Octo) ask for as the application \
+             secret. `terraform plan` shows a key that was deleted, has expired, or is inside `rotate_before` of \
+             its end date, and replaces it. Use `lifecycle { create_before_destroy = true }` so the new key \
+             exists before the old one is removed.\n\n\
+             A key whose `end_date` is set in the configuration is *pinned*: Terraform cannot rotate it without \
+             changing the configuration, so inside `rotate_before` the plan warns (naming the key, the \
+             application, the days left and what to do) and plans no change. A new key whose `end_date` is \
+             already inside `rotate_before`, and a `rotate_before` not shorter than the key's lifetime, are \
+             refused before anything is created.\n\n\
+             The secret is only known when the key is created: after import, `value` is null. Import yields \
+             the key's `end_date` (and no `validity`), so `terraform plan -generate-config-out` writes a \
+             configuration that plans no change; a configuration with the `validity` the key was made with \
+             is taken as well, in place.";
+
+/// What the configuration sets.
+fn arguments() -> Vec<Attribute> {
+    vec![
+        Attribute::string(attr::APPLICATION_ID)
+                .required()
+                .requires_replace()
+                .description("The web app's App ID (Application (client) ID).")
+                .validate(validation::guid("the web app's App ID")),
+        Attribute::string(attr::DISPLAY_NAME)
+                .default(DEFAULT_DISPLAY_NAME)
+                .requires_replace()
+                .description("The key's description in Entra ID. Defaults to `\"terraform\"`.")
+                .validate(validation::not_blank()),
+        Attribute::string(attr::VALIDITY)
+                .optional()
+                .computed()
+                .requires_replace()
+                .description(
+                    "How long the key is valid: `\"1y\"` or `\"2y\"` (the choices Partner Center offers; calendar \
+                     years from the start), or hours like `\"4320h\"`. Defaults to `\"2y\"`. Conflicts with \
+                     `end_date`.",
+                )
+                .validate(Validator::string("\"1y\", \"2y\" or hours", |s| Validity::parse(s).map(|_| ()))),
+        Attribute::string(attr::END_DATE)
+                .optional()
+                .computed()
+                .requires_replace()
+                .description(
+                    "When the key expires (RFC 3339). Computed from `validity` unless set; when set, the key is \
+                     pinned to it (see above).",
+                )
+                .validate(Validator::string("an RFC 3339 time", |s| parse_time(s).map(|_| ()))),
+        Attribute::string(attr::ROTATE_BEFORE)
+                .default(DEFAULT_ROTATE_BEFORE)
+                .description(
+                    "How long before `end_date` plans replace the key (Go duration). Defaults to `\"720h\"` (30 \
+                     days). Inside twice this window, plans warn ahead of time. Must be shorter than the key's \
+                     lifetime.",
+                )
+                .validate(duration::validator()),
+        Attribute::new(attr::ROTATE_WHEN_CHANGED, Type::map(Type::String))
+                .optional()
+                .requires_replace()
+                .description("Arbitrary values that replace the key when they change, like `time_rotating`'s triggers."),
+    ]
+}
+
+/// What the provider fills in.
+fn results() -> Vec<Attribute> {
+    vec![
+        Attribute::string(attr::ID).computed().use_state_for_unknown().description("`<application_id>/<key_id>`."),
+        Attribute::string(attr::KEY_ID).computed().use_state_for_unknown().description("The key's id (GUID)."),
+        Attribute::string(attr::START_DATE).computed().use_state_for_unknown().description("When the key became valid (RFC 3339)."),
+        Attribute::string(attr::HINT)
+                .computed()
+                .use_state_for_unknown()
+                .description("The first characters of the secret, as Entra ID shows them."),
+        Attribute::string(attr::VALUE)
+                .computed()
+                .sensitive()
+                .use_state_for_unknown()
+                .description(
+                    "The secret. Known only when the key is created (Microsoft never returns it again): null after \
+                     import.",
+                ),
+        Attribute::number(attr::EXPIRES_IN_DAYS)
+                .computed()
+                .use_state_for_unknown()
+                .description("Whole days until the key expires, as of the last refresh (0 once expired)."),
+        Attribute::string(attr::KEY_VAULT_SECRET_ID)
+                .computed()
+                .use_state_for_unknown()
+                .description(
+                    "With `key_vault_secret`: the id of the Key Vault secret version holding the key's secret (`https://<vault>/secrets/<name>/<version>`). Null when that version was deleted, disabled or superseded: the plan then replaces the key.",
+                ),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Planning steps
 
-/// A new key's validity defaults to 2y unless an end date is given.
+/// A new key's validity defaults to 2y unless an end date is given; a secret that goes to Key Vault is
+/// never in plan or state.
 fn plan_new_key(config: &Value, plan: &mut PlannedChange) {
     let validity = match (config.get(attr::VALIDITY), config.get(attr::END_DATE)) {
         (Value::Null, Value::Null) => Value::string(DEFAULT_VALIDITY),
@@ -923,6 +856,56 @@ fn plan_new_key(config: &Value, plan: &mut PlannedChange) {
         (v, _) => v.clone(),
     };
     plan.planned.set(attr::VALIDITY, validity);
+    if !config.get(attr::KEY_VAULT_SECRET).is_null() {
+        plan.planned.set(attr::VALUE, Value::Null);
+    }
+}
+
+/// What a plan does about an existing key's standing.
+#[derive(Debug, PartialEq)]
+enum Judgement {
+    Nothing,
+    Warn(Diagnostic),
+    /// Replace the key (rotation), with the warning saying why.
+    Replace(Diagnostic),
+}
+
+/// The plan's answer to a key's standing: warn ahead of the window, replace inside it or once expired —
+/// unless the end date is pinned, which Terraform cannot rotate: then a warning that says what to do.
+fn judge(standing: &Standing, key: &str, app: &str, end: DateTime<Utc>, pinned: bool) -> Judgement {
+    match *standing {
+        Standing::Fine => Judgement::Nothing,
+        Standing::RotationSoon { days_left, .. } | Standing::InsideWindow { days_left } if pinned => {
+            Judgement::Warn(pinned_key_expiring(key, app, end, Some(days_left)))
+        }
+        Standing::Expired { .. } if pinned => Judgement::Warn(pinned_key_expiring(key, app, end, None)),
+        Standing::RotationSoon {
+            days_left,
+            rotates_on,
+        } => Judgement::Warn(Diagnostic::warning(
+            format!("Key {key} of application {app} expires in {days_left} days"),
+            format!(
+                "It expires on {}. Plans from {} (rotate_before) will replace it.",
+                rfc3339(end),
+                rfc3339(rotates_on)
+            ),
+        )),
+        Standing::InsideWindow { days_left } => Judgement::Replace(Diagnostic::warning(
+            format!("Key {key} of application {app} expires in {days_left} days: replacing it"),
+            format!(
+                "It expires on {}, inside rotate_before; this plan creates a new key. With create_before_destroy \
+                 the new key exists before the old one is removed: update the tools that use it.",
+                rfc3339(end)
+            ),
+        )),
+        Standing::Expired { on } => Judgement::Replace(Diagnostic::warning(
+            format!(
+                "Key {key} of application {app} expired on {}: replacing it",
+                rfc3339(on)
+            ),
+            "The key no longer works; this plan creates a new one. Update the tools that use it.",
+        )),
+    }
 }
 
 /// App IDs are GUIDs: `0D4E…` and `0d4e…` name the same application, so a change of case alone keeps the
@@ -1018,18 +1001,12 @@ fn accept_the_validity_an_imported_key_has(
     }
 }
 
-fn warn_pinned_key_expiring(
-    key: &str,
-    app: &str,
-    end: DateTime<Utc>,
-    days_left: Option<i64>,
-    diags: &mut Diagnostics,
-) {
+fn pinned_key_expiring(key: &str, app: &str, end: DateTime<Utc>, days_left: Option<i64>) -> Diagnostic {
     let when = match days_left {
         Some(days) => format!("expires in {days} days"),
         None => format!("expired on {}", rfc3339(end)),
     };
-    diags.warning(
+    Diagnostic::warning(
         format!("Key {key} of application {app} {when}; its end_date is pinned"),
         format!(
             "The key ends {}, and its end_date is set in the configuration, so Terraform cannot rotate it: \
@@ -1037,7 +1014,7 @@ fn warn_pinned_key_expiring(
              replace end_date with validity (e.g. \"1y\") so plans rotate it inside rotate_before.",
             rfc3339(end)
         ),
-    );
+    )
 }
 
 /// `rotate_before` must be shorter than the key's lifetime, or every plan would replace the key.
@@ -1191,55 +1168,10 @@ async fn add_key(
             }
             Attempt::Unsure(e) => e,
         };
-        // Stopping or out of time: look with a context of our own, bounded, so the answer still comes.
-        let look = if call.is_cancelled()
-            || call
-                .remaining()
-                .is_some_and(|left| left < Duration::from_secs(15))
-        {
-            detached_context()
-        } else {
-            call.clone()
-        };
-        let found = consistency::look_until_certain(&look, Absence::OF_UNREPLICATED, || async {
-            let app = ctx
-                .client
-                .applications
-                .read_fresh(client, &look, app_id)
-                .await
-                .map_err(unshare)?;
-            Ok(app.and_then(|app| {
-                app.password_credentials
-                    .iter()
-                    .find(|k| fingerprint.matches(k))
-                    .cloned()
-            }))
-        })
-        .await;
-        match found {
-            Ok(Verdict::Found(key)) => {
-                if let Err(why) = remove_stray(ctx, client, &look, app, &key).await {
-                    return Added::SecretLost {
-                        key,
-                        why: format!("{error}; then {why}"),
-                    };
-                }
-            }
-            Ok(Verdict::Gone) => strays.push(fingerprint),
-            Err(e) => {
-                // Could not tell: the key may exist. Say so precisely, so it can be found.
-                return Added::Nothing(Diagnostic::error(
-                    format!("Error adding a key to application {app_id}"),
-                    format!(
-                        "addPassword was interrupted ({error}), and whether Microsoft applied it could not be \
-                         determined ({}). If application {app_id} has a key named \"{}\" starting {}, it was made \
-                         by this run and can be deleted.",
-                        wait_error_text(&e),
-                        fingerprint.display_name,
-                        rfc3339(fingerprint.start)
-                    ),
-                ));
-            }
+        match after_lost_answer(ctx, client, call, app, &fingerprint, &error).await {
+            LostAnswer::Removed => {}
+            LostAnswer::NotSeen => strays.push(fingerprint),
+            LostAnswer::Ends(added) => return added,
         }
         if call.is_cancelled() || attempt_number == MAX_ATTEMPTS {
             return Added::Nothing(errors::diagnostic(
@@ -1252,6 +1184,74 @@ async fn add_key(
         format!("Error adding a key to application {app_id}"),
         "No attempt succeeded.",
     ))
+}
+
+/// What looking after a lost addPassword answer found.
+enum LostAnswer {
+    /// The key was made (its secret lost) and is removed again: try once more.
+    Removed,
+    /// Agreeing reads never saw it; it may still appear while replication catches up (a stray).
+    NotSeen,
+    /// The create ends here: the key is recorded without its secret, or whether it exists is unknown.
+    Ends(Added),
+}
+
+async fn after_lost_answer(
+    ctx: &Context<Configured>,
+    client: &Client,
+    call: &CallContext,
+    app: &Application,
+    fingerprint: &Fingerprint,
+    error: &Error,
+) -> LostAnswer {
+    // Stopping or out of time: look with a context of our own, bounded, so the answer still comes.
+    let look = if call.is_cancelled()
+        || call
+            .remaining()
+            .is_some_and(|left| left < Duration::from_secs(15))
+    {
+        detached_context()
+    } else {
+        call.clone()
+    };
+    let found = consistency::look_until_certain(&look, Absence::OF_UNREPLICATED, || async {
+        let seen = ctx
+            .client
+            .applications
+            .read_fresh(client, &look, &app.app_id)
+            .await
+            .map_err(unshare)?;
+        Ok(seen.and_then(|seen| {
+            seen.password_credentials
+                .iter()
+                .find(|k| fingerprint.matches(k))
+                .cloned()
+        }))
+    })
+    .await;
+    match found {
+        Ok(Verdict::Found(key)) => match remove_stray(ctx, client, &look, app, &key).await {
+            Ok(()) => LostAnswer::Removed,
+            Err(why) => LostAnswer::Ends(Added::SecretLost {
+                key,
+                why: format!("{error}; then {why}"),
+            }),
+        },
+        Ok(Verdict::Gone) => LostAnswer::NotSeen,
+        // Could not tell: the key may exist. Say so precisely, so it can be found.
+        Err(e) => LostAnswer::Ends(Added::Nothing(Diagnostic::error(
+            format!("Error adding a key to application {}", app.app_id),
+            format!(
+                "addPassword was interrupted ({error}), and whether Microsoft applied it could not be determined \
+                 ({}). If application {} has a key named \"{}\" starting {}, it was made by this run and can be \
+                 deleted.",
+                wait_error_text(&e),
+                app.app_id,
+                fingerprint.display_name,
+                rfc3339(fingerprint.start)
+            ),
+        ))),
+    }
 }
 
 /// A fresh fingerprint for one attempt: Microsoft's clock, a random microsecond, the planned end.
@@ -1426,6 +1426,54 @@ async fn remove_key(
             Err(e) => return Err(wait_diagnostic(&doing, e)),
         }
     }
+}
+
+/// A key made without its secret reaching us, and not removable: it is recorded without value and with
+/// this error, so Terraform taints it and the next apply replaces it; nothing is left untracked.
+fn secret_lost(app_id: &str, key_id: &str, why: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("Key {key_id} was added to application {app_id}, but its secret was lost"),
+        format!(
+            "The request was interrupted after Microsoft applied it ({why}), and removing the key again failed. \
+             It is recorded in state without its value and marked for replacement: the next apply removes it and \
+             makes a new one."
+        ),
+    )
+}
+
+/// What agreeing reads found of a key one read missed.
+enum Sighting {
+    Key(PasswordCredential),
+    KeyGone,
+    ApplicationGone,
+}
+
+/// A key missing from one read: gone only when agreeing reads (`rule`) say so; a read that shows it wins.
+async fn look_for_missing_key(
+    configured: &Configured,
+    client: &Client,
+    call: &CallContext,
+    app_id: &str,
+    key_id: &str,
+    app_seen: bool,
+    rule: Absence,
+) -> Result<Sighting, WaitError<Error>> {
+    let app_seen = AtomicBool::new(app_seen);
+    let verdict = consistency::look_until_certain(call, rule, || async {
+        let app = configured
+            .applications
+            .read_fresh(client, call, app_id)
+            .await
+            .map_err(unshare)?;
+        app_seen.store(app.is_some(), Ordering::Relaxed);
+        Ok(app.and_then(|app| find_key(&app, key_id).cloned()))
+    })
+    .await?;
+    Ok(match verdict {
+        Verdict::Found(key) => Sighting::Key(key),
+        Verdict::Gone if app_seen.load(Ordering::Relaxed) => Sighting::KeyGone,
+        Verdict::Gone => Sighting::ApplicationGone,
+    })
 }
 
 /// With a `key_vault_secret` block, writes the new key's secret to Key Vault (`Ok(None)` without one).
