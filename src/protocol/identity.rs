@@ -243,6 +243,23 @@ impl ResolvedIdentity {
         }
     }
 
+    /// The identity Terraform holds, sent along with a state: one it sent but we cannot read is logged and
+    /// treated as none, so the state's own identity is sent back instead of failing the operation.
+    pub(crate) fn held(&self, data: Option<&pb::ResourceIdentityData>, what: &str) -> Option<Value> {
+        match self.decode(data, what) {
+            Ok(held) => held,
+            Err(diags) => {
+                let problem = diags
+                    .iter()
+                    .map(|d| d.detail.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                tracing::warn!(%problem, "ignoring the {what} Terraform sent");
+                None
+            }
+        }
+    }
+
     pub(crate) fn encode(&self, identity: Option<&Value>) -> Option<pb::ResourceIdentityData> {
         identity.map(|v| pb::ResourceIdentityData {
             identity_data: Some(pb::DynamicValue {

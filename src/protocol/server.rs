@@ -211,7 +211,8 @@ fn capabilities() -> pb::ServerCapabilities {
         plan_destroy: false,
         get_provider_schema_optional: true,
         move_resource_state: false,
-        // Terraform's own generation from state suits our resources (see Resource docs on import).
+        // Terraform then writes `-generate-config-out` files from the imported state itself, which the
+        // resources' imports shape for that (e.g. never two conflicting arguments).
         generate_resource_config: false,
     }
 }
@@ -652,10 +653,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             if new_state.is_null() {
                 return None;
             }
-            let held = id
-                .decode(req.current_identity.as_ref(), "current identity")
-                .ok()
-                .flatten();
+            let held = id.held(req.current_identity.as_ref(), "current identity");
             id.encode(id.keep_held(held, id.of_state(&new_state)).as_ref())
         });
         Ok(Response::new(R {
@@ -712,7 +710,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             if prior.is_null() || plan.planned.is_null() || plan.is_replace() {
                 return id.encode(derived.as_ref());
             }
-            let held = id.decode(req.prior_identity.as_ref(), "prior identity").ok().flatten();
+            let held = id.held(req.prior_identity.as_ref(), "prior identity");
             if let (Some(h), Some(d)) = (&held, &derived) {
                 if !id.same(h, d) {
                     diags.error(
@@ -806,10 +804,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
                 return id.encode(derived.as_ref());
             }
             // An update: the object keeps the identity its plan announced.
-            let held = id
-                .decode(req.planned_identity.as_ref(), "planned identity")
-                .ok()
-                .flatten();
+            let held = id.held(req.planned_identity.as_ref(), "planned identity");
             id.encode(id.keep_held(held, derived).as_ref())
         });
         Ok(Response::new(R {
