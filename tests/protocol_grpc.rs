@@ -1,25 +1,29 @@
 //! Protocol behaviour Terraform 1.0.3 cannot drive, over a real gRPC connection in process: StopProvider
 //! cancelling work, panics as diagnostics, ephemeral resources, write-only attributes, state upgrades,
-//! refined unknowns.
+//! refined unknowns, and the protocol 6.9-6.11 RPCs (resource identity, list resources, and the features
+//! this provider does not offer: actions, state stores, provider-generated configuration), each against
+//! the rules Terraform 1.12-1.16 apply to the answers.
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
 
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use support::grpc::{in_process, pb};
 use terraform_provider_partnercenter::protocol::value::{from_msgpack, to_msgpack};
 use terraform_provider_partnercenter::protocol::{
-    Attribute, Context, DataSource, Diagnostics, EphemeralResource, Opened, Private, Provider,
-    ProviderServer, Resource, Schema, Type, Value,
+    Attribute, Context, DataSource, Diagnostics, EphemeralResource, Identity, ListResource, Listing, Opened,
+    PlanRequest, PlannedChange, Private, Provider, ProviderServer, Resource, Schema, Type, Value,
 };
 
 struct TestProvider {
     closed: Arc<AtomicUsize>,
+    /// Set when the test list resource's producer has ended.
+    list_ended: Arc<AtomicBool>,
 }
 
 #[async_trait]
@@ -35,7 +39,23 @@ impl Provider for TestProvider {
         Some(())
     }
     fn resources(&self) -> Vec<Arc<dyn Resource<()>>> {
-        vec![Arc::new(Slow), Arc::new(Panics), Arc::new(Renamed)]
+        vec![
+            Arc::new(Slow),
+            Arc::new(Panics),
+            Arc::new(Renamed),
+            Arc::new(Named),
+            Arc::new(Mutable),
+            Arc::new(BadIdentity),
+        ]
+    }
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<()>>> {
+        vec![
+            Arc::new(NamedList {
+                ended: self.list_ended.clone(),
+            }),
+            // test_slow has no identity: Terraform could not use this list, so it is not served.
+            Arc::new(NoIdentityList),
+        ]
     }
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<()>>> {
         Vec::new()
@@ -235,20 +255,29 @@ fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
     })
 }
 
-async fn configured() -> (
-    pb::provider_client::ProviderClient<tonic::transport::Channel>,
-    Arc<AtomicUsize>,
-) {
-    let closed = Arc::new(AtomicUsize::new(0));
-    let mut client = in_process(ProviderServer::new(TestProvider {
-        closed: closed.clone(),
-    }))
-    .await;
-    let ty = TestProvider {
-        closed: closed.clone(),
+type Client = pb::provider_client::ProviderClient<tonic::transport::Channel>;
+
+fn test_provider() -> TestProvider {
+    TestProvider {
+        closed: Arc::new(AtomicUsize::new(0)),
+        list_ended: Arc::new(AtomicBool::new(false)),
     }
-    .schema()
-    .value_type();
+}
+
+async fn configured() -> (Client, Arc<AtomicUsize>) {
+    let (client, provider) = configured_provider().await;
+    (client, provider.closed)
+}
+
+/// A configured client, and a second handle on the provider's shared flags.
+async fn configured_provider() -> (Client, TestProvider) {
+    let provider = test_provider();
+    let flags = TestProvider {
+        closed: provider.closed.clone(),
+        list_ended: provider.list_ended.clone(),
+    };
+    let ty = provider.schema().value_type();
+    let mut client = in_process(ProviderServer::new(provider)).await;
     let config = Value::null_object(&ty);
     let resp = client
         .configure_provider(pb::configure_provider::Request {
@@ -260,7 +289,7 @@ async fn configured() -> (
         .unwrap()
         .into_inner();
     assert!(resp.diagnostics.is_empty());
-    (client, closed)
+    (client, flags)
 }
 
 fn errors(diags: &[pb::Diagnostic]) -> Vec<String> {
@@ -400,7 +429,7 @@ async fn schema_announces_write_only_and_ephemeral_types_and_metadata_lists_them
         .unwrap()
         .into_inner();
     assert_eq!(meta.ephemeral_resources.len(), 1);
-    assert_eq!(meta.resources.len(), 3);
+    assert_eq!(meta.resources.len(), 6);
     assert!(meta.server_capabilities.unwrap().get_provider_schema_optional);
 }
 
@@ -491,4 +520,1006 @@ async fn an_unknown_type_name_is_a_clear_error() {
         .unwrap()
         .into_inner();
     assert!(errors(&resp.diagnostics)[0].contains("no data source named \"test_nope\""));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Resource identity (protocol 6.9, Terraform 1.12+) and list resources (6.10, Terraform 1.14+)
+
+/// Named by `app` (a GUID-like name, any case) and its computed `id`; `label` changes in place.
+struct Named;
+
+#[async_trait]
+impl Resource<()> for Named {
+    fn type_name(&self) -> &'static str {
+        "test_named"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new("")
+            .attribute(
+                Attribute::string("id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("The id."),
+            )
+            .attribute(Attribute::string("app").required().requires_replace())
+            .attribute(Attribute::string("label").optional())
+    }
+    fn identity(&self) -> Option<Identity> {
+        Some(Identity::from_state(["app", "id"]).ignore_case())
+    }
+    async fn modify_plan(
+        &self,
+        _: &Context<()>,
+        request: &PlanRequest<'_>,
+        plan: &mut PlannedChange,
+        _: &mut Diagnostics,
+    ) {
+        // Like partnercenter_web_app_key: `app` in other case names the same object, kept in place.
+        let (Some(before), Some(now)) = (
+            request.prior.known::<String>("app"),
+            plan.planned.known::<String>("app"),
+        ) else {
+            return;
+        };
+        if before != now && before.eq_ignore_ascii_case(&now) {
+            plan.cancel_replacement_of("app", request.prior);
+        }
+    }
+    async fn create(
+        &self,
+        _: &Context<()>,
+        planned: &Value,
+        _: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
+        let mut state = planned.clone();
+        state.set("id", Value::string("x1"));
+        Some(state)
+    }
+    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
+        (s.get("label") != &Value::string("gone")).then(|| s.clone())
+    }
+    async fn update(
+        &self,
+        _: &Context<()>,
+        prior: &Value,
+        planned: &Value,
+        _: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
+        Some(planned.with_unknowns_from(prior))
+    }
+    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
+    async fn import(&self, _: &Context<()>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        let Some((app, object)) = id.split_once('/') else {
+            diags.error("Invalid import id", format!("\"{id}\" is not <app>/<id>"));
+            return None;
+        };
+        Some(Value::object([
+            ("id", Value::string(object)),
+            ("app", Value::string(app)),
+            ("label", Value::string(format!("imported as {id}"))),
+        ]))
+    }
+}
+
+/// Identified by `name`, which (wrongly) changes in place: the server must refuse such a plan.
+struct Mutable;
+
+#[async_trait]
+impl Resource<()> for Mutable {
+    fn type_name(&self) -> &'static str {
+        "test_mutable"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new("")
+            .attribute(Attribute::string("id").computed().use_state_for_unknown())
+            .attribute(Attribute::string("name").required())
+    }
+    fn identity(&self) -> Option<Identity> {
+        Some(Identity::from_state(["name"]))
+    }
+    async fn create(
+        &self,
+        _: &Context<()>,
+        p: &Value,
+        _: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
+        Some(p.clone())
+    }
+    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
+        Some(s.clone())
+    }
+    async fn update(
+        &self,
+        _: &Context<()>,
+        _: &Value,
+        p: &Value,
+        _: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
+        Some(p.clone())
+    }
+    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
+}
+
+/// Declares an identity its schema cannot back: served without one, and nothing else breaks.
+struct BadIdentity;
+
+#[async_trait]
+impl Resource<()> for BadIdentity {
+    fn type_name(&self) -> &'static str {
+        "test_bad_identity"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new("").attribute(Attribute::string("id").computed())
+    }
+    fn identity(&self) -> Option<Identity> {
+        Some(Identity::from_state(["no_such_attribute"]))
+    }
+    async fn create(
+        &self,
+        _: &Context<()>,
+        p: &Value,
+        _: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
+        Some(p.clone())
+    }
+    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
+        Some(s.clone())
+    }
+    async fn update(
+        &self,
+        _: &Context<()>,
+        _: &Value,
+        p: &Value,
+        _: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
+        Some(p.clone())
+    }
+    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
+}
+
+/// Lists `count` test_named objects; `mode` picks a way to misbehave.
+struct NamedList {
+    ended: Arc<AtomicBool>,
+}
+
+const LIST_MODES: [&str; 6] = ["ok", "warn", "fail", "panic", "no_identity", "endless"];
+
+#[async_trait]
+impl ListResource<()> for NamedList {
+    fn type_name(&self) -> &'static str {
+        "test_named"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new("")
+            .attribute(Attribute::number("count").required())
+            .attribute(Attribute::string("mode").optional().validate(
+                terraform_provider_partnercenter::protocol::Validator::string("a mode", |s| {
+                    if LIST_MODES.contains(&s) {
+                        Ok(())
+                    } else {
+                        Err(format!("\"{s}\" is not one of {LIST_MODES:?}"))
+                    }
+                }),
+            ))
+    }
+    async fn list(&self, _: &Context<()>, config: &Value, out: &mut Listing) {
+        // Set however the producer ends: returning, or dropped when Terraform hangs up.
+        let _ended = SetOnDrop(self.ended.clone());
+        let count = config.known::<i64>("count").unwrap_or(0);
+        let object = |i: i64| {
+            Value::object([
+                ("id", Value::string(format!("id-{i}"))),
+                ("app", Value::string("App")),
+                ("label", Value::Null),
+            ])
+        };
+        match config.known::<String>("mode").as_deref().unwrap_or("ok") {
+            "panic" => panic!("boom in list"),
+            "fail" => {
+                let mut diags = Diagnostics::new();
+                diags.error("Listing failed", "the remote API said no");
+                out.diagnostics(diags).await;
+            }
+            "no_identity" => {
+                let mut incomplete = object(0);
+                incomplete.set("id", Value::Null);
+                out.push("incomplete", &incomplete).await;
+            }
+            "endless" => {
+                let mut i = 0;
+                while out.push(format!("object {i}"), &object(i)).await {
+                    i += 1;
+                }
+            }
+            mode => {
+                if mode == "warn" {
+                    let mut diags = Diagnostics::new();
+                    diags.warning("Partial results", "one page was skipped");
+                    out.diagnostics(diags).await;
+                }
+                for i in 0..count {
+                    if !out.push(format!("object {i}"), &object(i)).await {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A list resource for a type without identity: never served.
+struct NoIdentityList;
+
+#[async_trait]
+impl ListResource<()> for NoIdentityList {
+    fn type_name(&self) -> &'static str {
+        "test_slow"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new("")
+    }
+    async fn list(&self, _: &Context<()>, _: &Value, _: &mut Listing) {}
+}
+
+fn named_type() -> Type {
+    Named.schema().value_type()
+}
+
+fn identity_type() -> Type {
+    Type::object([("app", Type::String), ("id", Type::String)])
+}
+
+fn named(id: Option<&str>, app: &str, label: Option<&str>) -> Value {
+    Value::object([
+        ("id", id.map_or(Value::Unknown, Value::string)),
+        ("app", Value::string(app)),
+        ("label", Value::from(label)),
+    ])
+}
+
+fn identity(app: &str, id: &str) -> Value {
+    Value::object([("app", Value::string(app)), ("id", Value::string(id))])
+}
+
+fn identity_data(v: &Value) -> Option<pb::ResourceIdentityData> {
+    Some(pb::ResourceIdentityData {
+        identity_data: dv(v, &identity_type()),
+    })
+}
+
+/// The identity in an answer, checked the way Terraform checks it: wholly known and of the schema's type.
+fn identity_of(data: Option<pb::ResourceIdentityData>) -> Option<Value> {
+    let data = data?.identity_data?;
+    let v = from_msgpack(&data.msgpack, &identity_type()).expect("identity of the schema's type");
+    assert!(
+        v.is_wholly_known(),
+        "Terraform refuses identities with unknowns: {v:?}"
+    );
+    assert!(!v.is_null());
+    Some(v)
+}
+
+#[tokio::test]
+async fn identity_schemas_are_served_from_the_resources_schemas_and_never_error() {
+    let (mut client, _) = configured().await;
+    let resp = client
+        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let mut served: Vec<&str> = resp.identity_schemas.keys().map(String::as_str).collect();
+    served.sort_unstable();
+    // test_bad_identity's declaration names no attribute of its schema: left out, not an error.
+    assert_eq!(served, ["test_mutable", "test_named"]);
+    let named = &resp.identity_schemas["test_named"];
+    assert_eq!(named.version, 0);
+    let attrs: Vec<(&str, &[u8], bool, &str)> = named
+        .identity_attributes
+        .iter()
+        .map(|a| {
+            (
+                a.name.as_str(),
+                a.r#type.as_slice(),
+                a.required_for_import,
+                a.description.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attrs,
+        [
+            ("app", &b"\"string\""[..], true, ""),
+            ("id", &b"\"string\""[..], true, "The id.")
+        ]
+    );
+    // Also before ConfigureProvider: Terraform loads schemas first.
+    let mut fresh = in_process(ProviderServer::new(test_provider())).await;
+    let early = fresh
+        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(early.diagnostics.is_empty());
+    assert_eq!(early.identity_schemas.len(), 2);
+}
+
+#[tokio::test]
+async fn identity_follows_the_object_and_keeps_its_spelling_across_updates() {
+    let (mut client, _) = configured().await;
+    let ty = named_type();
+    let config = |app: &str, label: Option<&str>| {
+        let mut c = named(None, app, label);
+        c.set("id", Value::Null);
+        c
+    };
+
+    // Create: the id is not known at plan, so no identity is planned; the apply has it.
+    let plan = client
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "test_named".into(),
+            prior_state: dv(&Value::Null, &ty),
+            proposed_new_state: dv(&named(None, "AB", None), &ty),
+            config: dv(&config("AB", None), &ty),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
+    assert_eq!(identity_of(plan.planned_identity), None);
+    let created = client
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "test_named".into(),
+            prior_state: dv(&Value::Null, &ty),
+            planned_state: plan.planned_state,
+            config: dv(&config("AB", None), &ty),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(identity_of(created.new_identity), Some(identity("AB", "x1")));
+
+    // An in-place change of `app`'s case only: the planned and applied identity keep "AB".
+    let prior = named(Some("x1"), "AB", None);
+    let proposed = named(Some("x1"), "ab", Some("relabelled"));
+    let plan = client
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "test_named".into(),
+            prior_state: dv(&prior, &ty),
+            proposed_new_state: dv(&proposed, &ty),
+            config: dv(&config("ab", Some("relabelled")), &ty),
+            prior_identity: identity_data(&identity("AB", "x1")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
+    assert!(plan.requires_replace.is_empty(), "an in-place update");
+    let planned_identity = identity_of(plan.planned_identity.clone());
+    assert_eq!(planned_identity, Some(identity("AB", "x1")));
+    let planned = from_msgpack(&plan.planned_state.as_ref().unwrap().msgpack, &ty).unwrap();
+    assert_eq!(
+        planned.get("app"),
+        &Value::string("ab"),
+        "state takes the new spelling"
+    );
+    let updated = client
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "test_named".into(),
+            prior_state: dv(&prior, &ty),
+            planned_state: plan.planned_state,
+            config: dv(&config("ab", Some("relabelled")), &ty),
+            planned_identity: plan.planned_identity,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(identity_of(updated.new_identity), Some(identity("AB", "x1")));
+
+    // Later refreshes keep the identity Terraform holds.
+    let read = client
+        .read_resource(pb::read_resource::Request {
+            type_name: "test_named".into(),
+            current_state: dv(&named(Some("x1"), "ab", Some("relabelled")), &ty),
+            current_identity: identity_data(&identity("AB", "x1")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(identity_of(read.new_identity), Some(identity("AB", "x1")));
+    // A state from before identities (Terraform <= 1.11 wrote it) gets one on its first refresh.
+    let first = client
+        .read_resource(pb::read_resource::Request {
+            type_name: "test_named".into(),
+            current_state: dv(&named(Some("x1"), "ab", None), &ty),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(identity_of(first.new_identity), Some(identity("ab", "x1")));
+    // A gone object has no identity.
+    let gone = client
+        .read_resource(pb::read_resource::Request {
+            type_name: "test_named".into(),
+            current_state: dv(&named(Some("x1"), "ab", Some("gone")), &ty),
+            current_identity: identity_data(&identity("AB", "x1")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        from_msgpack(&gone.new_state.unwrap().msgpack, &ty)
+            .unwrap()
+            .is_null()
+    );
+    assert_eq!(identity_of(gone.new_identity), None);
+
+    // Another app is another object: replaced, and the new object's identity is not known yet.
+    let replace = client
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "test_named".into(),
+            prior_state: dv(&prior, &ty),
+            proposed_new_state: dv(&named(Some("x1"), "CD", None), &ty),
+            config: dv(&config("CD", None), &ty),
+            prior_identity: identity_data(&identity("AB", "x1")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(replace.diagnostics.is_empty(), "{:?}", replace.diagnostics);
+    assert!(!replace.requires_replace.is_empty());
+    assert_eq!(identity_of(replace.planned_identity), None);
+
+    // Destroy: no object, no identity.
+    let destroy = client
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "test_named".into(),
+            prior_state: dv(&prior, &ty),
+            planned_state: dv(&Value::Null, &ty),
+            config: dv(&Value::Null, &ty),
+            planned_identity: identity_data(&identity("AB", "x1")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(identity_of(destroy.new_identity), None);
+}
+
+#[tokio::test]
+async fn an_in_place_update_that_would_change_the_identity_is_refused_at_plan() {
+    let (mut client, _) = configured().await;
+    let ty = Mutable.schema().value_type();
+    let id_ty = Type::object([("name", Type::String)]);
+    let state = |name: &str| Value::object([("id", Value::string("m")), ("name", Value::string(name))]);
+    let resp = client
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "test_mutable".into(),
+            prior_state: dv(&state("a"), &ty),
+            proposed_new_state: dv(&state("b"), &ty),
+            config: dv(
+                &Value::object([("id", Value::Null), ("name", Value::string("b"))]),
+                &ty,
+            ),
+            prior_identity: Some(pb::ResourceIdentityData {
+                identity_data: dv(&Value::object([("name", Value::string("a"))]), &id_ty),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let errs = errors(&resp.diagnostics);
+    assert!(
+        errs.len() == 1 && errs[0].contains("Identity would change"),
+        "{errs:?}"
+    );
+}
+
+#[tokio::test]
+async fn import_by_identity_goes_through_the_import_id_and_returns_an_identity() {
+    let (mut client, _) = configured().await;
+    let ty = named_type();
+    let resp = client
+        .import_resource_state(pb::import_resource_state::Request {
+            type_name: "test_named".into(),
+            id: String::new(),
+            identity: identity_data(&identity("AB", "x1")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    assert_eq!(resp.imported_resources.len(), 1);
+    let imported = &resp.imported_resources[0];
+    let state = from_msgpack(&imported.state.as_ref().unwrap().msgpack, &ty).unwrap();
+    // The resource's own import got `<app>/<id>`.
+    assert_eq!(state.get("label"), &Value::string("imported as AB/x1"));
+    assert_eq!(identity_of(imported.identity.clone()), Some(identity("AB", "x1")));
+
+    // Import by id returns the identity too (Terraform 1.12+ stores it).
+    let by_id = client
+        .import_resource_state(pb::import_resource_state::Request {
+            type_name: "test_named".into(),
+            id: "ab/x1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        identity_of(by_id.imported_resources[0].identity.clone()),
+        Some(identity("ab", "x1"))
+    );
+
+    // An identity missing a part says which.
+    let partial = Value::object([("app", Value::string("AB")), ("id", Value::Null)]);
+    let incomplete = client
+        .import_resource_state(pb::import_resource_state::Request {
+            type_name: "test_named".into(),
+            identity: identity_data(&partial),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(incomplete.imported_resources.is_empty());
+    let errs = errors(&incomplete.diagnostics);
+    assert!(errs[0].contains("needs \"id\""), "{errs:?}");
+
+    // A type without identity cannot be imported by one.
+    let unsupported = client
+        .import_resource_state(pb::import_resource_state::Request {
+            type_name: "test_slow".into(),
+            identity: identity_data(&identity("AB", "x1")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&unsupported.diagnostics)[0].contains("import it by id"));
+}
+
+#[tokio::test]
+async fn upgrade_resource_identity_passes_version_0_through() {
+    let (mut client, _) = configured().await;
+    let upgrade = |type_name: &str, version: i64, json: &str| pb::upgrade_resource_identity::Request {
+        type_name: type_name.into(),
+        version,
+        raw_identity: Some(pb::RawState {
+            json: json.as_bytes().to_vec(),
+            ..Default::default()
+        }),
+    };
+    let resp = client
+        .upgrade_resource_identity(upgrade("test_named", 0, r#"{"app":"AB","id":"x1"}"#))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    assert_eq!(identity_of(resp.upgraded_identity), Some(identity("AB", "x1")));
+
+    let newer = client
+        .upgrade_resource_identity(upgrade("test_named", 3, r#"{"app":"AB","id":"x1"}"#))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&newer.diagnostics)[0].contains("newer provider"));
+    let none = client
+        .upgrade_resource_identity(upgrade("test_slow", 0, "{}"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&none.diagnostics)[0].contains("does not define a resource identity"));
+}
+
+fn list_config(count: i64, mode: &str) -> Option<pb::DynamicValue> {
+    let ty = Type::object([("count", Type::Number), ("mode", Type::String)]);
+    dv(
+        &Value::object([("count", Value::from(count)), ("mode", Value::string(mode))]),
+        &ty,
+    )
+}
+
+/// Reads a list stream to its end, as Terraform does (it stops at `limit` or at an error).
+async fn list_events(
+    client: &mut Client,
+    request: pb::list_resource::Request,
+) -> Vec<pb::list_resource::Event> {
+    let mut stream = client.list_resource(request).await.unwrap().into_inner();
+    let mut events = Vec::new();
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("the stream ends")
+        .unwrap()
+    {
+        events.push(event);
+    }
+    events
+}
+
+#[tokio::test]
+async fn list_events_carry_identity_display_name_and_the_object_only_when_asked() {
+    let (mut client, _) = configured().await;
+    for include in [false, true] {
+        let events = list_events(
+            &mut client,
+            pb::list_resource::Request {
+                type_name: "test_named".into(),
+                config: list_config(3, "ok"),
+                include_resource_object: include,
+                limit: 100,
+            },
+        )
+        .await;
+        assert_eq!(events.len(), 3);
+        for (i, event) in events.iter().enumerate() {
+            assert!(event.diagnostic.is_empty());
+            assert_eq!(event.display_name, format!("object {i}"));
+            assert_eq!(
+                identity_of(event.identity.clone()),
+                Some(identity("App", &format!("id-{i}")))
+            );
+            assert_eq!(event.resource_object.is_some(), include);
+            if let Some(object) = &event.resource_object {
+                let state = from_msgpack(&object.msgpack, &named_type()).unwrap();
+                assert_eq!(state.get("id"), &Value::string(format!("id-{i}")));
+            }
+        }
+    }
+    // Warnings travel in an event of their own, without identity (Terraform shows them and goes on).
+    let warned = list_events(
+        &mut client,
+        pb::list_resource::Request {
+            type_name: "test_named".into(),
+            config: list_config(1, "warn"),
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(warned.len(), 2);
+    assert_eq!(warned[0].diagnostic[0].summary, "Partial results");
+    assert!(warned[0].identity.is_none());
+    assert!(warned[1].identity.is_some());
+}
+
+#[tokio::test]
+async fn a_list_stops_at_the_limit_and_when_terraform_stops_reading() {
+    let (mut client, provider) = configured_provider().await;
+    let limited = list_events(
+        &mut client,
+        pb::list_resource::Request {
+            type_name: "test_named".into(),
+            config: list_config(0, "endless"),
+            limit: 5,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(limited.len(), 5);
+    assert!(provider.list_ended.load(Ordering::SeqCst));
+
+    // No limit (0, what a client that never set one sends): Terraform hangs up after three.
+    provider.list_ended.store(false, Ordering::SeqCst);
+    let mut stream = client
+        .list_resource(pb::list_resource::Request {
+            type_name: "test_named".into(),
+            config: list_config(0, "endless"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for _ in 0..3 {
+        assert!(stream.message().await.unwrap().is_some());
+    }
+    drop(stream);
+    let started = Instant::now();
+    while !provider.list_ended.load(Ordering::SeqCst) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the producer never stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn list_problems_are_events_with_diagnostics_not_broken_streams() {
+    let (mut client, _) = configured().await;
+    let request = |type_name: &str, config| pb::list_resource::Request {
+        type_name: type_name.into(),
+        config,
+        limit: 100,
+        ..Default::default()
+    };
+    for (req, expected) in [
+        (
+            request("test_nope", list_config(1, "ok")),
+            "no list resource named \"test_nope\"",
+        ),
+        // test_slow has no identity, so its list resource is not served.
+        (request("test_slow", None), "no list resource named \"test_slow\""),
+        (
+            request("test_named", list_config(1, "bogus")),
+            "\"bogus\" is not one of",
+        ),
+        (
+            request("test_named", list_config(1, "fail")),
+            "the remote API said no",
+        ),
+        (request("test_named", list_config(1, "panic")), "boom in list"),
+        (
+            request("test_named", list_config(1, "no_identity")),
+            "without every identity attribute",
+        ),
+    ] {
+        let events = list_events(&mut client, req).await;
+        let last = events.last().expect("an event");
+        let errs = errors(&last.diagnostic);
+        assert!(
+            errs.iter().any(|e| e.contains(expected)),
+            "{expected}: {events:?}"
+        );
+        assert!(last.identity.is_none());
+    }
+    // Before ConfigureProvider: an event saying so.
+    let mut unconfigured = in_process(ProviderServer::new(test_provider())).await;
+    let events = list_events(&mut unconfigured, request("test_named", list_config(1, "ok"))).await;
+    assert!(errors(&events[0].diagnostic)[0].contains("Provider not configured"));
+}
+
+#[tokio::test]
+async fn list_configurations_are_validated_like_any_other() {
+    let (mut client, _) = configured().await;
+    let validate = |type_name: &str, config, limit: Option<i64>| pb::validate_list_resource_config::Request {
+        type_name: type_name.into(),
+        config,
+        include_resource_object: dv(&Value::Bool(true), &Type::Bool),
+        limit: limit.and_then(|l| dv(&Value::from(l), &Type::Number)),
+    };
+    for (req, expected) in [
+        (validate("test_named", list_config(1, "ok"), Some(10)), None),
+        (validate("test_named", list_config(1, "ok"), None), None),
+        (
+            validate("test_named", list_config(1, "bogus"), None),
+            Some("is not one of"),
+        ),
+        (
+            validate("test_named", list_config(1, "ok"), Some(-1)),
+            Some("cannot be negative"),
+        ),
+        (
+            validate("test_nope", list_config(1, "ok"), None),
+            Some("no list resource named"),
+        ),
+    ] {
+        let resp = client
+            .validate_list_resource_config(req)
+            .await
+            .unwrap()
+            .into_inner();
+        let errs = errors(&resp.diagnostics);
+        match expected {
+            None => assert!(errs.is_empty(), "{errs:?}"),
+            Some(text) => assert!(errs.iter().any(|e| e.contains(text)), "{text}: {errs:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_schema_and_metadata_announce_list_resources_and_nothing_not_served() {
+    let (mut client, _) = configured().await;
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let lists: Vec<&String> = schema.list_resource_schemas.keys().collect();
+    assert_eq!(lists, ["test_named"]);
+    let config = schema.list_resource_schemas["test_named"].block.as_ref().unwrap();
+    let names: Vec<&str> = config.attributes.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["count", "mode"]);
+    assert!(schema.action_schemas.is_empty() && schema.state_store_schemas.is_empty());
+    let capabilities = schema.server_capabilities.unwrap();
+    assert!(!capabilities.generate_resource_config && !capabilities.move_resource_state);
+    // Protocol 6.11 schema fields: nothing here is a computed block or carries a deprecation message.
+    for s in schema.resource_schemas.values() {
+        let block = s.block.as_ref().unwrap();
+        assert!(!block.computed && block.deprecation_message.is_empty());
+    }
+    let meta = client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(meta.list_resources.len(), 1);
+    assert!(meta.actions.is_empty() && meta.state_stores.is_empty());
+}
+
+#[tokio::test]
+async fn terraform_1_16_plan_fields_are_accepted() {
+    let (mut client, _) = configured().await;
+    let ty = named_type();
+    let prior = named(Some("x1"), "AB", None);
+    let resp = client
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "test_named".into(),
+            prior_state: dv(&prior, &ty),
+            proposed_new_state: dv(&prior, &ty),
+            config: dv(&named(None, "AB", None), &ty),
+            prior_private: b"{}".to_vec(),
+            client_capabilities: Some(pb::ClientCapabilities {
+                write_only_attributes_allowed: true,
+                store_planned_private: true,
+                computed_blocks_allowed: true,
+                ..Default::default()
+            }),
+            prior_identity: identity_data(&identity("AB", "x1")),
+            planned_private: b"{\"from\":\"an earlier plan\"}".to_vec(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    assert_eq!(
+        resp.planned_private, b"{}",
+        "what the last apply kept is carried on"
+    );
+    assert_eq!(identity_of(resp.planned_identity), Some(identity("AB", "x1")));
+}
+
+#[tokio::test]
+async fn rpcs_of_features_not_offered_answer_unimplemented_or_a_plain_diagnostic() {
+    let (mut client, _) = configured().await;
+    let unimplemented = |r: Result<tonic::Status, ()>| {
+        let status = r.unwrap();
+        assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    };
+    // Not announced: Terraform writes generated configuration itself.
+    unimplemented(
+        client
+            .generate_resource_config(pb::generate_resource_config::Request {
+                type_name: "test_named".into(),
+                state: dv(&named(Some("x1"), "AB", None), &named_type()),
+            })
+            .await
+            .map(|_| ())
+            .err()
+            .ok_or(()),
+    );
+    // State stores: none announced.
+    unimplemented(
+        client
+            .validate_state_store_config(pb::validate_state_store::Request::default())
+            .await
+            .err()
+            .ok_or(()),
+    );
+    unimplemented(
+        client
+            .configure_state_store(pb::configure_state_store::Request::default())
+            .await
+            .err()
+            .ok_or(()),
+    );
+    unimplemented(
+        client
+            .read_state_bytes(pb::read_state_bytes::Request::default())
+            .await
+            .map(|_| ())
+            .err()
+            .ok_or(()),
+    );
+    unimplemented(
+        client
+            .write_state_bytes(tokio_stream::iter(vec![
+                pb::write_state_bytes::RequestChunk::default(),
+            ]))
+            .await
+            .err()
+            .ok_or(()),
+    );
+    unimplemented(
+        client
+            .lock_state(pb::lock_state::Request::default())
+            .await
+            .err()
+            .ok_or(()),
+    );
+    unimplemented(
+        client
+            .unlock_state(pb::unlock_state::Request::default())
+            .await
+            .err()
+            .ok_or(()),
+    );
+    unimplemented(
+        client
+            .get_states(pb::get_states::Request::default())
+            .await
+            .err()
+            .ok_or(()),
+    );
+    unimplemented(
+        client
+            .delete_state(pb::delete_state::Request::default())
+            .await
+            .err()
+            .ok_or(()),
+    );
+
+    // Actions: none announced; naming one is like naming any unknown type.
+    let planned = client
+        .plan_action(pb::plan_action::Request {
+            action_type: "test_act".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&planned.diagnostics)[0].contains("no action named \"test_act\""));
+    let validated = client
+        .validate_action_config(pb::validate_action_config::Request {
+            type_name: "test_act".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&validated.diagnostics)[0].contains("no action named"));
+    let mut invoked = client
+        .invoke_action(pb::invoke_action::Request {
+            action_type: "test_act".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let event = invoked.message().await.unwrap().unwrap();
+    match event.r#type {
+        Some(pb::invoke_action::event::Type::Completed(done)) => {
+            assert!(errors(&done.diagnostics)[0].contains("no action named"));
+        }
+        other => panic!("expected Completed, got {other:?}"),
+    }
+    assert!(invoked.message().await.unwrap().is_none());
+    // The plugin still serves.
+    assert!(
+        client
+            .get_provider_schema(pb::get_provider_schema::Request {})
+            .await
+            .is_ok()
+    );
 }

@@ -1,6 +1,8 @@
 //! Terraform plugin protocol 6: serving, values, schemas, planning, diagnostics. Knows nothing of Microsoft.
 
 pub mod diagnostics;
+pub mod identity;
+pub mod list;
 pub mod logging;
 pub mod model;
 pub mod plan;
@@ -14,9 +16,13 @@ pub mod transport;
 pub mod value;
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics};
+pub use identity::Identity;
+pub use list::Listing;
 pub use model::{Attr, FromValue};
 pub use plan::PlannedChange;
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 pub use server::ProviderServer;
-pub use traits::{Context, DataSource, EphemeralResource, Opened, PlanRequest, Private, Provider, Resource};
+pub use traits::{
+    Context, DataSource, EphemeralResource, ListResource, Opened, PlanRequest, Private, Provider, Resource,
+};
 pub use value::{Number, Type, Value};

@@ -90,6 +90,10 @@ impl Block {
             description: self.description.clone(),
             description_kind: pb::StringKind::Markdown as i32,
             deprecated: self.deprecated,
+            // Deprecation messages (Terraform 1.15) and computed blocks (6.11) are not used by any schema
+            // here; older clients would ignore them anyway.
+            deprecation_message: String::new(),
+            computed: false,
         }
     }
 
@@ -404,6 +408,7 @@ impl Attribute {
             description_kind: pb::StringKind::Markdown as i32,
             deprecated: self.deprecated,
             write_only: self.write_only,
+            deprecation_message: String::new(),
         }
     }
 }

@@ -1,23 +1,39 @@
 //! The `tfplugin6.Provider` gRPC service: decodes requests, dispatches to the registered provider,
-//! resources, data sources and ephemeral resources, and encodes their answers. A panic in any of them
-//! becomes an error diagnostic; the plugin keeps serving.
+//! resources, data sources, ephemeral resources and list resources, and encodes their answers. A panic in
+//! any of them becomes an error diagnostic; the plugin keeps serving. Resource identities are derived here
+//! from the states the resources return (see `identity`). RPCs of features this provider does not offer
+//! (actions, state stores, provider-generated configuration) answer `Unimplemented` or an empty result,
+//! which Terraform tolerates; Terraform never calls them for a provider that announces none.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::SystemTime;
 
-use futures::FutureExt;
+use futures::{FutureExt, Stream};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::identity::ResolvedIdentity;
+use super::list::Listing;
 use super::plan::default_plan;
 use super::proto::tfplugin6 as pb;
 use super::schema::Schema;
-use super::traits::{Context, DataSource, EphemeralResource, PlanRequest, Private, Provider, Resource};
+use super::traits::{
+    Context, DataSource, EphemeralResource, ListResource, PlanRequest, Private, Provider, Resource,
+};
 use super::value::{self, Type, Value};
+
+/// A server-streaming answer.
+type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// How many list events may wait for Terraform to read them before the list resource waits too.
+const LIST_BUFFER: usize = 16;
 
 /// A registered type with its schema and value type, computed once.
 struct Registered<T: ?Sized> {
@@ -45,6 +61,10 @@ pub struct ProviderServer<P: Provider> {
     resources: HashMap<&'static str, Registered<dyn Resource<P::Client>>>,
     data_sources: HashMap<&'static str, Registered<dyn DataSource<P::Client>>>,
     ephemeral: HashMap<&'static str, Registered<dyn EphemeralResource<P::Client>>>,
+    /// Resource identities by resource type; types without one are absent.
+    identities: HashMap<&'static str, Arc<ResolvedIdentity>>,
+    /// Only list resources whose resource type has an identity (Terraform requires one per event).
+    lists: HashMap<&'static str, Registered<dyn ListResource<P::Client>>>,
     client: RwLock<Option<Arc<P::Client>>>,
     stop: CancellationToken,
     schema_response: OnceLock<pb::get_provider_schema::Response>,
@@ -54,10 +74,27 @@ impl<P: Provider> ProviderServer<P> {
     pub fn new(provider: P) -> Self {
         let provider_schema = provider.schema();
         let provider_type = provider_schema.value_type();
-        let resources = provider
+        let resources: HashMap<_, _> = provider
             .resources()
             .into_iter()
             .map(|r| (r.type_name(), Registered::new(r.clone(), r.schema())))
+            .collect();
+        let identities = resolve_identities(&resources);
+        let lists = provider
+            .list_resources()
+            .into_iter()
+            .filter(|l| {
+                let served = identities.contains_key(l.type_name());
+                if !served {
+                    // Terraform would fail every query of it ("Identity schema not found"): better absent.
+                    tracing::error!(
+                        list_resource = l.type_name(),
+                        "list resource left out: no resource of that type with an identity"
+                    );
+                }
+                served
+            })
+            .map(|l| (l.type_name(), Registered::new(l.clone(), l.schema())))
             .collect();
         let data_sources = provider
             .data_sources()
@@ -76,6 +113,8 @@ impl<P: Provider> ProviderServer<P> {
             resources,
             data_sources,
             ephemeral,
+            identities,
+            lists,
             client: RwLock::new(None),
             stop: CancellationToken::new(),
             schema_response: OnceLock::new(),
@@ -102,6 +141,7 @@ impl<P: Provider> ProviderServer<P> {
                 ephemeral_resource_schemas: sorted(
                     self.ephemeral.iter().map(|(k, r)| (*k, &r.schema)).collect(),
                 ),
+                list_resource_schemas: sorted(self.lists.iter().map(|(k, r)| (*k, &r.schema)).collect()),
                 server_capabilities: Some(capabilities()),
                 ..Default::default()
             }
@@ -115,6 +155,11 @@ impl<P: Provider> ProviderServer<P> {
             resources: self.resources.iter().map(|(k, r)| (*k, &r.schema)).collect(),
             data_sources: self.data_sources.iter().map(|(k, r)| (*k, &r.schema)).collect(),
         }
+    }
+
+    /// The identity of a resource type, if it declares one.
+    fn identity_of(&self, type_name: &str) -> Option<&Arc<ResolvedIdentity>> {
+        self.identities.get(type_name)
     }
 
     fn context(&self) -> Result<Context<P::Client>, Diagnostics> {
@@ -133,6 +178,27 @@ impl<P: Provider> ProviderServer<P> {
     }
 }
 
+/// The identity each resource declares, checked against its schema. A declaration the schema cannot back
+/// is a provider bug: it is logged and the type served without identity, because an error here would fail
+/// every Terraform 1.12+ run (GetResourceIdentitySchemas must not error).
+fn resolve_identities<C: 'static>(
+    resources: &HashMap<&'static str, Registered<dyn Resource<C>>>,
+) -> HashMap<&'static str, Arc<ResolvedIdentity>> {
+    resources
+        .iter()
+        .filter_map(|(name, r)| {
+            let declared = r.implementation.identity()?;
+            match ResolvedIdentity::resolve(&declared, &r.schema) {
+                Ok(resolved) => Some((*name, Arc::new(resolved))),
+                Err(problem) => {
+                    tracing::error!(resource = name, %problem, "resource identity left out");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
 /// Schemas by type name, for the `schema` subcommand and docs generation.
 pub struct RegisteredSchemas<'a> {
     pub provider: &'a Schema,
@@ -145,6 +211,9 @@ fn capabilities() -> pb::ServerCapabilities {
         plan_destroy: false,
         get_provider_schema_optional: true,
         move_resource_state: false,
+        // Terraform then writes `-generate-config-out` files from the imported state itself, which the
+        // resources' imports shape for that (e.g. never two conflicting arguments).
+        generate_resource_config: false,
     }
 }
 
@@ -228,6 +297,12 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostics {
     .into()
 }
 
+/// State stores (experimental in Terraform) are only used through a provider announcing
+/// `state_store_schemas`; this one announces none.
+fn no_state_stores() -> Status {
+    Status::unimplemented("this provider has no state stores")
+}
+
 fn timestamp(t: SystemTime) -> prost_types::Timestamp {
     prost_types::Timestamp::from(t)
 }
@@ -282,6 +357,9 @@ impl_from_diagnostics!(
     pb::renew_ephemeral_resource::Response,
     pb::close_ephemeral_resource::Response,
     pb::upgrade_resource_identity::Response,
+    pb::validate_list_resource_config::Response,
+    pb::plan_action::Response,
+    pb::validate_action_config::Response,
 );
 
 #[tonic::async_trait]
@@ -311,6 +389,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
                 .ephemeral
                 .keys()
                 .map(|k| m::EphemeralMetadata {
+                    type_name: (*k).into(),
+                })
+                .collect(),
+            list_resources: self
+                .lists
+                .keys()
+                .map(|k| m::ListResourceMetadata {
                     type_name: (*k).into(),
                 })
                 .collect(),
@@ -460,11 +545,19 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         }
     }
 
+    /// Never an error: Terraform 1.12+ fails every operation on an error diagnostic here.
     async fn get_resource_identity_schemas(
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
-        Ok(Response::new(Default::default()))
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas: self
+                .identities
+                .iter()
+                .map(|(name, identity)| ((*name).to_owned(), identity.to_proto()))
+                .collect(),
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn upgrade_resource_identity(
@@ -472,17 +565,29 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         request: Request<pb::upgrade_resource_identity::Request>,
     ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
         type R = pb::upgrade_resource_identity::Response;
-        bail!(
-            R,
-            Diagnostic::error(
-                "Resource identity not supported",
-                format!(
-                    "{} does not define a resource identity.",
-                    request.get_ref().type_name
-                ),
+        let req = request.get_ref();
+        let Some(identity) = self.identities.get(req.type_name.as_str()) else {
+            bail!(
+                R,
+                Diagnostic::error(
+                    "Resource identity not supported",
+                    format!("{} does not define a resource identity.", req.type_name),
+                )
+                .into()
             )
-            .into()
-        )
+        };
+        let json = req
+            .raw_identity
+            .as_ref()
+            .map(|raw| raw.json.as_slice())
+            .unwrap_or_default();
+        match identity.upgrade(req.version, json) {
+            Ok(upgraded) => Ok(Response::new(R {
+                upgraded_identity: identity.encode(Some(&upgraded)),
+                diagnostics: Vec::new(),
+            })),
+            Err(d) => bail!(R, d.into()),
+        }
     }
 
     async fn configure_provider(
@@ -543,10 +648,19 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             Some(Some(new)) => (new, private),
             _ => (state, Private::from_bytes(req.private.clone())),
         };
+        // The object Terraform holds keeps its identity; a gone object has none.
+        let new_identity = self.identity_of(&req.type_name).and_then(|id| {
+            if new_state.is_null() {
+                return None;
+            }
+            let held = id.held(req.current_identity.as_ref(), "current identity");
+            id.encode(id.keep_held(held, id.of_state(&new_state)).as_ref())
+        });
         Ok(Response::new(R {
             new_state: encode(&new_state, &r.value_type),
             diagnostics: diags.to_proto(),
             private: private.into_bytes(),
+            new_identity,
             ..Default::default()
         }))
     }
@@ -589,11 +703,37 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             .await;
             diags.extend(inner);
         }
+        let planned_identity = self.identity_of(&req.type_name).and_then(|id| {
+            let derived = id.of_state(&plan.planned);
+            // A new object (create, or the second plan of a replacement) gets whatever identity its plan
+            // already knows; none until every part is known.
+            if prior.is_null() || plan.planned.is_null() || plan.is_replace() {
+                return id.encode(derived.as_ref());
+            }
+            let held = id.held(req.prior_identity.as_ref(), "prior identity");
+            if let (Some(h), Some(d)) = (&held, &derived) {
+                if !id.same(h, d) {
+                    diags.error(
+                        "Identity would change in an in-place update",
+                        format!(
+                            "The plan keeps this {} object but changes what identifies it ({}); this is a bug in \
+                             the provider, please report it.",
+                            req.type_name,
+                            id.declared().attributes().join(", ")
+                        ),
+                    );
+                }
+            }
+            id.encode(id.keep_held(held, derived).as_ref())
+        });
         Ok(Response::new(R {
             planned_state: encode(&plan.planned, &r.value_type),
             requires_replace: plan.requires_replace.iter().map(|p| p.to_proto()).collect(),
+            // Nothing in our plans depends on private data of an earlier plan of the same change
+            // (`planned_private`, Terraform 1.16): what the last apply or refresh kept is carried on.
             planned_private: req.prior_private.clone(),
             diagnostics: diags.to_proto(),
+            planned_identity,
             ..Default::default()
         }))
     }
@@ -632,7 +772,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             if done.is_some() && !diags.has_errors() {
                 Value::Null
             } else {
-                prior
+                prior.clone()
             }
         } else if prior.is_null() {
             // A new object starts with nothing kept beside it.
@@ -653,12 +793,25 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             )
             .await;
             diags.extend(inner);
-            updated.flatten().unwrap_or(prior)
+            updated.flatten().unwrap_or(prior.clone())
         };
+        let new_identity = self.identity_of(&req.type_name).and_then(|id| {
+            if new_state.is_null() {
+                return None;
+            }
+            let derived = id.of_state(&new_state);
+            if prior.is_null() {
+                return id.encode(derived.as_ref());
+            }
+            // An update: the object keeps the identity its plan announced.
+            let held = id.held(req.planned_identity.as_ref(), "planned identity");
+            id.encode(id.keep_held(held, derived).as_ref())
+        });
         Ok(Response::new(R {
             new_state: encode(&new_state, &r.value_type),
             private: private.into_bytes(),
             diagnostics: diags.to_proto(),
+            new_identity,
             ..Default::default()
         }))
     }
@@ -672,13 +825,49 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         let Some(r) = self.resources.get(req.type_name.as_str()) else {
             bail!(R, unknown_type("resource", &req.type_name))
         };
+        let identity = self.identity_of(&req.type_name);
+        // `import { identity = {...} }` (Terraform 1.12) sends the identity and an empty id.
+        let requested = match (&identity, req.id.is_empty() && req.identity.is_some()) {
+            (_, false) => None,
+            (None, true) => bail!(
+                R,
+                Diagnostic::error(
+                    "Import by identity not supported",
+                    format!(
+                        "{} has no resource identity; import it by id instead.",
+                        req.type_name
+                    ),
+                )
+                .into()
+            ),
+            (Some(id), true) => match id.decode(req.identity.as_ref(), "identity") {
+                Ok(Some(requested)) => Some(requested),
+                Ok(None) => bail!(
+                    R,
+                    Diagnostic::error(
+                        "Empty identity",
+                        "Terraform asked to import by identity but sent none.",
+                    )
+                    .into()
+                ),
+                Err(d) => bail!(R, d),
+            },
+        };
+        // Import by identity goes through the resource's own import of the id the identity stands for:
+        // one parser, one set of errors.
+        let import_id = match (&identity, &requested) {
+            (Some(id), Some(requested)) => {
+                or_bail!(R, id.declared().import_id(requested).map_err(Diagnostics::from))
+            }
+            _ => req.id.clone(),
+        };
         let ctx = or_bail!(R, self.context());
         let mut diags = Diagnostics::new();
         let mut inner = Diagnostics::new();
         let state = guarded(
             "import",
             &mut diags,
-            r.implementation.import(&ctx, &req.id, &mut inner),
+            r.implementation.import(&ctx, &import_id, &mut inner),
         )
         .await
         .flatten();
@@ -687,6 +876,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
             Some(state) if !diags.has_errors() => vec![pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
                 state: encode(&state, &r.value_type),
+                // The requested identity when the state names the same object (Terraform keeps it as
+                // asked for), else the state's; the requested one when the state alone is incomplete.
+                identity: identity
+                    .as_ref()
+                    .and_then(|id| id.encode(id.keep_held(requested, id.of_state(&state)).as_ref())),
                 ..Default::default()
             }],
             _ => Vec::new(),
@@ -850,6 +1044,201 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
                 function_argument: None,
             }),
         }))
+    }
+
+    /// Not announced (`ServerCapabilities.generate_resource_config` is false), so Terraform 1.14+ writes
+    /// `-generate-config-out` files from the imported state itself, as every earlier version does.
+    async fn generate_resource_config(
+        &self,
+        _: Request<pb::generate_resource_config::Request>,
+    ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
+        Err(Status::unimplemented(
+            "GenerateResourceConfig is not served: Terraform generates configuration from the state itself",
+        ))
+    }
+
+    type ListResourceStream = EventStream<pb::list_resource::Event>;
+
+    /// One event per object found. Every problem (unknown type, bad configuration, provider not configured,
+    /// a failed read) is an event with a diagnostic, never a broken stream: Terraform shows diagnostics
+    /// from events, while a stream error only says the RPC failed.
+    async fn list_resource(
+        &self,
+        request: Request<pb::list_resource::Request>,
+    ) -> Result<Response<Self::ListResourceStream>, Status> {
+        let req = request.into_inner();
+        let only = |diags: Diagnostics| -> Result<Response<Self::ListResourceStream>, Status> {
+            let event = pb::list_resource::Event {
+                diagnostic: diags.to_proto(),
+                ..Default::default()
+            };
+            Ok(Response::new(Box::pin(tokio_stream::once(Ok(event)))))
+        };
+        let type_name = req.type_name.as_str();
+        let (Some(l), Some(identity), Some(resource)) = (
+            self.lists.get(type_name),
+            self.identities.get(type_name),
+            self.resources.get(type_name),
+        ) else {
+            return only(unknown_type("list resource", type_name));
+        };
+        let config = match decode(req.config.as_ref(), &l.value_type, "list configuration") {
+            Ok(config) => config,
+            Err(d) => return only(d),
+        };
+        let mut diags = validate_config(&l.schema, &l.value_type, req.config.as_ref(), |c, d| {
+            l.implementation.validate(c, d)
+        })
+        .await;
+        if !config.is_wholly_known() {
+            diags.error(
+                "Configuration not known yet",
+                "A list block's configuration must be known when the query runs; it depends on values known \
+                 only after apply.",
+            );
+        }
+        if diags.has_errors() {
+            return only(diags);
+        }
+        let ctx = match self.context() {
+            Ok(ctx) => ctx,
+            Err(d) => return only(d),
+        };
+        let (tx, rx) = mpsc::channel(LIST_BUFFER);
+        let mut listing = Listing::new(
+            tx.clone(),
+            identity.clone(),
+            resource.value_type.clone(),
+            req.include_resource_object,
+            req.limit,
+        );
+        let implementation = l.implementation.clone();
+        let type_name = req.type_name.clone();
+        tokio::spawn(async move {
+            // Validation warnings come first, in an event of their own.
+            listing.diagnostics(diags).await;
+            let cancel = ctx.cancel.clone();
+            let mut failed = Diagnostics::new();
+            tokio::select! {
+                _ = guarded("list", &mut failed, implementation.list(&ctx, &config, &mut listing)) => {}
+                // Terraform stopped reading (its limit, or Ctrl-C): stop the calls behind the listing too.
+                _ = tx.closed() => cancel.cancel(),
+            }
+            listing.diagnostics(failed).await;
+            tracing::debug!(list_resource = %type_name, listed = listing.sent(), "list finished");
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        request: Request<pb::validate_list_resource_config::Request>,
+    ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
+        type R = pb::validate_list_resource_config::Response;
+        let req = request.get_ref();
+        let Some(l) = self.lists.get(req.type_name.as_str()) else {
+            bail!(R, unknown_type("list resource", &req.type_name))
+        };
+        let check = |c: &Value, d: &mut Diagnostics| l.implementation.validate(c, d);
+        let mut diags = validate_config(&l.schema, &l.value_type, req.config.as_ref(), check).await;
+        // Terraform 1.14 checks `limit` itself and sends only the configuration; other clients may send it.
+        if let Ok(limit) = decode(req.limit.as_ref(), &Type::Number, "limit") {
+            if limit.as_i64().is_some_and(|l| l < 0) {
+                diags.error("Invalid limit", "A list block's limit cannot be negative.");
+            }
+        }
+        bail!(R, diags)
+    }
+
+    async fn validate_state_store_config(
+        &self,
+        _: Request<pb::validate_state_store::Request>,
+    ) -> Result<Response<pb::validate_state_store::Response>, Status> {
+        Err(no_state_stores())
+    }
+
+    async fn configure_state_store(
+        &self,
+        _: Request<pb::configure_state_store::Request>,
+    ) -> Result<Response<pb::configure_state_store::Response>, Status> {
+        Err(no_state_stores())
+    }
+
+    type ReadStateBytesStream = EventStream<pb::read_state_bytes::Response>;
+
+    async fn read_state_bytes(
+        &self,
+        _: Request<pb::read_state_bytes::Request>,
+    ) -> Result<Response<Self::ReadStateBytesStream>, Status> {
+        Err(no_state_stores())
+    }
+
+    async fn write_state_bytes(
+        &self,
+        _: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
+    ) -> Result<Response<pb::write_state_bytes::Response>, Status> {
+        Err(no_state_stores())
+    }
+
+    async fn lock_state(
+        &self,
+        _: Request<pb::lock_state::Request>,
+    ) -> Result<Response<pb::lock_state::Response>, Status> {
+        Err(no_state_stores())
+    }
+
+    async fn unlock_state(
+        &self,
+        _: Request<pb::unlock_state::Request>,
+    ) -> Result<Response<pb::unlock_state::Response>, Status> {
+        Err(no_state_stores())
+    }
+
+    async fn get_states(
+        &self,
+        _: Request<pb::get_states::Request>,
+    ) -> Result<Response<pb::get_states::Response>, Status> {
+        Err(no_state_stores())
+    }
+
+    async fn delete_state(
+        &self,
+        _: Request<pb::delete_state::Request>,
+    ) -> Result<Response<pb::delete_state::Response>, Status> {
+        Err(no_state_stores())
+    }
+
+    // No action schemas are announced, so Terraform never calls these; a caller naming an action gets the
+    // same answer as for any unknown type.
+    async fn plan_action(
+        &self,
+        request: Request<pb::plan_action::Request>,
+    ) -> Result<Response<pb::plan_action::Response>, Status> {
+        type R = pb::plan_action::Response;
+        bail!(R, unknown_type("action", &request.get_ref().action_type))
+    }
+
+    type InvokeActionStream = EventStream<pb::invoke_action::Event>;
+
+    async fn invoke_action(
+        &self,
+        request: Request<pb::invoke_action::Request>,
+    ) -> Result<Response<Self::InvokeActionStream>, Status> {
+        use pb::invoke_action::event::{Completed, Type as Kind};
+        let completed = pb::invoke_action::Event {
+            r#type: Some(Kind::Completed(Completed {
+                diagnostics: unknown_type("action", &request.get_ref().action_type).to_proto(),
+            })),
+        };
+        Ok(Response::new(Box::pin(tokio_stream::once(Ok(completed)))))
+    }
+
+    async fn validate_action_config(
+        &self,
+        request: Request<pb::validate_action_config::Request>,
+    ) -> Result<Response<pb::validate_action_config::Response>, Status> {
+        type R = pb::validate_action_config::Response;
+        bail!(R, unknown_type("action", &request.get_ref().type_name))
     }
 
     async fn stop_provider(

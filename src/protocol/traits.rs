@@ -1,6 +1,6 @@
-//! What a provider implements: the provider itself, and its resources, data sources and ephemeral
-//! resources. Every operation is async and receives a [`Context`] with the configured client and the
-//! cancellation token that `StopProvider` cancels.
+//! What a provider implements: the provider itself, and its resources, data sources, ephemeral resources
+//! and list resources. Every operation is async and receives a [`Context`] with the configured client and
+//! the cancellation token that `StopProvider` cancels.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use super::diagnostics::Diagnostics;
+use super::identity::Identity;
+use super::list::Listing;
 use super::plan::PlannedChange;
 use super::schema::Schema;
 use super::value::Value;
@@ -53,6 +55,11 @@ pub trait Provider: Send + Sync + 'static {
     fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Client>>>;
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Self::Client>>> {
+        Vec::new()
+    }
+    /// List resources (Terraform 1.14+ `terraform query`); each shares its type name with a resource that
+    /// declares an identity.
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<Self::Client>>> {
         Vec::new()
     }
 }
@@ -146,6 +153,15 @@ pub trait Resource<C>: Send + Sync + 'static {
 
     async fn delete(&self, ctx: &Context<C>, prior: &Value, private: &Private, diags: &mut Diagnostics);
 
+    /// The attributes of this resource's state that identify its remote object (Terraform 1.12+ resource
+    /// identity). With one, the server sends identities with every state, serves
+    /// `import { identity = {...} }` by handing [`Resource::import`] the id [`Identity::import_id`] makes,
+    /// and the type can have a list resource. Declare only attributes that never change while the object
+    /// lives (requires-replace or computed once).
+    fn identity(&self) -> Option<Identity> {
+        None
+    }
+
     /// The state for `terraform import <address> <id>`; Terraform reads it right after.
     async fn import(&self, _ctx: &Context<C>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
         diags.error(
@@ -209,4 +225,19 @@ pub trait EphemeralResource<C>: Send + Sync + 'static {
         None
     }
     async fn close(&self, _ctx: &Context<C>, _private: Option<&[u8]>, _diags: &mut Diagnostics) {}
+}
+
+/// A list resource (protocol "6.10", Terraform 1.14+ `terraform query`): finds the existing objects of the
+/// managed resource type of the same name, e.g. to import them in bulk. Its schema is the `config` block of
+/// a `list` block.
+#[async_trait]
+pub trait ListResource<C>: Send + Sync + 'static {
+    /// The managed resource type whose objects it lists; that resource must declare an identity.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// Cross-attribute checks beyond the schema's validators; no network.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Pushes every object found into `out` (stopping when it says so). Problems are pushed as
+    /// diagnostics: an error ends the query, a warning is shown beside the results.
+    async fn list(&self, ctx: &Context<C>, config: &Value, out: &mut Listing);
 }

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 
 use partnercenter_microsoft::CallContext;
 
-use crate::protocol::{Context, DataSource, Diagnostics, Provider, Resource, Schema, Value};
+use crate::protocol::{Context, DataSource, Diagnostics, ListResource, Provider, Resource, Schema, Value};
 use config::Configured;
 
 /// The provider's address in the Terraform Registry.
@@ -83,6 +83,10 @@ impl Provider for PartnerCenter {
             Arc::new(resources::web_app_key::WebAppKey),
             Arc::new(resources::permission_grant::PermissionGrant),
         ]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<Configured>>> {
+        vec![Arc::new(resources::web_app_key_list::WebAppKeyList)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Configured>>> {

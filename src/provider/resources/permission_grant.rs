@@ -21,8 +21,8 @@ use partnercenter_microsoft::{
 };
 
 use crate::protocol::{
-    Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Private,
-    Resource, Schema, Type, Validator, Value,
+    Attribute, AttributePath, Context, Diagnostic, Diagnostics, Identity, PlanRequest, PlannedChange,
+    Private, Resource, Schema, Type, Validator, Value,
 };
 use crate::provider::applications::{Applications, unshare};
 use crate::provider::config::{Configured, Needs};
@@ -593,6 +593,11 @@ impl Resource<Configured> for PermissionGrant {
             ("api", Value::string(api)),
             ("resource_app_id", Value::string(resource)),
         ]))
+    }
+
+    /// Terraform 1.12+: the client app and the API, both GUIDs (read in any case), name the grant.
+    fn identity(&self) -> Option<Identity> {
+        Some(Identity::from_state(["application_id", "resource_app_id"]).ignore_case())
     }
 }
 

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{
-    Attr, Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanRequest, PlannedChange, Private,
-    Resource, Schema, Type, Validator, Value,
+    Attr, Attribute, AttributePath, Context, Diagnostic, Diagnostics, Identity, PlanRequest, PlannedChange,
+    Private, Resource, Schema, Type, Validator, Value,
 };
 use crate::provider::applications::unshare;
 use crate::provider::config::{Configured, Needs};
@@ -29,7 +29,7 @@ use crate::provider::{app_policies, call_context, duration, errors, validation};
 
 pub struct WebAppKey;
 
-const TYPE_NAME: &str = "partnercenter_web_app_key";
+pub(crate) const TYPE_NAME: &str = "partnercenter_web_app_key";
 const DEFAULT_DISPLAY_NAME: &str = "terraform";
 const DEFAULT_VALIDITY: &str = "2y";
 const DEFAULT_ROTATE_BEFORE: &str = "720h";
@@ -58,7 +58,7 @@ const CLEANUP_AFTER_STOP: Duration = Duration::from_secs(60);
 // Model
 
 /// The attribute names, written once.
-mod attr {
+pub(crate) mod attr {
     pub const ID: &str = "id";
     pub const APPLICATION_ID: &str = "application_id";
     pub const DISPLAY_NAME: &str = "display_name";
@@ -726,26 +726,37 @@ impl Resource<Configured> for WebAppKey {
                 }
             },
         };
-        let imported = KeyModel {
-            application_id: app_id,
-            display_name: key
-                .display_name
-                .clone()
-                .unwrap_or_else(|| DEFAULT_DISPLAY_NAME.into()),
-            // The end is a fact of an existing key: state holds it, not a validity, so generated
-            // configuration never sets both (see the schema's description).
-            validity: None,
-            end_date: None,
-            rotate_before: DEFAULT_ROTATE_BEFORE.to_owned(),
-            rotate_when_changed: Value::Null,
-            timeouts: Value::Null,
-            remote: None,
-            value: None,
-            key_vault_secret: Value::Null,
-            key_vault_secret_id: None,
-        };
-        Some(imported.with_remote(&key).to_value(client.now()))
+        Some(imported_state(&app_id, &key, client.now()))
     }
+
+    /// Terraform 1.12+: the two GUIDs name the key for good; Entra reads them in any case.
+    fn identity(&self) -> Option<Identity> {
+        Some(Identity::from_state([attr::APPLICATION_ID, attr::KEY_ID]).ignore_case())
+    }
+}
+
+/// The state `terraform import` gives for `key` of application `app_id` (also each key `terraform query`
+/// lists), with `expires_in_days` as of `now`.
+pub(crate) fn imported_state(app_id: &str, key: &PasswordCredential, now: DateTime<Utc>) -> Value {
+    let imported = KeyModel {
+        application_id: app_id.to_owned(),
+        display_name: key
+            .display_name
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DISPLAY_NAME.into()),
+        // The end is a fact of an existing key: state holds it, not a validity, so generated
+        // configuration never sets both (see the schema's description).
+        validity: None,
+        end_date: None,
+        rotate_before: DEFAULT_ROTATE_BEFORE.to_owned(),
+        rotate_when_changed: Value::Null,
+        timeouts: Value::Null,
+        remote: None,
+        value: None,
+        key_vault_secret: Value::Null,
+        key_vault_secret_id: None,
+    };
+    imported.with_remote(key).to_value(now)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1074,7 +1085,7 @@ async fn microsoft_now(ctx: &Context<Configured>, app_id: Option<&str>) -> DateT
 
 /// The application to write to: a 404 may be an application created moments ago that this replica does not
 /// know yet, so it is believed only after agreeing reads spread over [`NEW_APPLICATION_PATIENCE`].
-async fn application_for_write(
+pub(crate) async fn application_for_write(
     configured: &Configured,
     client: &Client,
     call: &CallContext,
