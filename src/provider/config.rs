@@ -1,132 +1,195 @@
 //! The provider block: its schema, environment-variable fallbacks, and turning it into a Microsoft client.
 //!
 //! Every credential is optional here: a block without credentials is valid, and an operation that needs a
-//! credential says which one (see [`Configured::require`]).
+//! credential says which one (see [`Configured::require`]). Each argument is described once, in the
+//! settings table below, which feeds the schema text, the environment lookup and the "missing" message.
 
 use std::path::Path;
 
 use partnercenter_microsoft::{
     Client, ClientOptions, Credentials, Endpoints, Environment, FederatedToken, Secret,
 };
+use url::Url;
 
 use super::validation;
 use crate::protocol::{
-    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Value,
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Validator, Value,
 };
 
+// ---------------------------------------------------------------------------------------------------------
+// The settings
+
+/// One provider argument: its name, the environment variables that stand in for it (tried in order), and
+/// what it is.
+pub struct Setting {
+    pub name: &'static str,
+    pub env: &'static [&'static str],
+    about: &'static str,
+}
+
+impl Setting {
+    /// The schema description: what it is, then its environment variables.
+    fn description(&self) -> String {
+        let vars: Vec<String> = self.env.iter().map(|v| format!("`{v}`")).collect();
+        match vars.as_slice() {
+            [] => self.about.to_owned(),
+            [one] => format!("{} Can also be set with {one}.", self.about),
+            [first, rest @ ..] => format!(
+                "{} Can also be set with {first}, then {}.",
+                self.about,
+                rest.join(", then ")
+            ),
+        }
+    }
+
+    /// How a "missing credentials" message names it.
+    fn as_missing(&self) -> String {
+        format!("`{}` (or {})", self.name, self.env[0])
+    }
+
+    /// Its value from the block, else from the first environment variable that is set.
+    fn lookup(
+        &self,
+        block: &Value,
+        path: AttributePath,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Found> {
+        if let Some(v) = block.get(self.name).as_str() {
+            return Some(Found {
+                value: v.to_owned(),
+                source: Source::Attribute(path),
+            });
+        }
+        self.env.iter().find_map(|var| {
+            env(var).filter(|v| !v.trim().is_empty()).map(|value| Found {
+                value,
+                source: Source::Env(var.to_string()),
+            })
+        })
+    }
+}
+
+const TENANT_ID: Setting = Setting {
+    name: "tenant_id",
+    env: &["PARTNERCENTER_TENANT_ID", "ARM_TENANT_ID"],
+    about: "The partner tenant's Directory (tenant) ID (Partner Center calls it Account ID).",
+};
+const CLIENT_ID: Setting = Setting {
+    name: "client_id",
+    env: &["PARTNERCENTER_CLIENT_ID", "ARM_CLIENT_ID"],
+    about: "The App ID (Application (client) ID) of the Partner Center web app.",
+};
+const CLIENT_SECRET: Setting = Setting {
+    name: "client_secret",
+    env: &["PARTNERCENTER_CLIENT_SECRET", "ARM_CLIENT_SECRET"],
+    about: "A key (client secret) of the web app, for app-only calls (Graph, the customer list).",
+};
+const CLIENT_SECRET_FILE_PATH: Setting = Setting {
+    name: "client_secret_file_path",
+    env: &["PARTNERCENTER_CLIENT_SECRET_FILE_PATH"],
+    about: "A file holding the client secret (trailing newline ignored); conflicts with `client_secret`.",
+};
+const REFRESH_TOKEN: Setting = Setting {
+    name: "refresh_token",
+    env: &["PARTNERCENTER_REFRESH_TOKEN"],
+    about: "A Secure Application Model refresh token (app+user), needed for the MPN ID, domain and indirect \
+            reseller data sources. Get one with `terraform-provider-partnercenter login`.",
+};
+const REFRESH_TOKEN_FILE_PATH: Setting = Setting {
+    name: "refresh_token_file_path",
+    env: &["PARTNERCENTER_REFRESH_TOKEN_FILE_PATH"],
+    about: "A file holding the refresh token, as written by `terraform-provider-partnercenter login --out`; \
+            conflicts with `refresh_token`.",
+};
+const USE_OIDC: Setting = Setting {
+    name: "use_oidc",
+    env: &["PARTNERCENTER_USE_OIDC", "ARM_USE_OIDC"],
+    about: "Authenticate the web app with a federated (OIDC) token instead of a secret: `ARM_OIDC_TOKEN`, \
+            `ARM_OIDC_TOKEN_FILE_PATH`, or GitHub Actions' `ACTIONS_ID_TOKEN_REQUEST_URL` and \
+            `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.",
+};
+const ENVIRONMENT: Setting = Setting {
+    name: "environment",
+    env: &["PARTNERCENTER_ENVIRONMENT"],
+    about: "The Microsoft cloud: `public` (default), `usgovernment` or `china`.",
+};
+const ENDPOINTS: &str = "endpoints";
+const LOGIN_ENDPOINT: Setting = Setting {
+    name: "login",
+    env: &["PARTNERCENTER_LOGIN_ENDPOINT"],
+    about: "Overrides the Entra ID login endpoint, e.g. for a proxy or the local emulator. Plain `http://` is \
+            accepted only for loopback hosts.",
+};
+const GRAPH_ENDPOINT: Setting = Setting {
+    name: "graph",
+    env: &["PARTNERCENTER_GRAPH_ENDPOINT"],
+    about: "Overrides the Microsoft Graph endpoint, e.g. for a proxy or the local emulator. Plain `http://` is \
+            accepted only for loopback hosts.",
+};
+const PARTNER_CENTER_ENDPOINT: Setting = Setting {
+    name: "partner_center",
+    env: &["PARTNERCENTER_PARTNER_CENTER_ENDPOINT"],
+    about: "Overrides the Partner Center API endpoint, e.g. for a proxy or the local emulator. Plain `http://` \
+            is accepted only for loopback hosts.",
+};
+
+const ENVIRONMENTS: [&str; 3] = ["public", "usgovernment", "china"];
+
+// ---------------------------------------------------------------------------------------------------------
+// Schema and validation
+
 pub fn schema() -> Schema {
-    let endpoint = |name: &str, env: &str, default: &str| {
-        Attribute::string(name)
+    let string = |s: &Setting, check: Validator| {
+        Attribute::string(s.name)
             .optional()
-            .description(&format!(
-                "Overrides the {default} endpoint, e.g. for a proxy or the local emulator. Plain `http://` is \
-                 accepted only for loopback hosts. Can also be set with `{env}`."
-            ))
-            .validate(validation::endpoint())
+            .description(&s.description())
+            .validate(check)
     };
+    let endpoint = |s: &Setting| string(s, validation::endpoint());
     Schema::new(
         "The Partner Center provider manages the web app key, delegated permissions and admin consent that \
          cost-management tools ask CSP partners for, and reads the partner's MPN ID, default domain, customers \
          and indirect resellers.",
     )
-    .attribute(
-        Attribute::string("tenant_id")
-            .optional()
-            .description(
-                "The partner tenant's Directory (tenant) ID (Partner Center calls it Account ID). Can also be set \
-                 with `PARTNERCENTER_TENANT_ID`, then `ARM_TENANT_ID`.",
-            )
-            .validate(validation::guid("the Directory (tenant) ID of the partner tenant")),
-    )
-    .attribute(
-        Attribute::string("client_id")
-            .optional()
-            .description(
-                "The App ID (Application (client) ID) of the Partner Center web app. Can also be set with \
-                 `PARTNERCENTER_CLIENT_ID`, then `ARM_CLIENT_ID`.",
-            )
-            .validate(validation::guid("the App ID of the Partner Center web app")),
-    )
-    .attribute(
-        Attribute::string("client_secret")
-            .optional()
-            .sensitive()
-            .description(
-                "A key (client secret) of the web app, for app-only calls (Graph, the customer list). Can also be \
-                 set with `PARTNERCENTER_CLIENT_SECRET`, then `ARM_CLIENT_SECRET`.",
-            )
-            .validate(validation::not_blank()),
-    )
-    .attribute(
-        Attribute::string("client_secret_file_path")
-            .optional()
-            .description(
-                "A file holding the client secret (trailing newline ignored); conflicts with `client_secret`. Can \
-                 also be set with `PARTNERCENTER_CLIENT_SECRET_FILE_PATH`.",
-            )
-            .validate(validation::not_blank()),
-    )
-    .attribute(
-        Attribute::string("refresh_token")
-            .optional()
-            .sensitive()
-            .description(
-                "A Secure Application Model refresh token (app+user), needed for the MPN ID, domain and indirect \
-                 reseller data sources. Get one with `terraform-provider-partnercenter login`. Can also be set with \
-                 `PARTNERCENTER_REFRESH_TOKEN`.",
-            )
-            .validate(validation::not_blank()),
-    )
-    .attribute(
-        Attribute::string("refresh_token_file_path")
-            .optional()
-            .description(
-                "A file holding the refresh token, as written by `terraform-provider-partnercenter login --out`; \
-                 conflicts with `refresh_token`. Can also be set with `PARTNERCENTER_REFRESH_TOKEN_FILE_PATH`.",
-            )
-            .validate(validation::not_blank()),
-    )
-    .attribute(Attribute::bool("use_oidc").optional().description(
-        "Authenticate the web app with a federated (OIDC) token instead of a secret: `ARM_OIDC_TOKEN`, \
-         `ARM_OIDC_TOKEN_FILE_PATH`, or GitHub Actions' `ACTIONS_ID_TOKEN_REQUEST_URL` and \
-         `ACTIONS_ID_TOKEN_REQUEST_TOKEN`. Can also be set with `PARTNERCENTER_USE_OIDC` or `ARM_USE_OIDC`.",
-    ))
-    .attribute(
-        Attribute::string("environment")
-            .optional()
-            .description(
-                "The Microsoft cloud: `public` (default), `usgovernment` or `china`. Can also be set with \
-                 `PARTNERCENTER_ENVIRONMENT`.",
-            )
-            .validate(validation::one_of(&ENVIRONMENTS)),
-    )
+    .attribute(string(&TENANT_ID, validation::guid("the Directory (tenant) ID of the partner tenant")))
+    .attribute(string(&CLIENT_ID, validation::guid("the App ID of the Partner Center web app")))
+    .attribute(string(&CLIENT_SECRET, validation::not_blank()).sensitive())
+    .attribute(string(&CLIENT_SECRET_FILE_PATH, validation::not_blank()))
+    .attribute(string(&REFRESH_TOKEN, validation::not_blank()).sensitive())
+    .attribute(string(&REFRESH_TOKEN_FILE_PATH, validation::not_blank()))
+    .attribute(Attribute::bool(USE_OIDC.name).optional().description(&USE_OIDC.description()))
+    .attribute(string(&ENVIRONMENT, validation::one_of(&ENVIRONMENTS)))
     .block(NestedBlock::new(
-        "endpoints",
+        ENDPOINTS,
         Nesting::Single,
         Block::new("Endpoint overrides. Token audiences always follow `environment`, never these URLs.")
-            .attribute(endpoint("login", "PARTNERCENTER_LOGIN_ENDPOINT", "Entra ID login"))
-            .attribute(endpoint("graph", "PARTNERCENTER_GRAPH_ENDPOINT", "Microsoft Graph"))
-            .attribute(endpoint("partner_center", "PARTNERCENTER_PARTNER_CENTER_ENDPOINT", "Partner Center API")),
+            .attribute(endpoint(&LOGIN_ENDPOINT))
+            .attribute(endpoint(&GRAPH_ENDPOINT))
+            .attribute(endpoint(&PARTNER_CENTER_ENDPOINT)),
     ))
 }
-
-const ENVIRONMENTS: [&str; 3] = ["public", "usgovernment", "china"];
 
 /// Checks that need more than one attribute; no network, no files.
 pub fn validate(config: &Value, diags: &mut Diagnostics) {
     for (value, file) in [
-        ("client_secret", "client_secret_file_path"),
-        ("refresh_token", "refresh_token_file_path"),
+        (&CLIENT_SECRET, &CLIENT_SECRET_FILE_PATH),
+        (&REFRESH_TOKEN, &REFRESH_TOKEN_FILE_PATH),
     ] {
-        if !config.get(value).is_null() && !config.get(file).is_null() {
+        if !config.get(value.name).is_null() && !config.get(file.name).is_null() {
             diags.attribute_error(
-                AttributePath::root(file),
+                AttributePath::root(file.name),
                 "Conflicting configuration arguments",
-                format!("\"{file}\" and \"{value}\" cannot both be set; keep one of them."),
+                format!(
+                    "\"{}\" and \"{}\" cannot both be set; keep one of them.",
+                    file.name, value.name
+                ),
             );
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// What configuring produces
 
 /// A credential an operation may need, for "what is missing" diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,19 +261,21 @@ impl Configured {
         }
         let mut missing = Vec::new();
         if self.tenant_id.is_none() {
-            missing.push("`tenant_id` (or PARTNERCENTER_TENANT_ID)");
+            missing.push(TENANT_ID.as_missing());
         }
         if self.client_id.is_none() {
-            missing.push("`client_id` (or PARTNERCENTER_CLIENT_ID)");
+            missing.push(CLIENT_ID.as_missing());
         }
         match needs {
-            Needs::AppOnly if !self.has_app_credential => missing.push(
-                "`client_secret`, `client_secret_file_path` or `use_oidc` (or PARTNERCENTER_CLIENT_SECRET)",
-            ),
-            Needs::AppUser if !self.has_refresh_token => missing.push(
-                "`refresh_token` or `refresh_token_file_path` (or PARTNERCENTER_REFRESH_TOKEN); get one with \
-                 `terraform-provider-partnercenter login --tenant-id <tenant> --client-id <app id>`",
-            ),
+            Needs::AppOnly if !self.has_app_credential => missing.push(format!(
+                "`{}`, `{}` or `{}` (or {})",
+                CLIENT_SECRET.name, CLIENT_SECRET_FILE_PATH.name, USE_OIDC.name, CLIENT_SECRET.env[0]
+            )),
+            Needs::AppUser if !self.has_refresh_token => missing.push(format!(
+                "`{}` or `{}` (or {}); get one with `terraform-provider-partnercenter login --tenant-id <tenant> \
+                 --client-id <app id>`",
+                REFRESH_TOKEN.name, REFRESH_TOKEN_FILE_PATH.name, REFRESH_TOKEN.env[0]
+            )),
             _ => {}
         }
         if missing.is_empty() {
@@ -241,116 +306,25 @@ pub fn configure(
     // need those values fail (Configured::require), so network-free ones still work.
     let unknown = unknown_arguments(config);
     let config = &without_unknowns(config);
-    let setting = |name: &str, vars: &[&str]| -> Option<Setting> {
-        if let Some(v) = config.get(name).as_str() {
-            return Some(Setting {
-                value: v.to_owned(),
-                source: Source::Attribute(name.to_owned()),
-            });
-        }
-        vars.iter().find_map(|var| {
-            env(var).filter(|v| !v.trim().is_empty()).map(|value| Setting {
-                value,
-                source: Source::Env(var.to_string()),
-            })
-        })
-    };
-
-    let tenant_id = setting("tenant_id", &["PARTNERCENTER_TENANT_ID", "ARM_TENANT_ID"]);
-    let client_id = setting("client_id", &["PARTNERCENTER_CLIENT_ID", "ARM_CLIENT_ID"]);
-    for s in [&tenant_id, &client_id].into_iter().flatten() {
-        if !validation::is_guid(&s.value) {
-            s.report(
-                diags,
-                "Invalid GUID",
-                &format!(
-                    "\"{}\" is not a GUID like 00000000-0000-0000-0000-000000000000.",
-                    s.value
-                ),
-            );
-        }
-    }
-
-    let environment = match setting("environment", &["PARTNERCENTER_ENVIRONMENT"]) {
-        None => Environment::Public,
-        Some(s) => match s.value.parse::<Environment>() {
-            Ok(e) => e,
-            Err(e) => {
-                s.report(diags, "Invalid environment", &e.to_string());
-                Environment::Public
-            }
-        },
-    };
-
-    let mut endpoints = environment.endpoints();
-    let block = config.get("endpoints");
-    for (name, var, slot) in [
-        ("login", "PARTNERCENTER_LOGIN_ENDPOINT", &mut endpoints.login),
-        ("graph", "PARTNERCENTER_GRAPH_ENDPOINT", &mut endpoints.graph),
-        (
-            "partner_center",
-            "PARTNERCENTER_PARTNER_CENTER_ENDPOINT",
-            &mut endpoints.partner_center,
-        ),
-    ] {
-        let configured = block.get(name).as_str().map(|v| Setting {
-            value: v.to_owned(),
-            source: Source::Path(AttributePath::root("endpoints").attribute(name)),
-        });
-        let Some(s) = configured.or_else(|| {
-            env(var).filter(|v| !v.is_empty()).map(|value| Setting {
-                value,
-                source: Source::Env(var.into()),
-            })
-        }) else {
-            continue;
-        };
-        match validation::endpoint_url(&s.value) {
-            Ok(url) => *slot = url,
-            Err(e) => s.report(diags, "Invalid endpoint", &e),
-        }
-    }
-
-    let client_secret = secret_setting(
-        config,
-        env,
-        "client_secret",
-        &["PARTNERCENTER_CLIENT_SECRET", "ARM_CLIENT_SECRET"],
-        "client_secret_file_path",
-        &["PARTNERCENTER_CLIENT_SECRET_FILE_PATH"],
-        diags,
-    );
-    let refresh_token = secret_setting(
-        config,
-        env,
-        "refresh_token",
-        &["PARTNERCENTER_REFRESH_TOKEN"],
-        "refresh_token_file_path",
-        &["PARTNERCENTER_REFRESH_TOKEN_FILE_PATH"],
-        diags,
-    );
-
-    let use_oidc = match config.get("use_oidc").as_bool() {
-        Some(b) => b,
-        None => ["PARTNERCENTER_USE_OIDC", "ARM_USE_OIDC"]
-            .iter()
-            .find_map(|v| env(v))
-            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
-    };
-    let federated = if use_oidc {
+    let tenant_id = guid_setting(config, env, &TENANT_ID, diags);
+    let client_id = guid_setting(config, env, &CLIENT_ID, diags);
+    let environment = environment(config, env, diags);
+    let endpoints = endpoints(config, env, environment, diags);
+    let client_secret = secret_setting(config, env, &CLIENT_SECRET, &CLIENT_SECRET_FILE_PATH, diags);
+    let refresh_token = secret_setting(config, env, &REFRESH_TOKEN, &REFRESH_TOKEN_FILE_PATH, diags);
+    let federated = if uses_oidc(config, env) {
         federated_token(env, diags)
     } else {
         None
     };
-
     if diags.has_errors() {
         return None;
     }
     let has_app_credential = client_secret.is_some() || federated.is_some();
     let has_refresh_token = refresh_token.is_some();
     let credentials = Credentials {
-        tenant_id: tenant_id.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
-        client_id: client_id.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
+        tenant_id: tenant_id.clone().unwrap_or_default(),
+        client_id: client_id.clone().unwrap_or_default(),
         client_secret,
         refresh_token,
         federated,
@@ -362,8 +336,8 @@ pub fn configure(
         Ok(client) => Some(Configured {
             environment,
             endpoints,
-            tenant_id: tenant_id.map(|s| s.value),
-            client_id: client_id.map(|s| s.value),
+            tenant_id,
+            client_id,
             has_app_credential,
             has_refresh_token,
             unknown,
@@ -375,6 +349,75 @@ pub fn configure(
             diags.error("Invalid provider configuration", e.to_string());
             None
         }
+    }
+}
+
+/// A GUID setting (tenant, client), reported where it came from when it is not a GUID.
+fn guid_setting(
+    config: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    setting: &Setting,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let found = setting.lookup(config, AttributePath::root(setting.name), env)?;
+    if !validation::is_guid(&found.value) {
+        found.report(
+            diags,
+            "Invalid GUID",
+            &format!(
+                "\"{}\" is not a GUID like 00000000-0000-0000-0000-000000000000.",
+                found.value
+            ),
+        );
+    }
+    Some(found.value)
+}
+
+fn environment(config: &Value, env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) -> Environment {
+    match ENVIRONMENT.lookup(config, AttributePath::root(ENVIRONMENT.name), env) {
+        None => Environment::Public,
+        Some(found) => found.value.parse::<Environment>().unwrap_or_else(|e| {
+            found.report(diags, "Invalid environment", &e.to_string());
+            Environment::Public
+        }),
+    }
+}
+
+/// The environment's endpoints with the block's (or the environment variables') overrides.
+fn endpoints(
+    config: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    environment: Environment,
+    diags: &mut Diagnostics,
+) -> Endpoints {
+    let mut endpoints = environment.endpoints();
+    let block = config.get(ENDPOINTS);
+    let slots: [(&Setting, &mut Url); 3] = [
+        (&LOGIN_ENDPOINT, &mut endpoints.login),
+        (&GRAPH_ENDPOINT, &mut endpoints.graph),
+        (&PARTNER_CENTER_ENDPOINT, &mut endpoints.partner_center),
+    ];
+    for (setting, slot) in slots {
+        let path = AttributePath::root(ENDPOINTS).attribute(setting.name);
+        let Some(found) = setting.lookup(block, path, env) else {
+            continue;
+        };
+        match validation::endpoint_url(&found.value) {
+            Ok(url) => *slot = url,
+            Err(e) => found.report(diags, "Invalid endpoint", &e),
+        }
+    }
+    endpoints
+}
+
+fn uses_oidc(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> bool {
+    match config.get(USE_OIDC.name).as_bool() {
+        Some(b) => b,
+        None => USE_OIDC
+            .env
+            .iter()
+            .find_map(|v| env(v))
+            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
     }
 }
 
@@ -418,21 +461,20 @@ fn without_unknowns(config: &Value) -> Value {
 
 /// Where a setting came from, so a diagnostic can point at it.
 enum Source {
-    Attribute(String),
-    Path(AttributePath),
+    Attribute(AttributePath),
     Env(String),
 }
 
-struct Setting {
+/// A setting's value and where it came from.
+struct Found {
     value: String,
     source: Source,
 }
 
-impl Setting {
+impl Found {
     fn report(&self, diags: &mut Diagnostics, summary: &str, detail: &str) {
         match &self.source {
-            Source::Attribute(name) => diags.attribute_error(AttributePath::root(name), summary, detail),
-            Source::Path(path) => diags.attribute_error(path.clone(), summary, detail),
+            Source::Attribute(path) => diags.attribute_error(path.clone(), summary, detail),
             Source::Env(var) => {
                 diags.error(summary, format!("From the environment variable {var}: {detail}"))
             }
@@ -444,30 +486,29 @@ impl Setting {
 fn secret_setting(
     config: &Value,
     env: &dyn Fn(&str) -> Option<String>,
-    value_attr: &str,
-    value_vars: &[&str],
-    file_attr: &str,
-    file_vars: &[&str],
+    value: &Setting,
+    file: &Setting,
     diags: &mut Diagnostics,
 ) -> Option<Secret> {
-    if let Some(v) = config.get(value_attr).as_str() {
+    if let Some(v) = config.get(value.name).as_str() {
         return Some(Secret::new(v));
     }
-    if let Some(path) = config.get(file_attr).as_str() {
+    if let Some(path) = config.get(file.name).as_str() {
         return read_secret_file(
             path,
             diags,
-            || AttributePath::root(file_attr).to_string(),
-            Some(file_attr),
+            || AttributePath::root(file.name).to_string(),
+            Some(file.name),
         );
     }
-    if let Some(v) = value_vars
+    if let Some(v) = value
+        .env
         .iter()
         .find_map(|var| env(var).filter(|v| !v.is_empty()))
     {
         return Some(Secret::new(v));
     }
-    for var in file_vars {
+    for var in file.env {
         if let Some(path) = env(var).filter(|v| !v.is_empty()) {
             return read_secret_file(&path, diags, || format!("the environment variable {var}"), None);
         }
