@@ -539,8 +539,8 @@ impl Resource<Configured> for PermissionGrant {
                 );
                 None
             }
-            Err((doing, e)) => {
-                diags.push(errors::diagnostic(&doing, &e));
+            Err(failure) => {
+                diags.push(failure.diagnostic());
                 Some(state.clone())
             }
         }
@@ -573,8 +573,8 @@ impl Resource<Configured> for PermissionGrant {
             return;
         };
         let call = call_context(ctx, timeouts::get(prior, "delete", TIMEOUTS.delete));
-        if let Err((doing, e)) = revoke(client, &ctx.client.applications, &call, prior).await {
-            diags.push(errors::diagnostic(&doing, &e));
+        if let Err(failure) = revoke(client, &ctx.client.applications, &call, prior).await {
+            diags.push(failure.diagnostic());
         }
     }
 
@@ -608,8 +608,24 @@ fn is_import(state: &Value) -> bool {
 // ---------------------------------------------------------------------------------------------------------
 // Operations
 
-/// An operation's failure: what was being done (completes "Error ...") and Graph's answer.
-type Failure = (String, Error);
+/// An operation's failure: what was being done, on which object (completes "Error ..."), and Graph's
+/// answer.
+struct Failure {
+    doing: String,
+    error: Error,
+}
+
+impl Failure {
+    /// For `map_err`: the failure of `doing`.
+    fn of(doing: impl Into<String>) -> impl FnOnce(Error) -> Failure {
+        let doing = doing.into();
+        move |error| Failure { doing, error }
+    }
+
+    fn diagnostic(&self) -> Diagnostic {
+        errors::diagnostic(&self.doing, &self.error)
+    }
+}
 
 /// Brings the application's permissions and the grant to `planned`, taking back what `prior` held and
 /// `planned` drops; returns the new state.
@@ -633,8 +649,8 @@ async fn converge(
     let wanted = match result {
         Ok(Some(w)) => w,
         Ok(None) => return None,
-        Err((doing, e)) => {
-            diags.push(errors::diagnostic(&doing, &e));
+        Err(failure) => {
+            diags.push(failure.diagnostic());
             return None;
         }
     };
@@ -663,7 +679,9 @@ fn settle_warning(wanted: &Permissions, diags: &mut Diagnostics) {
     );
 }
 
-/// The writes of create and update, under the application's lock. `Ok(None)` after a diagnostic.
+/// The writes of create and update, under the application's lock: the API's and the app's service
+/// principals (created when missing), the app's `requiredResourceAccess`, then the consent. `Ok(None)`
+/// after a diagnostic.
 async fn write(
     client: &Client,
     applications: &Applications,
@@ -672,16 +690,12 @@ async fn write(
     planned: &Value,
     diags: &mut Diagnostics,
 ) -> Result<Option<Permissions>, Failure> {
-    let graph = client.graph();
-    let app_id = text(planned, "application_id");
-    let resource = text(planned, "resource_app_id");
-    let scopes = strings_of(planned.get("scopes"));
-    let admin_consent = planned.get("admin_consent").as_bool().unwrap_or(true);
-
-    let reading = || format!("reading application {app_id}");
-    let Some(app) = read_settled(client, applications, call, &app_id)
+    let wanted = Permissions::held_in(planned);
+    let app_id = &wanted.application_id;
+    let resource = &wanted.resource_app_id;
+    let Some(app) = read_settled(client, applications, call, app_id)
         .await
-        .map_err(|e| (reading(), e))?
+        .map_err(Failure::of(format!("reading application {app_id}")))?
     else {
         diags.attribute_error(
             AttributePath::root("application_id"),
@@ -693,103 +707,149 @@ async fn write(
         );
         return Ok(None);
     };
-
     // The API's service principal publishes the scope ids; it must exist before consent can name it.
-    let resource_sp = ensure_service_principal(client, call, &resource, RESOURCE_LAG_BUDGET)
+    let resource_sp = ensure_service_principal(client, call, resource, RESOURCE_LAG_BUDGET)
         .await
-        .map_err(|e| {
-            (
-                format!("creating the service principal of API {resource} in the tenant"),
-                e,
-            )
-        })?;
-    let scope_ids = match resolve_scopes(&scopes, &resource_sp) {
+        .map_err(Failure::of(format!(
+            "creating the service principal of API {resource} in the tenant"
+        )))?;
+    let scope_ids = match resolve_scopes(&wanted.scopes, &resource_sp) {
         Ok(ids) => ids,
         Err(d) => {
             diags.push(d);
             return Ok(None);
         }
     };
-    let client_sp =
-        ensure_service_principal(client, call, &app_id, call.remaining().unwrap_or(TIMEOUTS.create))
-            .await
-            .map_err(|e| {
-                (
-                    format!("creating the service principal of application {app_id}"),
-                    e,
-                )
-            })?;
+    let app_patience = call.remaining().unwrap_or(TIMEOUTS.create);
+    let client_sp = ensure_service_principal(client, call, app_id, app_patience)
+        .await
+        .map_err(Failure::of(format!(
+            "creating the service principal of application {app_id}"
+        )))?;
+    let change = ScopeChange::between(
+        prior.map(Permissions::held_in).as_ref(),
+        &wanted,
+        &scope_ids,
+        &resource_sp,
+    );
+    write_required_access(client, applications, call, &app, resource, &change).await?;
+    let grant_id = write_consent(client, call, &wanted, &client_sp, &resource_sp, &change).await?;
+    Ok(Some(Permissions {
+        client_service_principal_id: Some(client_sp.id),
+        resource_service_principal_id: Some(resource_sp.id),
+        grant_id,
+        scope_ids,
+        ..wanted
+    }))
+}
 
-    // What the prior state held and the plan drops is taken back; ids of dropped scopes come from the
-    // prior state, since the API may no longer publish them.
-    let prior_scopes = prior.map(|p| strings_of(p.get("scopes"))).unwrap_or_default();
-    let prior_ids = prior.map(|p| map_of(p.get("scope_ids"))).unwrap_or_default();
-    let dropped: BTreeSet<String> = prior_scopes.difference(&scopes).cloned().collect();
-    let published = published_scopes(&resource_sp);
-    let dropped_ids: BTreeSet<String> = dropped
-        .iter()
-        .filter_map(|s| prior_ids.get(s).or_else(|| published.get(s)).cloned())
-        .collect();
-    let wanted_ids: BTreeSet<String> = scope_ids.values().cloned().collect();
+/// What a write adds and takes back, from what the prior state held and the plan wants.
+struct ScopeChange {
+    /// Permission ids the app must request.
+    wanted_ids: BTreeSet<String>,
+    /// Permission ids of scopes the plan drops (from the prior state, since the API may no longer publish
+    /// them).
+    dropped_ids: BTreeSet<String>,
+    /// Scope values the consent must carry, and those it must no longer carry.
+    grant_add: BTreeSet<String>,
+    grant_remove: BTreeSet<String>,
+}
 
-    if let Some(list) = merge_required_access(
-        &app.required_resource_access,
-        &resource,
-        &wanted_ids,
-        &dropped_ids,
-    ) {
-        until_replicated(call, || graph.set_required_resource_access(call, &app.id, &list))
-            .await
-            .map_err(|e| {
-                (
-                    format!("updating the API permissions (requiredResourceAccess) of application {app_id}"),
-                    e,
-                )
-            })?;
-        applications.remember_written_access(&app_id, &list);
+impl ScopeChange {
+    fn between(
+        prior: Option<&Permissions>,
+        wanted: &Permissions,
+        scope_ids: &BTreeMap<String, String>,
+        resource_sp: &ServicePrincipal,
+    ) -> ScopeChange {
+        let prior_scopes = prior.map(|p| p.scopes.clone()).unwrap_or_default();
+        let prior_ids = prior.map(|p| p.scope_ids.clone()).unwrap_or_default();
+        let dropped: BTreeSet<String> = prior_scopes.difference(&wanted.scopes).cloned().collect();
+        let published = published_scopes(resource_sp);
+        let dropped_ids = dropped
+            .iter()
+            .filter_map(|s| prior_ids.get(s).or_else(|| published.get(s)).cloned())
+            .collect();
+        let prior_consent = prior.is_some_and(|p| p.admin_consent);
+        let (grant_add, grant_remove) = if wanted.admin_consent {
+            (wanted.scopes.clone(), dropped)
+        } else if prior_consent {
+            (BTreeSet::new(), prior_scopes)
+        } else {
+            (BTreeSet::new(), BTreeSet::new())
+        };
+        ScopeChange {
+            wanted_ids: scope_ids.values().cloned().collect(),
+            dropped_ids,
+            grant_add,
+            grant_remove,
+        }
     }
+}
 
-    let prior_consent = prior
-        .and_then(|p| p.get("admin_consent").as_bool())
-        .unwrap_or(false);
-    let (grant_add, grant_remove) = if admin_consent {
-        (scopes.clone(), dropped)
-    } else if prior_consent {
-        (BTreeSet::new(), prior_scopes)
-    } else {
-        (BTreeSet::new(), BTreeSet::new())
+/// The app's `requiredResourceAccess` with this API's entry changed (others' entries untouched); what is
+/// written is remembered, so the next grant merges into a read that shows it.
+async fn write_required_access(
+    client: &Client,
+    applications: &Applications,
+    call: &CallContext,
+    app: &Application,
+    resource: &str,
+    change: &ScopeChange,
+) -> Result<(), Failure> {
+    let Some(list) = merge_required_access(
+        &app.required_resource_access,
+        resource,
+        &change.wanted_ids,
+        &change.dropped_ids,
+    ) else {
+        return Ok(());
     };
-    let consent = |what: &str| format!("{what} admin consent of application {app_id} for API {resource}");
-    let grant_id = if admin_consent {
+    let graph = client.graph();
+    until_replicated(call, || graph.set_required_resource_access(call, &app.id, &list))
+        .await
+        .map_err(Failure::of(format!(
+            "updating the API permissions (requiredResourceAccess) of application {}",
+            app.app_id
+        )))?;
+    applications.remember_written_access(&app.app_id, &list);
+    Ok(())
+}
+
+/// The admin consent: granted (adopting an existing grant) or withdrawn; the grant's id when granted.
+async fn write_consent(
+    client: &Client,
+    call: &CallContext,
+    wanted: &Permissions,
+    client_sp: &ServicePrincipal,
+    resource_sp: &ServicePrincipal,
+    change: &ScopeChange,
+) -> Result<Option<String>, Failure> {
+    let consent = |what: &str| {
+        format!(
+            "{what} admin consent of application {} for API {}",
+            wanted.application_id, wanted.resource_app_id
+        )
+    };
+    if wanted.admin_consent {
         let id = grant(
             client,
             call,
             &client_sp.id,
             &resource_sp.id,
-            &grant_add,
-            &grant_remove,
+            &change.grant_add,
+            &change.grant_remove,
         )
         .await
-        .map_err(|e| (consent("granting"), e))?;
-        Some(id)
-    } else {
-        if !grant_remove.is_empty() {
-            withdraw(client, call, &client_sp.id, &resource_sp.id, &grant_remove)
-                .await
-                .map_err(|e| (consent("withdrawing"), e))?;
-        }
-        None
-    };
-    Ok(Some(Permissions {
-        application_id: app_id,
-        resource_app_id: resource,
-        scopes,
-        admin_consent,
-        client_service_principal_id: Some(client_sp.id),
-        resource_service_principal_id: Some(resource_sp.id),
-        grant_id,
-        scope_ids,
-    }))
+        .map_err(Failure::of(consent("granting")))?;
+        return Ok(Some(id));
+    }
+    if !change.grant_remove.is_empty() {
+        withdraw(client, call, &client_sp.id, &resource_sp.id, &change.grant_remove)
+            .await
+            .map_err(Failure::of(consent("withdrawing")))?;
+    }
+    Ok(None)
 }
 
 /// What Graph holds for the state's (application, API) pair, limited to the state's scopes (or, right
@@ -802,7 +862,6 @@ async fn observe(
     state: &Value,
     fresh: bool,
 ) -> Result<Option<Permissions>, Failure> {
-    let graph = client.graph();
     let app_id = text(state, "application_id");
     let resource = text(state, "resource_app_id");
     let app = if fresh {
@@ -810,19 +869,44 @@ async fn observe(
     } else {
         applications.read_shared(client, call, &app_id).await
     };
-    let Some(app) = app.map_err(|e| (format!("reading application {app_id}"), unshare(e)))? else {
+    let Some(app) = app.map_err(|e| Failure::of(format!("reading application {app_id}"))(unshare(e)))? else {
         return Ok(None);
     };
-    let graph_ref = &graph;
-    let sp = |id: String| async move {
-        graph_ref
-            .service_principal_by_app_id(call, &id)
+    let resource_sp = service_principal(client, call, &resource).await?;
+    let client_sp = service_principal(client, call, &app_id).await?;
+    let grant = match (&client_sp, &resource_sp) {
+        (Some(c), Some(r)) => find_grant(client, call, &c.id, &r.id)
             .await
-            .map_err(|e| (format!("reading the service principal of {id}"), e))
+            .map_err(Failure::of(format!(
+                "listing the delegated permission grants of application {app_id}"
+            )))?,
+        _ => None,
     };
-    let resource_sp = sp(resource.clone()).await?;
-    let client_sp = sp(app_id.clone()).await?;
+    Ok(held_remotely(state, &app, client_sp, resource_sp, grant))
+}
 
+async fn service_principal(
+    client: &Client,
+    call: &CallContext,
+    app_id: &str,
+) -> Result<Option<ServicePrincipal>, Failure> {
+    client
+        .graph()
+        .service_principal_by_app_id(call, app_id)
+        .await
+        .map_err(Failure::of(format!("reading the service principal of {app_id}")))
+}
+
+/// The permissions Graph holds, from what was read: the scopes both requested by the application and
+/// (with consent) granted, limited to the state's scopes (all of them right after import).
+fn held_remotely(
+    state: &Value,
+    app: &Application,
+    client_sp: Option<ServicePrincipal>,
+    resource_sp: Option<ServicePrincipal>,
+    grant: Option<GraphGrant>,
+) -> Option<Permissions> {
+    let resource = text(state, "resource_app_id");
     // Value <-> id: what the API publishes now, else what the state recorded.
     let mut ids = map_of(state.get("scope_ids"));
     if let Some(sp) = &resource_sp {
@@ -834,37 +918,18 @@ async fn observe(
         .filter(|(_, id)| requested.contains(&id.to_ascii_lowercase()))
         .map(|(v, _)| v.clone())
         .collect();
-
-    let grant = match (&client_sp, &resource_sp) {
-        (Some(c), Some(r)) => graph
-            .delegated_grants(call, &c.id)
-            .await
-            .map_err(|e| {
-                (
-                    format!("listing the delegated permission grants of application {app_id}"),
-                    e,
-                )
-            })?
-            .into_iter()
-            .find(|g| {
-                g.consent_type == ConsentType::AllPrincipals && g.resource_id.eq_ignore_ascii_case(&r.id)
-            }),
-        _ => None,
-    };
     let granted: BTreeSet<String> = grant
         .iter()
         .flat_map(|g| g.scope.split_whitespace())
         .map(str::to_owned)
         .collect();
-
     let importing = is_import(state);
-    let wanted_consent = state.get("admin_consent").as_bool();
     let candidates = if importing {
         in_required.union(&granted).cloned().collect()
     } else {
         strings_of(state.get("scopes"))
     };
-    let admin_consent = match wanted_consent {
+    let admin_consent = match state.get("admin_consent").as_bool() {
         // Consent revoked outside Terraform shows as `admin_consent` false -> true.
         Some(true) | None => grant.is_some(),
         Some(false) => false,
@@ -874,14 +939,14 @@ async fn observe(
         .filter(|s| in_required.contains(s) && (!admin_consent || granted.contains(s)))
         .collect();
     if importing && scopes.is_empty() && grant.is_none() {
-        return Ok(None);
+        return None;
     }
     let scope_ids = scopes
         .iter()
         .filter_map(|s| Some((s.clone(), ids.get(s)?.clone())))
         .collect();
-    Ok(Some(Permissions {
-        application_id: app_id,
+    Some(Permissions {
+        application_id: text(state, "application_id"),
         resource_app_id: resource,
         scopes,
         admin_consent,
@@ -889,7 +954,7 @@ async fn observe(
         resource_service_principal_id: resource_sp.map(|s| s.id),
         grant_id: if admin_consent { grant.map(|g| g.id) } else { None },
         scope_ids,
-    }))
+    })
 }
 
 /// What Graph holds, decided by agreeing reads: a first read that matches state is taken; one that differs
@@ -912,15 +977,10 @@ async fn observe_settled(
     let (mut latest, mut agreeing) = (first, 1);
     let mut backoff = Backoff::new();
     while agreeing < consistency::CONSECUTIVE_READS {
-        backoff.pause(call, None).await.map_err(|e| {
-            (
-                format!(
-                    "reading the permissions of application {}",
-                    text(state, "application_id")
-                ),
-                e,
-            )
-        })?;
+        backoff.pause(call, None).await.map_err(Failure::of(format!(
+            "reading the permissions of application {}",
+            text(state, "application_id")
+        )))?;
         let again = observe(client, applications, call, state, true).await?;
         if again == held {
             return Ok(again);
@@ -942,71 +1002,60 @@ async fn revoke(
     call: &CallContext,
     prior: &Value,
 ) -> Result<(), Failure> {
-    let graph = client.graph();
-    let app_id = text(prior, "application_id");
-    let resource = text(prior, "resource_app_id");
-    let scopes = strings_of(prior.get("scopes"));
-    let _guard = applications.lock(&app_id).await;
-    let result = async {
-        let read = read_settled(client, applications, call, &app_id)
-            .await
-            .map_err(|e| (format!("reading application {app_id}"), e))?;
-        let app = match read {
-            Some(app) => app,
-            // Gone with the application, if agreeing reads say so.
-            None => match confirm_application_gone(client, applications, call, &app_id).await? {
-                Some(app) => app,
-                None => return Ok(()),
-            },
-        };
-        let resource_sp = graph
-            .service_principal_by_app_id(call, &resource)
-            .await
-            .map_err(|e| (format!("reading the service principal of API {resource}"), e))?;
-        let mut ids = map_of(prior.get("scope_ids"));
-        if let Some(sp) = &resource_sp {
-            for (value, id) in published_scopes(sp) {
-                ids.entry(value).or_insert(id);
-            }
-        }
-        let remove: BTreeSet<String> = scopes.iter().filter_map(|s| ids.get(s).cloned()).collect();
-        if let Some(list) = merge_required_access(
-            &app.required_resource_access,
-            &resource,
-            &BTreeSet::new(),
-            &remove,
-        ) {
-            until_replicated(call, || graph.set_required_resource_access(call, &app.id, &list))
-                .await
-                .map_err(|e| (format!("removing API permissions from application {app_id}"), e))?;
-            applications.remember_written_access(&app_id, &list);
-        }
-        // Consent is taken back only if this resource gave it; without `admin_consent` a grant carrying
-        // these scopes is someone else's.
-        let client_sp = graph
-            .service_principal_by_app_id(call, &app_id)
-            .await
-            .map_err(|e| {
-                (
-                    format!("reading the service principal of application {app_id}"),
-                    e,
-                )
-            })?;
-        if let (Some(c), Some(r)) = (client_sp, resource_sp) {
-            if prior.get("admin_consent").as_bool() != Some(false) {
-                withdraw(client, call, &c.id, &r.id, &scopes).await.map_err(|e| {
-                    (
-                        format!("withdrawing admin consent of application {app_id} for API {resource}"),
-                        e,
-                    )
-                })?;
-            }
-        }
-        Ok(())
-    }
-    .await;
-    applications.invalidate(&app_id);
+    let held = Permissions::held_in(prior);
+    let _guard = applications.lock(&held.application_id).await;
+    let result = take_back(client, applications, call, &held).await;
+    applications.invalidate(&held.application_id);
     result
+}
+
+/// Takes this resource's scopes out of the app's `requiredResourceAccess` and, if this resource gave
+/// consent, out of the grant. What is already gone counts as removed.
+async fn take_back(
+    client: &Client,
+    applications: &Applications,
+    call: &CallContext,
+    held: &Permissions,
+) -> Result<(), Failure> {
+    let (app_id, resource) = (&held.application_id, &held.resource_app_id);
+    let read = read_settled(client, applications, call, app_id)
+        .await
+        .map_err(Failure::of(format!("reading application {app_id}")))?;
+    let app = match read {
+        Some(app) => app,
+        // Gone with the application, if agreeing reads say so.
+        None => match confirm_application_gone(client, applications, call, app_id).await? {
+            Some(app) => app,
+            None => return Ok(()),
+        },
+    };
+    let resource_sp = service_principal(client, call, resource).await?;
+    let mut ids = held.scope_ids.clone();
+    if let Some(sp) = &resource_sp {
+        for (value, id) in published_scopes(sp) {
+            ids.entry(value).or_insert(id);
+        }
+    }
+    let change = ScopeChange {
+        wanted_ids: BTreeSet::new(),
+        dropped_ids: held.scopes.iter().filter_map(|s| ids.get(s).cloned()).collect(),
+        grant_add: BTreeSet::new(),
+        grant_remove: held.scopes.clone(),
+    };
+    write_required_access(client, applications, call, &app, resource, &change).await?;
+    // Consent is taken back only if this resource gave it; without `admin_consent` a grant carrying these
+    // scopes is someone else's.
+    let client_sp = service_principal(client, call, app_id).await?;
+    if let (Some(c), Some(r)) = (client_sp, resource_sp) {
+        if held.admin_consent {
+            withdraw(client, call, &c.id, &r.id, &change.grant_remove)
+                .await
+                .map_err(Failure::of(format!(
+                    "withdrawing admin consent of application {app_id} for API {resource}"
+                )))?;
+        }
+    }
+    Ok(())
 }
 
 /// How long a read may lag behind this process's own last `requiredResourceAccess` write before the read
@@ -1111,13 +1160,13 @@ async fn confirm_application_gone(
             .map_err(unshare)
     })
     .await;
-    let doing = || format!("reading application {app_id}");
+    let failed = Failure::of(format!("reading application {app_id}"));
     match verdict {
         Ok(Verdict::Gone) => Ok(None),
         Ok(Verdict::Found(app)) => Ok(Some(app)),
-        Err(WaitError::Failed(e)) => Err((doing(), e)),
-        Err(WaitError::Cancelled) => Err((doing(), Error::Cancelled)),
-        Err(WaitError::TimedOut) => Err((doing(), Error::Timeout { last: None })),
+        Err(WaitError::Failed(e)) => Err(failed(e)),
+        Err(WaitError::Cancelled) => Err(failed(Error::Cancelled)),
+        Err(WaitError::TimedOut) => Err(failed(Error::Timeout { last: None })),
     }
 }
 
