@@ -10,13 +10,13 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use partnercenter_emulator::demo;
 use serde_json::{Value as Json, json};
-use support::emulator::Emulator;
+use support::case::held_in_state;
+use support::emulator::{Emulator, FaultSpec, Remote};
 use support::{Run, Workdir};
 
 /// How long one Terraform command of a scenario may take before the scenario fails.
@@ -76,27 +76,25 @@ impl Fault {
             Fault::ThrottledThenDroppedWhileLagging => {
                 lagging(emu);
                 // Both fire on the first request (the 429 answers); the drop then meets the retry.
-                emu.fault(json!({"route": route, "status": 429, "retry_after": 1, "count": 1}));
-                json!({"route": route, "drop_connection_after_apply": true, "count": 2})
+                emu.fault(FaultSpec::on(route).status(429).retry_after(1).times(1));
+                FaultSpec::on(route).drop_after_apply().times(2)
             }
             Fault::SlowFailingAndFlapping => {
                 emu.settings(json!({"replication_delay_reads": 2, "replication_random_seed": 7}));
-                emu.fault(json!({"route": route, "latency_ms": 500}));
-                json!({"route": route, "status": 500, "count": 2})
+                emu.fault(FaultSpec::on(route).latency_ms(500));
+                FaultSpec::on(route).status(500).times(2)
             }
             Fault::NotFoundThenUnavailableWhileLagging => {
                 lagging(emu);
-                emu.fault(json!({"route": "GET /v1.0/*", "status": 404, "count": 1}));
-                json!({"route": route, "status": 503, "count": 1})
+                emu.fault(FaultSpec::on("GET /v1.0/*").status(404).times(1));
+                FaultSpec::on(route).status(503).times(1)
             }
-            Fault::Throttled => json!({"route": route, "status": 429, "retry_after": 1, "count": 2}),
-            Fault::Unavailable => json!({"route": route, "status": 503, "count": 2}),
-            Fault::ServerError => json!({"route": route, "status": 500, "count": 2}),
-            Fault::Latency => json!({"route": route, "latency_ms": 2000, "count": 1}),
-            Fault::Persistent => json!({"route": route, "status": 500}),
-            Fault::DroppedAfterApply => {
-                json!({"route": route, "drop_connection_after_apply": true, "count": 1})
-            }
+            Fault::Throttled => FaultSpec::on(route).status(429).retry_after(1).times(2),
+            Fault::Unavailable => FaultSpec::on(route).status(503).times(2),
+            Fault::ServerError => FaultSpec::on(route).status(500).times(2),
+            Fault::Latency => FaultSpec::on(route).latency_ms(2000).times(1),
+            Fault::Persistent => FaultSpec::on(route).status(500),
+            Fault::DroppedAfterApply => FaultSpec::on(route).drop_after_apply().times(1),
             Fault::ReplicationDelay => {
                 emu.control(
                     "POST",
@@ -106,7 +104,7 @@ impl Fault {
                 return;
             }
         };
-        emu.control("POST", "/_emulator/faults", spec);
+        emu.fault(spec);
     }
 }
 
@@ -156,91 +154,9 @@ fn apply_args() -> Vec<&'static str> {
     vec!["apply", "-auto-approve", "-no-color", "-input=false"]
 }
 
-/// The state file as Terraform wrote it (cheaper than `terraform show -json`): instances' attributes
-/// of resources of `type_name`.
-fn state_instances(w: &Workdir, type_name: &str) -> Vec<Json> {
-    let Ok(text) = std::fs::read_to_string(w.path().join("terraform.tfstate")) else {
-        return Vec::new();
-    };
-    let state: Json = serde_json::from_str(&text).expect("state JSON");
-    state["resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["type"] == json!(type_name) && r["mode"] == json!("managed"))
-        .flat_map(|r| r["instances"].as_array().cloned().unwrap_or_default())
-        .map(|i| i["attributes"].clone())
-        .collect()
-}
-
-fn emulator_state(emu: &Emulator) -> Json {
-    emu.control("GET", "/_emulator/state", Json::Null)
-}
-
-/// Keys on the demo app, other than the seeded provider secret.
-fn remote_keys(emu: &Emulator) -> BTreeSet<String> {
-    let state = emulator_state(emu);
-    state["applications"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["appId"] == json!(demo::APP_ID))
-        .flat_map(|a| a["passwordCredentials"].as_array().cloned().unwrap_or_default())
-        .filter_map(|k| k["keyId"].as_str().map(str::to_owned))
-        .filter(|id| id != demo::CLIENT_SECRET_KEY_ID)
-        .collect()
-}
-
-fn state_keys(w: &Workdir) -> BTreeSet<String> {
-    state_instances(w, "partnercenter_web_app_key")
-        .iter()
-        .filter_map(|a| a["key_id"].as_str().map(str::to_owned))
-        .collect()
-}
-
-/// Grants of the demo app's service principal: (grant id, its scopes).
-fn remote_grants(emu: &Emulator) -> BTreeSet<(String, BTreeSet<String>)> {
-    let state = emulator_state(emu);
-    let Some(client_sp) = state["servicePrincipals"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|sp| sp["appId"] == json!(demo::APP_ID))
-        .and_then(|sp| sp["id"].as_str().map(str::to_owned))
-    else {
-        return BTreeSet::new();
-    };
-    state["oauth2PermissionGrants"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|g| g["clientId"] == json!(client_sp))
-        .map(|g| {
-            let scopes = g["scope"]
-                .as_str()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect();
-            (g["id"].as_str().unwrap_or("").to_owned(), scopes)
-        })
-        .filter(|(_, scopes): &(String, BTreeSet<String>)| !scopes.is_empty())
-        .collect()
-}
-
-fn state_grants(w: &Workdir) -> BTreeSet<(String, BTreeSet<String>)> {
-    state_instances(w, "partnercenter_permission_grant")
-        .iter()
-        .filter_map(|a| {
-            let id = a["grant_id"].as_str()?.to_owned();
-            let scopes = a["scopes"]
-                .as_array()?
-                .iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect();
-            Some((id, scopes))
-        })
-        .collect()
+/// What the state file, as Terraform wrote it, records (cheaper than `terraform show -json`).
+fn recorded_in_state(w: &Workdir, baseline: &Remote) -> Remote {
+    held_in_state(&w.state_from_file()).beyond(baseline)
 }
 
 fn key_config() -> String {
@@ -367,6 +283,7 @@ impl Kind {
 /// One resource scenario on a fresh emulator; returns its matrix line or why it broke the rules.
 fn resource_scenario(tf: &support::Terraform, kind: Kind, fault: Fault) -> Result<Outcome, String> {
     let emu = Emulator::start();
+    let baseline = emu.remote();
     let (setup, action_config) = match kind {
         Kind::KeyCreate => (None, key_config()),
         Kind::KeyRead | Kind::KeyDelete => (Some(key_config()), key_config()),
@@ -408,35 +325,23 @@ fn resource_scenario(tf: &support::Terraform, kind: Kind, fault: Fault) -> Resul
     } else {
         format!("failed, {}", short(&clear_failure(&run)?))
     };
+    let (remote, recorded) = (emu.remote().beyond(&baseline), recorded_in_state(&w, &baseline));
+    if remote != recorded {
+        return Err(format!(
+            "emulator {remote:?} != state {recorded:?} after {} / {}:\n{}",
+            kind.label(),
+            fault.label(),
+            run.output()
+        ));
+    }
     let consistent = match kind {
-        Kind::KeyCreate | Kind::KeyRead | Kind::KeyDelete => {
-            let (remote, recorded) = (remote_keys(&emu), state_keys(&w));
-            if remote != recorded {
-                return Err(format!(
-                    "keys: emulator {remote:?} != state {recorded:?} after {} / {}:\n{}",
-                    kind.label(),
-                    fault.label(),
-                    run.output()
-                ));
-            }
-            format!("yes ({} key(s))", remote.len())
-        }
-        _ => {
-            let (remote, recorded) = (remote_grants(&emu), state_grants(&w));
-            if remote != recorded {
-                return Err(format!(
-                    "grants: emulator {remote:?} != state {recorded:?} after {} / {}:\n{}",
-                    kind.label(),
-                    fault.label(),
-                    run.output()
-                ));
-            }
-            format!("yes ({} grant(s))", remote.len())
-        }
+        Kind::KeyCreate | Kind::KeyRead | Kind::KeyDelete => format!("yes ({} key(s))", remote.keys.len()),
+        _ => format!("yes ({} permission(s))", remote.requested.len()),
     };
     let destroyed = matches!(kind, Kind::KeyDelete | Kind::GrantDelete);
     if ok && destroyed {
-        let left = state_keys(&w).len() + state_grants(&w).len();
+        let held = recorded_in_state(&w, &baseline);
+        let left = held.keys.len() + held.requested.len() + held.consented.len();
         if left != 0 {
             return Err(format!(
                 "destroy succeeded but state still holds {left} object(s)"

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use partnercenter_emulator::demo;
 use serde_json::json;
 use support::Workdir;
-use support::emulator::Emulator;
+use support::emulator::{Emulator, FaultSpec};
 
 fn login_command(emu: &Emulator) -> Command {
     let mut cmd = Command::new(support::provider_binary());
@@ -172,11 +172,7 @@ fn a_rotated_refresh_token_is_used_for_the_rest_of_the_run_on(tf: &support::Terr
         "GET /v1/profiles/organization",
         "GET /v1/relationships",
     ] {
-        emu.control(
-            "POST",
-            "/_emulator/faults",
-            json!({"route": route, "latency_ms": 1200}),
-        );
+        emu.fault(FaultSpec::on(route).latency_ms(1200));
     }
     let w = emu
         .endpoints_env(Workdir::with(

@@ -25,7 +25,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value as Json, json};
 use support::case::Case;
-use support::emulator::Emulator;
+use support::emulator::{Emulator, FaultSpec};
 use support::interrupt::interrupted;
 
 /// The seed `make test` uses, so its sequences are the same on every run.
@@ -37,13 +37,13 @@ const STEPS_PER_SEQUENCE: usize = 6;
 /// One thing that happens to the partner's keys.
 #[derive(Debug, Clone)]
 enum Step {
-    Apply { keys: usize, faults: Vec<Json> },
-    Plan { faults: Vec<Json> },
+    Apply { keys: usize, faults: Vec<FaultSpec> },
+    Plan { faults: Vec<FaultSpec> },
     DeleteOutOfBand,
     ExpireOutOfBand,
     MoveClock { days: i64 },
     CtrlCDuringApply { keys: usize, after_ms: u64 },
-    Destroy { faults: Vec<Json> },
+    Destroy { faults: Vec<FaultSpec> },
 }
 
 /// Routes the provider uses for keys, and what can go wrong on each.
@@ -54,22 +54,24 @@ const ROUTES: [&str; 4] = [
     "POST /*/oauth2/v2.0/token",
 ];
 
-fn random_fault(rng: &mut StdRng) -> Json {
+fn random_fault(rng: &mut StdRng) -> FaultSpec {
     let route = ROUTES[rng.random_range(0..ROUTES.len())];
     let writes = route.starts_with("POST /v1.0");
     let count = rng.random_range(1..=2);
     match rng.random_range(0..6) {
-        0 => json!({"route": route, "status": 429, "retry_after": 1, "count": count}),
-        1 => json!({"route": route, "status": 503, "count": count}),
-        2 => json!({"route": route, "status": 500, "count": count}),
-        3 if writes => json!({"route": route, "drop_connection_after_apply": true, "count": 1}),
-        4 if route == "GET /v1.0/*" => json!({"route": route, "status": 404, "count": 1}),
-        _ => json!({"route": route, "latency_ms": rng.random_range(100..800), "count": count}),
+        0 => FaultSpec::on(route).status(429).retry_after(1).times(count),
+        1 => FaultSpec::on(route).status(503).times(count),
+        2 => FaultSpec::on(route).status(500).times(count),
+        3 if writes => FaultSpec::on(route).drop_after_apply().times(1),
+        4 if route == "GET /v1.0/*" => FaultSpec::on(route).status(404).times(1),
+        _ => FaultSpec::on(route)
+            .latency_ms(rng.random_range(100..800))
+            .times(count),
     }
 }
 
 /// None, one, or two faults at once.
-fn random_faults(rng: &mut StdRng) -> Vec<Json> {
+fn random_faults(rng: &mut StdRng) -> Vec<FaultSpec> {
     let n = match rng.random_range(0..10) {
         0..=3 => 0,
         4..=7 => 1,
@@ -118,7 +120,7 @@ resource "partnercenter_web_app_key" "k" {{
     )
 }
 
-fn inject(emu: &Emulator, faults: &[Json]) {
+fn inject(emu: &Emulator, faults: &[FaultSpec]) {
     for fault in faults {
         emu.fault(fault.clone());
     }
@@ -198,7 +200,7 @@ fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
             Step::CtrlCDuringApply { keys: n, after_ms } => {
                 keys = *n;
                 case.config(&config(keys));
-                emu.fault(json!({"route": ROUTES[0], "latency_ms": 1500}));
+                emu.fault(FaultSpec::on(ROUTES[0]).latency_ms(1500));
                 let (run, _) = interrupted(
                     &case.w,
                     &["apply", "-auto-approve", "-no-color", "-input=false"],

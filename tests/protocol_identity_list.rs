@@ -11,7 +11,7 @@ mod support;
 
 use std::collections::{BTreeSet, HashMap};
 
-use partnercenter_emulator::{EmulatorConfig, RunningEmulator, demo};
+use partnercenter_emulator::{EmulatorConfig, FaultSpec, RunningEmulator, demo};
 use serde_json::{Value as Json, json};
 use support::grpc::{in_process, pb};
 use terraform_provider_partnercenter::protocol::value::{from_msgpack, to_msgpack};
@@ -656,7 +656,7 @@ async fn a_bad_config_or_a_failed_graph_read_is_an_event_with_a_diagnostic() {
     // Graph refuses the read.
     h.control(
         "/_emulator/faults",
-        json!({"route": "GET /v1.0/*", "status": 403}),
+        FaultSpec::on("GET /v1.0/*").status(403).to_json(),
     )
     .await;
     let events = h.list(&list_config(demo::APP_ID, None), false, 100).await;

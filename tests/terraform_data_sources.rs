@@ -8,7 +8,7 @@ mod support;
 use partnercenter_emulator::demo;
 use serde_json::json;
 use support::Workdir;
-use support::emulator::Emulator;
+use support::emulator::{Emulator, FaultSpec};
 
 const ALL_DATA_SOURCES: &str = r#"
 provider "partnercenter" {}
@@ -195,16 +195,13 @@ each_terraform! {
 
 fn throttling_and_unavailability_are_retried_until_the_plan_succeeds_on(tf: &support::Terraform) {
     let emu = Emulator::start();
-    emu.control(
-        "POST",
-        "/_emulator/faults",
-        json!({"route": "GET /v1/customers", "status": 429, "retry_after": 1, "count": 3}),
+    emu.fault(
+        FaultSpec::on("GET /v1/customers")
+            .status(429)
+            .retry_after(1)
+            .times(3),
     );
-    emu.control(
-        "POST",
-        "/_emulator/faults",
-        json!({"route": "GET /v1/profiles/mpn", "status": 503, "count": 2}),
-    );
+    emu.fault(FaultSpec::on("GET /v1/profiles/mpn").status(503).times(2));
     let w = emu.demo_env(Workdir::with(tf, ALL_DATA_SOURCES));
     let run = w.run(&["plan", "-no-color", "-input=false"]);
     assert_eq!(run.code, 0, "{}", run.output());

@@ -12,7 +12,7 @@ mod support;
 use partnercenter_emulator::demo;
 use serde_json::{Value as Json, json};
 use support::case::{Case, values_of};
-use support::emulator::Emulator;
+use support::emulator::{Emulator, FaultSpec};
 
 const KEY: &str = "partnercenter_web_app_key.k";
 
@@ -186,12 +186,12 @@ each_terraform! {
                 emu.control("DELETE", &format!("/_emulator/vaults/kv1/secrets/{SECRET_NAME}"), Json::Null);
             }), false),
             ("429 twice", Box::new(|emu: &Emulator| {
-                emu.fault(json!({"route": "PUT /_vaults/kv1/secrets/*", "status": 429, "count": 3}));
+                emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").status(429).times(3));
             }), true),
             ("dropped after the PUT", Box::new(|emu: &Emulator| {
                 // The first PUT is the body-less challenge; the second carries the secret.
-                emu.fault(json!({"route": "PUT /_vaults/kv1/secrets/*", "latency_ms": 1, "count": 1}));
-                emu.fault(json!({"route": "PUT /_vaults/kv1/secrets/*", "drop_connection_after_apply": true, "count": 2}));
+                emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").latency_ms(1).times(1));
+                emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").drop_after_apply().times(2));
             }), true),
         ];
         for (name, fault, succeeds) in cases {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use partnercenter_emulator::demo;
 use serde_json::{Value as Json, json};
 use support::case::{Case, values_of};
-use support::emulator::Emulator;
+use support::emulator::{Emulator, FaultSpec};
 
 const KEY: &str = "partnercenter_web_app_key.k";
 
@@ -43,13 +43,7 @@ fn time(v: &Json) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn add_password_fault(emu: &Emulator, fault: Json) {
-    let mut spec = json!({"route": "POST /v1.0/applications/*/addPassword"});
-    spec.as_object_mut()
-        .unwrap()
-        .extend(fault.as_object().unwrap().clone());
-    emu.fault(spec);
-}
+const ADD_PASSWORD: &str = "POST /v1.0/applications/*/addPassword";
 
 fn delete_out_of_band(emu: &Emulator, key_id: &str) {
     emu.control(
@@ -291,8 +285,8 @@ fn import_blocks_generate_a_configuration_that_plans_no_change() {
 each_terraform! {
     fn throttling_outages_and_latency_on_add_password_do_not_break_apply(tf) {
         let emu = Emulator::start();
-        add_password_fault(&emu, json!({"status": 429, "retry_after": 1, "count": 2}));
-        add_password_fault(&emu, json!({"latency_ms": 300, "count": 1}));
+        emu.fault(FaultSpec::on(ADD_PASSWORD).status(429).retry_after(1).times(2));
+        emu.fault(FaultSpec::on(ADD_PASSWORD).latency_ms(300).times(1));
         let case = Case::new(tf, &emu, &key_config(""));
         case.apply();
     }
@@ -302,10 +296,14 @@ each_terraform! {
     /// The write is applied, its answer lost, and the new key takes reads to replicate: one apply must
     /// end with exactly one key (it used to leave two, one untracked).
     fn a_lost_add_password_answer_while_new_keys_lag_leaves_exactly_one_key(tf) {
-        for fault in [json!({"drop_connection_after_apply": true, "count": 1}), json!({"status": 503, "count": 1})] {
+        let faults = [
+            FaultSpec::on(ADD_PASSWORD).drop_after_apply().times(1),
+            FaultSpec::on(ADD_PASSWORD).status(503).times(1),
+        ];
+        for fault in faults {
             let emu = Emulator::start();
             emu.settings(json!({"replication_delay_reads": 3}));
-            add_password_fault(&emu, fault.clone());
+            emu.fault(fault.clone());
             let case = Case::new(tf, &emu, &key_config(""));
             let run = case.apply_anyhow();
             if run.code == 0 {
@@ -314,7 +312,7 @@ each_terraform! {
                 // A key recorded without its secret is tainted: the next apply replaces it.
                 case.apply();
             }
-            assert_eq!(emu.remote().keys.len(), 2, "the seeded secret and one key ({fault})");
+            assert_eq!(emu.remote().keys.len(), 2, "the seeded secret and one key ({:?})", fault.to_json());
         }
     }
 }
@@ -327,7 +325,7 @@ each_terraform! {
         let mut case = Case::new(tf, &emu, &key_config(""));
         case.apply();
         let id = key_id(&case);
-        let not_found = json!({"route": "GET /v1.0/*", "status": 404, "count": 1});
+        let not_found = FaultSpec::on("GET /v1.0/*").status(404).times(1);
 
         emu.fault(not_found.clone());
         let (plan, run) = case.plan();

@@ -133,30 +133,8 @@ impl<'a> Case<'a> {
 
     /// What Terraform state says the emulator should hold beyond the seed.
     pub fn state_holds(&self) -> Remote {
-        let mut held = Remote::default();
-        for r in resources(&self.w.state()) {
-            let v = &r["values"];
-            let lower = |name: &str| v[name].as_str().unwrap_or_default().to_ascii_lowercase();
-            match r["type"].as_str() {
-                Some("partnercenter_web_app_key") => {
-                    held.keys.insert((lower("application_id"), lower("key_id")));
-                }
-                Some("partnercenter_permission_grant") => {
-                    let app = lower("application_id");
-                    let api = lower("resource_app_id");
-                    for (scope, id) in v["scope_ids"].as_object().into_iter().flatten() {
-                        let id = id.as_str().unwrap_or_default().to_ascii_lowercase();
-                        held.requested.insert((app.clone(), api.clone(), id));
-                        if v["admin_consent"] == json!(true) {
-                            held.consented.insert((app.clone(), api.clone(), scope.clone()));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
         // Seeded objects are in the baseline, not the case's: keep only what the case made.
-        held.beyond(&self.baseline)
+        held_in_state(&self.w.state()).beyond(&self.baseline)
     }
 
     /// `terraform destroy` must succeed and leave nothing the case made.
@@ -193,6 +171,34 @@ impl Drop for Case<'_> {
             self.destroy();
         }
     }
+}
+
+/// What a `terraform show -json` state says the emulator holds: its keys, and its grants' requested
+/// permissions and consented scopes.
+pub fn held_in_state(state: &Json) -> Remote {
+    let mut held = Remote::default();
+    for r in resources(state) {
+        let v = &r["values"];
+        let lower = |name: &str| v[name].as_str().unwrap_or_default().to_ascii_lowercase();
+        match r["type"].as_str() {
+            Some("partnercenter_web_app_key") => {
+                held.keys.insert((lower("application_id"), lower("key_id")));
+            }
+            Some("partnercenter_permission_grant") => {
+                let app = lower("application_id");
+                let api = lower("resource_app_id");
+                for (scope, id) in v["scope_ids"].as_object().into_iter().flatten() {
+                    let id = id.as_str().unwrap_or_default().to_ascii_lowercase();
+                    held.requested.insert((app.clone(), api.clone(), id));
+                    if v["admin_consent"] == json!(true) {
+                        held.consented.insert((app.clone(), api.clone(), scope.clone()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    held
 }
 
 /// Every resource instance in a `terraform show -json` state, root and child modules alike.

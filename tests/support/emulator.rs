@@ -1,5 +1,6 @@
 //! The emulator in the test process, with its control API, and the provider environment pointing at it.
 
+pub use partnercenter_emulator::FaultSpec;
 use partnercenter_emulator::{EmulatorConfig, RunningEmulator, demo};
 use serde_json::Value as Json;
 
@@ -170,9 +171,9 @@ impl Emulator {
         remote
     }
 
-    /// Adds a fault (`POST /_emulator/faults`).
-    pub fn fault(&self, spec: Json) {
-        self.control("POST", "/_emulator/faults", spec);
+    /// Adds a fault (`POST /_emulator/faults`), e.g. `FaultSpec::on("POST /v1.0/**").status(503).times(2)`.
+    pub fn fault(&self, spec: FaultSpec) {
+        self.control("POST", "/_emulator/faults", spec.to_json());
     }
 
     /// Changes settings (`POST /_emulator/settings`).
