@@ -35,7 +35,7 @@ const SEQUENCES_IN_MAKE_TEST: u64 = 2;
 const STEPS_PER_SEQUENCE: usize = 6;
 
 /// One thing that happens to the partner's keys.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Step {
     Apply { keys: usize, faults: Vec<FaultSpec> },
     Plan { faults: Vec<FaultSpec> },
@@ -44,6 +44,26 @@ enum Step {
     MoveClock { days: i64 },
     CtrlCDuringApply { keys: usize, after_ms: u64 },
     Destroy { faults: Vec<FaultSpec> },
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let faults = |faults: &[FaultSpec]| -> String {
+            let listed: Vec<String> = faults.iter().map(|x| x.to_json().to_string()).collect();
+            format!("[{}]", listed.join(", "))
+        };
+        match self {
+            Step::Apply { keys, faults: x } => write!(f, "apply {keys} key(s) with faults {}", faults(x)),
+            Step::Plan { faults: x } => write!(f, "plan with faults {}", faults(x)),
+            Step::DeleteOutOfBand => f.write_str("a key deleted out of band"),
+            Step::ExpireOutOfBand => f.write_str("a key expired out of band"),
+            Step::MoveClock { days } => write!(f, "clock +{days} days"),
+            Step::CtrlCDuringApply { keys, after_ms } => {
+                write!(f, "Ctrl-C {after_ms} ms into an apply of {keys} key(s)")
+            }
+            Step::Destroy { faults: x } => write!(f, "destroy with faults {}", faults(x)),
+        }
+    }
 }
 
 /// Routes the provider uses for keys, and what can go wrong on each.
@@ -155,6 +175,7 @@ fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
     let mut keys = 1;
     for _ in 0..STEPS_PER_SEQUENCE {
         let step = random_step(&mut rng);
+        eprintln!("model-based: seed {seed}, step {}: {step:?}", log.len() + 1);
         log.push(format!("{step:?}"));
         match &step {
             Step::Apply { keys: n, faults } => {
@@ -186,6 +207,9 @@ fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
                         Json::Null,
                     );
                 }
+                // Someone else's change happened a while before the next command: every replica knows.
+                // (The provider's own writes keep their lag: that is what the invariants test.)
+                emu.settle();
             }
             Step::ExpireOutOfBand => {
                 if let Some(key) = some_key(&emu, &mut rng) {
@@ -195,6 +219,7 @@ fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
                         Json::Null,
                     );
                 }
+                emu.settle();
             }
             Step::MoveClock { days } => emu.advance_days(*days),
             Step::CtrlCDuringApply { keys: n, after_ms } => {

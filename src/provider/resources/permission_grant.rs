@@ -36,6 +36,21 @@ pub struct PermissionGrant;
 // ---------------------------------------------------------------------------------------------------------
 // Model
 
+/// The attribute names, written once.
+mod attr {
+    pub const APPLICATION_ID: &str = "application_id";
+    pub const API: &str = "api";
+    pub const SCOPES: &str = "scopes";
+    pub const ADMIN_CONSENT: &str = "admin_consent";
+    pub const RESOURCE_APP_ID: &str = "resource_app_id";
+    pub const CLIENT_SERVICE_PRINCIPAL_ID: &str = "client_service_principal_id";
+    pub const RESOURCE_SERVICE_PRINCIPAL_ID: &str = "resource_service_principal_id";
+    pub const GRANT_ID: &str = "grant_id";
+    pub const SCOPE_IDS: &str = "scope_ids";
+    pub const ID: &str = "id";
+    pub const TIMEOUTS: &str = "timeouts";
+}
+
 /// The APIs users may name by alias; `api` also takes any API's App ID.
 const API_ALIASES: [(&str, &str); 4] = [
     ("partner_center", "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"),
@@ -91,14 +106,14 @@ impl Permissions {
     fn held_in(state: &Value) -> Permissions {
         let optional = |name: &str| state.known::<String>(name);
         Permissions {
-            application_id: text(state, "application_id"),
-            resource_app_id: text(state, "resource_app_id"),
-            scopes: strings_of(state.get("scopes")),
-            admin_consent: state.known::<bool>("admin_consent").unwrap_or(true),
-            client_service_principal_id: optional("client_service_principal_id"),
-            resource_service_principal_id: optional("resource_service_principal_id"),
-            grant_id: optional("grant_id"),
-            scope_ids: map_of(state.get("scope_ids")),
+            application_id: text(state, attr::APPLICATION_ID),
+            resource_app_id: text(state, attr::RESOURCE_APP_ID),
+            scopes: strings_of(state.get(attr::SCOPES)),
+            admin_consent: state.known::<bool>(attr::ADMIN_CONSENT).unwrap_or(true),
+            client_service_principal_id: optional(attr::CLIENT_SERVICE_PRINCIPAL_ID),
+            resource_service_principal_id: optional(attr::RESOURCE_SERVICE_PRINCIPAL_ID),
+            grant_id: optional(attr::GRANT_ID),
+            scope_ids: map_of(state.get(attr::SCOPE_IDS)),
         }
     }
 
@@ -106,25 +121,25 @@ impl Permissions {
     fn to_value(&self, api: &Value, timeouts: &Value) -> Value {
         Value::object([
             (
-                "id",
+                attr::ID,
                 Value::string(format!("{}/{}", self.application_id, self.resource_app_id)),
             ),
-            ("application_id", Value::string(self.application_id.clone())),
-            ("api", api.clone()),
-            ("scopes", string_set(&self.scopes)),
-            ("admin_consent", Value::Bool(self.admin_consent)),
-            ("resource_app_id", Value::string(self.resource_app_id.clone())),
+            (attr::APPLICATION_ID, Value::string(self.application_id.clone())),
+            (attr::API, api.clone()),
+            (attr::SCOPES, string_set(&self.scopes)),
+            (attr::ADMIN_CONSENT, Value::Bool(self.admin_consent)),
+            (attr::RESOURCE_APP_ID, Value::string(self.resource_app_id.clone())),
             (
-                "client_service_principal_id",
+                attr::CLIENT_SERVICE_PRINCIPAL_ID,
                 Value::from(self.client_service_principal_id.clone()),
             ),
             (
-                "resource_service_principal_id",
+                attr::RESOURCE_SERVICE_PRINCIPAL_ID,
                 Value::from(self.resource_service_principal_id.clone()),
             ),
-            ("grant_id", Value::from(self.grant_id.clone())),
-            ("scope_ids", string_map(&self.scope_ids)),
-            ("timeouts", timeouts.clone()),
+            (attr::GRANT_ID, Value::from(self.grant_id.clone())),
+            (attr::SCOPE_IDS, string_map(&self.scope_ids)),
+            (attr::TIMEOUTS, timeouts.clone()),
         ])
     }
 }
@@ -224,7 +239,7 @@ fn resolve_scopes(
     if !hints.is_empty() {
         detail.push_str(&format!(" Note: {}.", hints.join("; ")));
     }
-    Err(Diagnostic::error("Unknown scope", detail).at(AttributePath::root("scopes")))
+    Err(Diagnostic::error("Unknown scope", detail).at(AttributePath::root(attr::SCOPES)))
 }
 
 /// `requiredResourceAccess` with the `add` ids present and the `remove` ids absent from the entry of
@@ -362,16 +377,16 @@ impl Resource<Configured> for PermissionGrant {
              principals (the app's, or the API's, e.g. Partner Center's in the partner tenant) are created. \
              Scopes or consent removed outside Terraform show as an in-place update.",
         )
-        .attribute(Attribute::string("id").computed().description("`<application_id>/<resource_app_id>`."))
+        .attribute(Attribute::string(attr::ID).computed().description("`<application_id>/<resource_app_id>`."))
         .attribute(
-            Attribute::string("application_id")
+            Attribute::string(attr::APPLICATION_ID)
                 .required()
                 .requires_replace()
                 .description("The App ID (client id) of the application that gets the permissions.")
                 .validate(validation::guid("the App ID of the application")),
         )
         .attribute(
-            Attribute::string("api")
+            Attribute::string(attr::API)
                 .required()
                 .requires_replace()
                 .description(
@@ -381,7 +396,7 @@ impl Resource<Configured> for PermissionGrant {
                 .validate(api_validator()),
         )
         .attribute(
-            Attribute::new("scopes", Type::set(Type::String))
+            Attribute::new(attr::SCOPES, Type::set(Type::String))
                 .required()
                 .description(
                     "Delegated permission values, e.g. `[\"user_impersonation\"]` or \
@@ -391,26 +406,26 @@ impl Resource<Configured> for PermissionGrant {
                 .validate(validation::not_blank())
                 .validate(at_least_one_scope()),
         )
-        .attribute(Attribute::bool("admin_consent").default(true).description(
+        .attribute(Attribute::bool(attr::ADMIN_CONSENT).default(true).description(
             "Grant tenant-wide admin consent (an `AllPrincipals` oauth2PermissionGrant carries the scopes). \
              Default `true`.",
         ))
-        .attribute(Attribute::string("resource_app_id").computed().description("The API's App ID."))
+        .attribute(Attribute::string(attr::RESOURCE_APP_ID).computed().description("The API's App ID."))
         .attribute(
-            Attribute::string("client_service_principal_id")
+            Attribute::string(attr::CLIENT_SERVICE_PRINCIPAL_ID)
                 .computed()
                 .description("Object id of the application's service principal in the tenant."),
         )
         .attribute(
-            Attribute::string("resource_service_principal_id")
+            Attribute::string(attr::RESOURCE_SERVICE_PRINCIPAL_ID)
                 .computed()
                 .description("Object id of the API's service principal in the tenant."),
         )
-        .attribute(Attribute::string("grant_id").computed().description(
+        .attribute(Attribute::string(attr::GRANT_ID).computed().description(
             "Id of the oauth2PermissionGrant carrying the scopes; null without `admin_consent`.",
         ))
         .attribute(
-            Attribute::new("scope_ids", Type::map(Type::String))
+            Attribute::new(attr::SCOPE_IDS, Type::map(Type::String))
                 .computed()
                 .description("Scope value -> permission id, from the API's service principal."),
         )
@@ -427,8 +442,10 @@ impl Resource<Configured> for PermissionGrant {
         diags: &mut Diagnostics,
     ) {
         let (config, prior) = (request.config, request.prior);
-        let (Some(app_id), Some(api)) = (config.get("application_id").as_str(), config.get("api").as_str())
-        else {
+        let (Some(app_id), Some(api)) = (
+            config.get(attr::APPLICATION_ID).as_str(),
+            config.get(attr::API).as_str(),
+        ) else {
             return;
         };
         let Some(resource) = resource_app_id(api) else {
@@ -436,36 +453,40 @@ impl Resource<Configured> for PermissionGrant {
         };
         // An alias and its App ID are the same API: changing one for the other is not a new object.
         if !prior.is_null()
-            && prior.get("resource_app_id").as_str() == Some(resource.as_str())
-            && prior.get("application_id").as_str() == Some(app_id)
+            && prior.get(attr::RESOURCE_APP_ID).as_str() == Some(resource.as_str())
+            && prior.get(attr::APPLICATION_ID).as_str() == Some(app_id)
         {
-            plan.requires_replace.retain(|p| *p != AttributePath::root("api"));
+            plan.requires_replace
+                .retain(|p| *p != AttributePath::root(attr::API));
         }
         let new_object = prior.is_null() || plan.is_replace();
         let kept = |name: &str| match prior.get(name) {
             v @ Value::String(_) if !new_object => v.clone(),
             _ => Value::Unknown,
         };
-        let admin_consent = plan.planned.get("admin_consent").as_bool();
+        let admin_consent = plan.planned.get(attr::ADMIN_CONSENT).as_bool();
         let planned = &mut plan.planned;
-        planned.set("id", Value::string(format!("{app_id}/{resource}")));
-        planned.set("resource_app_id", Value::string(resource.clone()));
-        planned.set("client_service_principal_id", kept("client_service_principal_id"));
+        planned.set(attr::ID, Value::string(format!("{app_id}/{resource}")));
+        planned.set(attr::RESOURCE_APP_ID, Value::string(resource.clone()));
         planned.set(
-            "resource_service_principal_id",
-            kept("resource_service_principal_id"),
+            attr::CLIENT_SERVICE_PRINCIPAL_ID,
+            kept(attr::CLIENT_SERVICE_PRINCIPAL_ID),
         );
         planned.set(
-            "grant_id",
+            attr::RESOURCE_SERVICE_PRINCIPAL_ID,
+            kept(attr::RESOURCE_SERVICE_PRINCIPAL_ID),
+        );
+        planned.set(
+            attr::GRANT_ID,
             if admin_consent == Some(false) {
                 Value::Null
             } else {
-                kept("grant_id")
+                kept(attr::GRANT_ID)
             },
         );
-        planned.set("scope_ids", Value::Unknown);
+        planned.set(attr::SCOPE_IDS, Value::Unknown);
 
-        let scopes = config.get("scopes");
+        let scopes = config.get(attr::SCOPES);
         if !scopes.is_wholly_known() || scopes.is_null() {
             return;
         }
@@ -482,7 +503,7 @@ impl Resource<Configured> for PermissionGrant {
         let call = call_context(ctx, timeouts::get(config, "read", TIMEOUTS.read));
         match client.graph().service_principal_by_app_id(&call, &resource).await {
             Ok(Some(sp)) => match resolve_scopes(&strings_of(scopes), &sp) {
-                Ok(ids) => plan.planned.set("scope_ids", string_map(&ids)),
+                Ok(ids) => plan.planned.set(attr::SCOPE_IDS, string_map(&ids)),
                 Err(d) => diags.push(d),
             },
             // Created at apply (e.g. Partner Center's in a partner tenant); the scopes are checked then,
@@ -491,7 +512,7 @@ impl Resource<Configured> for PermissionGrant {
             Err(e) => diags.push(errors::attribute_diagnostic(
                 &format!("reading the service principal of API {resource} to check the scopes"),
                 &e,
-                "scopes",
+                attr::SCOPES,
             )),
         }
     }
@@ -523,9 +544,9 @@ impl Resource<Configured> for PermissionGrant {
             }
         };
         let call = call_context(ctx, timeouts::get(state, "read", TIMEOUTS.read));
-        let app_id = text(state, "application_id");
+        let app_id = text(state, attr::APPLICATION_ID);
         match observe_settled(client, &ctx.client.applications, &call, state).await {
-            Ok(Some(seen)) => Some(seen.to_value(state.get("api"), state.get("timeouts"))),
+            Ok(Some(seen)) => Some(seen.to_value(state.get(attr::API), state.get(attr::TIMEOUTS))),
             Ok(None) if is_import(state) => None,
             Ok(None) => {
                 diags.warning(
@@ -534,7 +555,7 @@ impl Resource<Configured> for PermissionGrant {
                         "Application {app_id} no longer exists in the tenant, so its permissions for API {} are \
                          gone too. The next plan creates them again if the configuration still names the \
                          application.",
-                        text(state, "resource_app_id")
+                        text(state, attr::RESOURCE_APP_ID)
                     ),
                 );
                 None
@@ -588,21 +609,21 @@ impl Resource<Configured> for PermissionGrant {
         };
         // `scopes` and `admin_consent` null tell Read to take whatever the application holds for the API.
         Some(Value::object([
-            ("id", Value::string(format!("{app}/{resource}"))),
-            ("application_id", Value::string(app)),
-            ("api", Value::string(api)),
-            ("resource_app_id", Value::string(resource)),
+            (attr::ID, Value::string(format!("{app}/{resource}"))),
+            (attr::APPLICATION_ID, Value::string(app)),
+            (attr::API, Value::string(api)),
+            (attr::RESOURCE_APP_ID, Value::string(resource)),
         ]))
     }
 
     /// Terraform 1.12+: the client app and the API, both GUIDs (read in any case), name the grant.
     fn identity(&self) -> Option<Identity> {
-        Some(Identity::from_state(["application_id", "resource_app_id"]).ignore_case())
+        Some(Identity::from_state([attr::APPLICATION_ID, attr::RESOURCE_APP_ID]).ignore_case())
     }
 }
 
 fn is_import(state: &Value) -> bool {
-    state.get("scopes").is_null()
+    state.get(attr::SCOPES).is_null()
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -641,7 +662,7 @@ async fn converge(
         .client_for(Needs::AppOnly, "Granting API permissions", diags)?;
     let call = call_context(ctx, timeout);
     let applications = &ctx.client.applications;
-    let app_id = text(planned, "application_id");
+    let app_id = text(planned, attr::APPLICATION_ID);
     let guard = applications.lock(&app_id).await;
     let result = write(client, applications, &call, prior, planned, diags).await;
     applications.invalidate(&app_id);
@@ -656,7 +677,7 @@ async fn converge(
     };
     // Wait until reads agree (replication), so the next plan does not report drift that is only lag. A
     // read that fails is retried like one that disagrees: the write itself succeeded.
-    let expected = wanted.to_value(planned.get("api"), &Value::Null);
+    let expected = wanted.to_value(planned.get(attr::API), &Value::Null);
     let settled = consistency::wait_until(&call, || async {
         let seen = observe(client, applications, &call, &expected, true).await;
         Ok::<_, Failure>(matches!(seen, Ok(Some(seen)) if seen == wanted))
@@ -665,7 +686,7 @@ async fn converge(
     if settled.is_err() {
         settle_warning(&wanted, diags);
     }
-    Some(wanted.to_value(planned.get("api"), planned.get("timeouts")))
+    Some(wanted.to_value(planned.get(attr::API), planned.get(attr::TIMEOUTS)))
 }
 
 fn settle_warning(wanted: &Permissions, diags: &mut Diagnostics) {
@@ -698,7 +719,7 @@ async fn write(
         .map_err(Failure::of(format!("reading application {app_id}")))?
     else {
         diags.attribute_error(
-            AttributePath::root("application_id"),
+            AttributePath::root(attr::APPLICATION_ID),
             "Application not found",
             format!(
                 "No application with App ID {app_id} exists in the tenant the provider signs in to. Check \
@@ -862,8 +883,8 @@ async fn observe(
     state: &Value,
     fresh: bool,
 ) -> Result<Option<Permissions>, Failure> {
-    let app_id = text(state, "application_id");
-    let resource = text(state, "resource_app_id");
+    let app_id = text(state, attr::APPLICATION_ID);
+    let resource = text(state, attr::RESOURCE_APP_ID);
     let app = if fresh {
         applications.read_fresh(client, call, &app_id).await
     } else {
@@ -906,9 +927,9 @@ fn held_remotely(
     resource_sp: Option<ServicePrincipal>,
     grant: Option<GraphGrant>,
 ) -> Option<Permissions> {
-    let resource = text(state, "resource_app_id");
+    let resource = text(state, attr::RESOURCE_APP_ID);
     // Value <-> id: what the API publishes now, else what the state recorded.
-    let mut ids = map_of(state.get("scope_ids"));
+    let mut ids = map_of(state.get(attr::SCOPE_IDS));
     if let Some(sp) = &resource_sp {
         ids.extend(published_scopes(sp));
     }
@@ -927,9 +948,9 @@ fn held_remotely(
     let candidates = if importing {
         in_required.union(&granted).cloned().collect()
     } else {
-        strings_of(state.get("scopes"))
+        strings_of(state.get(attr::SCOPES))
     };
-    let admin_consent = match state.get("admin_consent").as_bool() {
+    let admin_consent = match state.get(attr::ADMIN_CONSENT).as_bool() {
         // Consent revoked outside Terraform shows as `admin_consent` false -> true.
         Some(true) | None => grant.is_some(),
         Some(false) => false,
@@ -946,7 +967,7 @@ fn held_remotely(
         .filter_map(|s| Some((s.clone(), ids.get(s)?.clone())))
         .collect();
     Some(Permissions {
-        application_id: text(state, "application_id"),
+        application_id: text(state, attr::APPLICATION_ID),
         resource_app_id: resource,
         scopes,
         admin_consent,
@@ -979,7 +1000,7 @@ async fn observe_settled(
     while agreeing < consistency::CONSECUTIVE_READS {
         backoff.pause(call, None).await.map_err(Failure::of(format!(
             "reading the permissions of application {}",
-            text(state, "application_id")
+            text(state, attr::APPLICATION_ID)
         )))?;
         let again = observe(client, applications, call, state, true).await?;
         if again == held {
