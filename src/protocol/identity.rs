@@ -221,18 +221,7 @@ impl ResolvedIdentity {
         let Some(dv) = data.and_then(|d| d.identity_data.as_ref()) else {
             return Ok(None);
         };
-        let decoded = if !dv.msgpack.is_empty() {
-            value::from_msgpack(&dv.msgpack, &self.value_type)
-        } else if !dv.json.is_empty() {
-            serde_json::from_slice(&dv.json)
-                .map_err(|e| value::DecodeError {
-                    message: e.to_string(),
-                })
-                .and_then(|j| value::from_json(&j, &self.value_type, false))
-        } else {
-            return Ok(None);
-        };
-        match decoded {
+        match value::from_dynamic(dv, &self.value_type) {
             Ok(Value::Null) => Ok(None),
             Ok(v) => Ok(Some(v)),
             Err(e) => Err(Diagnostic::error(
@@ -262,10 +251,7 @@ impl ResolvedIdentity {
 
     pub(crate) fn encode(&self, identity: Option<&Value>) -> Option<pb::ResourceIdentityData> {
         identity.map(|v| pb::ResourceIdentityData {
-            identity_data: Some(pb::DynamicValue {
-                msgpack: value::to_msgpack(v, &self.value_type),
-                json: Vec::new(),
-            }),
+            identity_data: Some(value::to_dynamic(v, &self.value_type)),
         })
     }
 

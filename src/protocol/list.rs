@@ -86,10 +86,9 @@ impl Listing {
         let event = Event {
             identity: self.identity.encode(Some(&identity)),
             display_name: display_name.into(),
-            resource_object: self.include_resource_object.then(|| pb::DynamicValue {
-                msgpack: value::to_msgpack(state, &self.state_type),
-                json: Vec::new(),
-            }),
+            resource_object: self
+                .include_resource_object
+                .then(|| value::to_dynamic(state, &self.state_type)),
             diagnostic: Vec::new(),
         };
         if self.tx.send(Ok(event)).await.is_err() {

@@ -15,11 +15,11 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::contracts::Provider;
 use super::proto::plugin as gp;
 use super::proto::tfplugin6::provider_server::ProviderServer as ProviderService;
 use super::server::ProviderServer;
 use super::tls::AutoMtls;
-use super::traits::Provider;
 use super::transport::{Listener, Stream as Socket, Transport, TransportError};
 
 /// The cookie Terraform sets so a provider knows it was started as a plugin.

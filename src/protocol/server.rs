@@ -18,15 +18,15 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::contracts::{
+    Context, DataSource, EphemeralResource, ListResource, PlanRequest, Private, Provider, Resource,
+};
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::identity::ResolvedIdentity;
 use super::list::Listing;
 use super::plan::default_plan;
 use super::proto::tfplugin6 as pb;
 use super::schema::Schema;
-use super::traits::{
-    Context, DataSource, EphemeralResource, ListResource, PlanRequest, Private, Provider, Resource,
-};
 use super::value::{self, Type, Value};
 
 /// A server-streaming answer.
