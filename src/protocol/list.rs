@@ -116,6 +116,13 @@ impl Listing {
         !self.is_done()
     }
 
+    /// Resolves when Terraform stops reading the stream. Borrows nothing, so it can be awaited while the
+    /// list resource pushes into this listing.
+    pub(crate) fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let tx = self.tx.clone();
+        async move { tx.closed().await }
+    }
+
     /// How many objects were sent.
     pub fn sent(&self) -> u64 {
         self.sent
