@@ -1,40 +1,37 @@
 //! The `tfplugin6.Provider` gRPC service. Every RPC reads the same way: look the type up, decode the
-//! request, run the operation, encode the answer; the lookup ([`Registry::get`]) and the diagnostics
-//! runner ([`run`]) exist once. A panic in any provider code becomes an error diagnostic; the plugin keeps
-//! serving. Resource identities are derived from the states the resources return (rules in `identity`).
-//! RPCs of features this provider does not offer (actions, state stores, provider-generated configuration)
-//! answer `Unimplemented` or an empty result, which Terraform tolerates; Terraform never calls them for a
-//! provider that announces none.
+//! request, run the operation, encode the answer. The lookup ([`Registry::get`]), the diagnostics runner
+//! ([`run`]) and the answers live here, with the RPC table; the operations behind the RPCs live beside
+//! this file, one file per kind of type (`server/managed_resources.rs`, `data_sources.rs`,
+//! `ephemeral_resources.rs`, `list_resources.rs`). A panic in any provider code becomes an error
+//! diagnostic; the plugin keeps serving. Resource identities are derived from the states the resources
+//! return (rules in `identity`). RPCs of features this provider does not offer (actions, state stores,
+//! provider-generated configuration) answer `Unimplemented` or an empty result, which Terraform tolerates;
+//! Terraform never calls them for a provider that announces none.
+
+mod data_sources;
+mod ephemeral_resources;
+mod list_resources;
+mod managed_resources;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock, RwLock};
-use std::time::SystemTime;
 
 use futures::{FutureExt, Stream};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::contracts::{
-    Context, DataSource, EphemeralResource, ListResource, PlanRequest, Private, Provider, Resource,
-};
+use super::contracts::{Context, DataSource, EphemeralResource, ListResource, Provider, Resource};
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::identity::ResolvedIdentity;
-use super::list::Listing;
-use super::plan::default_plan;
 use super::proto::tfplugin6 as pb;
 use super::schema::Schema;
 use super::value::{self, Type, Value};
 
 /// A server-streaming answer.
 type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
-
-/// How many list events may wait for Terraform to read them before the list resource waits too.
-const LIST_BUFFER: usize = 16;
 
 // ---------------------------------------------------------------------------------------------------------
 // The lookup
@@ -293,23 +290,10 @@ fn only<R: FromDiagnostics>(diags: Diagnostics) -> Result<Response<R>, Status> {
     answer(Err(diags))
 }
 
-/// A list stream of one event carrying `diags`: how a list that cannot start says why.
-fn one_event(diags: Diagnostics) -> EventStream<pb::list_resource::Event> {
-    let event = pb::list_resource::Event {
-        diagnostic: diags.to_proto(),
-        ..Default::default()
-    };
-    Box::pin(tokio_stream::once(Ok(event)))
-}
-
 /// State stores (experimental in Terraform) are only used through a provider announcing
 /// `state_store_schemas`; this one announces none.
 fn no_state_stores() -> Status {
     Status::unimplemented("this provider has no state stores")
-}
-
-fn timestamp(t: SystemTime) -> prost_types::Timestamp {
-    prost_types::Timestamp::from(t)
 }
 
 fn capabilities() -> pb::ServerCapabilities {
@@ -452,48 +436,8 @@ fn resolve_identities<C: 'static>(
         .collect()
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// The operations behind the RPCs: decoded requests in, responses out
-
-/// What an apply does, by the state it starts from and the state it plans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    Create,
-    Update,
-    Delete,
-}
-
-impl Change {
-    fn of(prior: &Value, planned: &Value) -> Change {
-        if planned.is_null() {
-            Change::Delete
-        } else if prior.is_null() {
-            Change::Create
-        } else {
-            Change::Update
-        }
-    }
-}
-
-/// Stored state as UpgradeResourceState hands it over: JSON (Terraform >= 0.12 never writes flatmap).
-fn stored_state(raw: Option<&pb::RawState>) -> Result<serde_json::Value, Diagnostics> {
-    let Some(raw) = raw.filter(|raw| !raw.json.is_empty()) else {
-        return Err(Diagnostic::error(
-            "Unsupported state format",
-            "This resource's state is in the pre-0.12 flatmap format, which this provider never wrote.",
-        )
-        .into());
-    };
-    serde_json::from_slice(&raw.json).map_err(|e| {
-        Diagnostic::error(
-            "Cannot read stored state",
-            format!("The state is not valid JSON: {e}."),
-        )
-        .into()
-    })
-}
-
 impl<P: Provider> ProviderServer<P> {
+    /// ConfigureProvider: the client every later operation gets in its context.
     async fn configure(
         &self,
         req: &pb::configure_provider::Request,
@@ -518,415 +462,6 @@ impl<P: Provider> ProviderServer<P> {
         Ok(pb::configure_provider::Response {
             diagnostics: diags.to_proto(),
         })
-    }
-
-    async fn upgrade_state(
-        &self,
-        req: &pb::upgrade_resource_state::Request,
-    ) -> Result<pb::upgrade_resource_state::Response, Diagnostics> {
-        let r = self.resources.get(&req.type_name)?;
-        let stored = stored_state(req.raw_state.as_ref())?;
-        let current = r.schema.version;
-        if req.version > current {
-            return Err(Diagnostic::error(
-                "State written by a newer provider",
-                format!(
-                    "This state has schema version {} but this provider knows version {current}; use the newer \
-                     provider.",
-                    req.version
-                ),
-            )
-            .into());
-        }
-        let mut diags = Diagnostics::new();
-        let json = if req.version < current {
-            let upgraded = run("state upgrade", &mut diags, async |d| {
-                r.implementation.upgrade_state(req.version, stored, d)
-            })
-            .await
-            .flatten();
-            match upgraded {
-                Some(json) => json,
-                None => return Err(diags),
-            }
-        } else {
-            stored
-        };
-        // Attributes removed from the schema since the state was written are dropped, not fatal.
-        let state = value::from_json(&json, &r.value_type, true).map_err(|e| {
-            Diagnostic::error(
-                "Cannot read stored state",
-                format!("The stored state does not match the schema: {e}."),
-            )
-        });
-        let Some(state) = diags.take(state) else {
-            return Err(diags);
-        };
-        Ok(pb::upgrade_resource_state::Response {
-            upgraded_state: r.encode(&state),
-            diagnostics: diags.to_proto(),
-        })
-    }
-
-    fn upgrade_identity(
-        &self,
-        req: &pb::upgrade_resource_identity::Request,
-    ) -> Result<pb::upgrade_resource_identity::Response, Diagnostics> {
-        let identity = self.identity_of(&req.type_name).ok_or_else(|| {
-            Diagnostic::error(
-                "Resource identity not supported",
-                format!("{} does not define a resource identity.", req.type_name),
-            )
-        })?;
-        let json = req.raw_identity.as_ref().map(|raw| raw.json.as_slice());
-        let upgraded = identity.upgrade(req.version, json.unwrap_or_default())?;
-        Ok(pb::upgrade_resource_identity::Response {
-            upgraded_identity: identity.encode(Some(&upgraded)),
-            diagnostics: Vec::new(),
-        })
-    }
-
-    /// ReadResource. On failure Terraform must keep what it had, not forget the object.
-    async fn refresh(
-        &self,
-        req: &pb::read_resource::Request,
-    ) -> Result<pb::read_resource::Response, Diagnostics> {
-        let r = self.resources.get(&req.type_name)?;
-        let state = r.decode(req.current_state.as_ref(), "current state")?;
-        let ctx = self.context()?;
-        let mut diags = Diagnostics::new();
-        let mut private = Private::from_bytes(req.private.clone());
-        let read = run("read", &mut diags, async |d| {
-            r.implementation.read(&ctx, &state, &mut private, d).await
-        })
-        .await;
-        let (new_state, private) = match read {
-            Some(new) if !diags.has_errors() => (new.unwrap_or(Value::Null), private),
-            Some(Some(new)) => (new, private),
-            _ => (state, Private::from_bytes(req.private.clone())),
-        };
-        let identity = self.identity_of(&req.type_name);
-        Ok(pb::read_resource::Response {
-            new_state: r.encode(&new_state),
-            diagnostics: diags.to_proto(),
-            private: private.into_bytes(),
-            new_identity: identity.and_then(|id| id.after_read(req.current_identity.as_ref(), &new_state)),
-            ..Default::default()
-        })
-    }
-
-    /// PlanResourceChange: the default plan, refined by the resource unless the object is to be destroyed.
-    async fn plan(
-        &self,
-        req: &pb::plan_resource_change::Request,
-    ) -> Result<pb::plan_resource_change::Response, Diagnostics> {
-        let r = self.resources.get(&req.type_name)?;
-        let prior = r.decode(req.prior_state.as_ref(), "prior state")?;
-        let proposed = r.decode(req.proposed_new_state.as_ref(), "proposed state")?;
-        let config = r.decode(req.config.as_ref(), "configuration")?;
-        let mut plan = default_plan(&r.schema, &prior, &proposed, &config);
-        let mut diags = Diagnostics::new();
-        if !plan.planned.is_null() {
-            let ctx = self.context()?;
-            let prior_private = Private::from_bytes(req.prior_private.clone());
-            let request = PlanRequest {
-                prior: &prior,
-                config: &config,
-                schema: &r.schema,
-                prior_private: &prior_private,
-            };
-            run("plan", &mut diags, async |d| {
-                r.implementation.modify_plan(&ctx, &request, &mut plan, d).await
-            })
-            .await;
-        }
-        let identity = self.identity_of(&req.type_name);
-        let planned_identity = identity.and_then(|id| {
-            id.planned(
-                &req.type_name,
-                &prior,
-                &plan,
-                req.prior_identity.as_ref(),
-                &mut diags,
-            )
-        });
-        Ok(pb::plan_resource_change::Response {
-            planned_state: r.encode(&plan.planned),
-            requires_replace: plan.requires_replace.iter().map(|p| p.to_proto()).collect(),
-            // Nothing in our plans depends on private data of an earlier plan of the same change
-            // (`planned_private`, Terraform 1.16): what the last apply or refresh kept is carried on.
-            planned_private: req.prior_private.clone(),
-            diagnostics: diags.to_proto(),
-            planned_identity,
-            ..Default::default()
-        })
-    }
-
-    /// ApplyResourceChange: create, update or delete, by what the plan says.
-    async fn apply(
-        &self,
-        req: &pb::apply_resource_change::Request,
-    ) -> Result<pb::apply_resource_change::Response, Diagnostics> {
-        let r = self.resources.get(&req.type_name)?;
-        let prior = r.decode(req.prior_state.as_ref(), "prior state")?;
-        let planned = r.decode(req.planned_state.as_ref(), "planned state")?;
-        let config = r.decode(req.config.as_ref(), "configuration")?;
-        let ctx = self.context()?;
-        let imp = &r.implementation;
-        let mut diags = Diagnostics::new();
-        let mut private = Private::from_bytes(req.planned_private.clone());
-        let new_state = match Change::of(&prior, &planned) {
-            Change::Delete => {
-                let done = run("delete", &mut diags, async |d| {
-                    imp.delete(&ctx, &prior, &private, d).await
-                })
-                .await;
-                // A failed delete leaves the object in state.
-                if done.is_some() && !diags.has_errors() {
-                    Value::Null
-                } else {
-                    prior.clone()
-                }
-            }
-            Change::Create => {
-                // A new object starts with nothing kept beside it.
-                private = Private::default();
-                let created = run("create", &mut diags, async |d| {
-                    imp.create(&ctx, &planned, &config, &mut private, d).await
-                })
-                .await;
-                created.flatten().unwrap_or(Value::Null)
-            }
-            Change::Update => {
-                let updated = run("update", &mut diags, async |d| {
-                    imp.update(&ctx, &prior, &planned, &config, &mut private, d).await
-                })
-                .await;
-                updated.flatten().unwrap_or(prior.clone())
-            }
-        };
-        let identity = self.identity_of(&req.type_name);
-        Ok(pb::apply_resource_change::Response {
-            new_state: r.encode(&new_state),
-            private: private.into_bytes(),
-            diagnostics: diags.to_proto(),
-            new_identity: identity
-                .and_then(|id| id.after_apply(&prior, &new_state, req.planned_identity.as_ref())),
-            ..Default::default()
-        })
-    }
-
-    /// ImportResourceState, by id or (Terraform 1.12+) by identity. Import by identity goes through the
-    /// resource's own import of the id the identity stands for: one parser, one set of errors.
-    async fn import(
-        &self,
-        req: &pb::import_resource_state::Request,
-    ) -> Result<pb::import_resource_state::Response, Diagnostics> {
-        let r = self.resources.get(&req.type_name)?;
-        let identity = self.identity_of(&req.type_name);
-        let requested = self.requested_identity(req, identity)?;
-        let import_id = match (identity, &requested) {
-            (Some(id), Some(requested)) => id.declared().import_id(requested)?,
-            _ => req.id.clone(),
-        };
-        let ctx = self.context()?;
-        let mut diags = Diagnostics::new();
-        let state = run("import", &mut diags, async |d| {
-            r.implementation.import(&ctx, &import_id, d).await
-        })
-        .await
-        .flatten();
-        let imported = match state {
-            Some(state) if !diags.has_errors() => vec![pb::import_resource_state::ImportedResource {
-                type_name: req.type_name.clone(),
-                state: r.encode(&state),
-                identity: identity.and_then(|id| id.imported(requested, &state)),
-                ..Default::default()
-            }],
-            _ => Vec::new(),
-        };
-        Ok(pb::import_resource_state::Response {
-            imported_resources: imported,
-            diagnostics: diags.to_proto(),
-            ..Default::default()
-        })
-    }
-
-    /// The identity `import { identity = {...} }` (Terraform 1.12) asks for: it sends one and an empty id.
-    fn requested_identity(
-        &self,
-        req: &pb::import_resource_state::Request,
-        identity: Option<&ResolvedIdentity>,
-    ) -> Result<Option<Value>, Diagnostics> {
-        if !req.id.is_empty() || req.identity.is_none() {
-            return Ok(None);
-        }
-        let Some(identity) = identity else {
-            return Err(Diagnostic::error(
-                "Import by identity not supported",
-                format!(
-                    "{} has no resource identity; import it by id instead.",
-                    req.type_name
-                ),
-            )
-            .into());
-        };
-        identity.requested(req.identity.as_ref()).map(Some)
-    }
-
-    async fn read_data(
-        &self,
-        req: &pb::read_data_source::Request,
-    ) -> Result<pb::read_data_source::Response, Diagnostics> {
-        let source = self.data_sources.get(&req.type_name)?;
-        let config = source.decode(req.config.as_ref(), "configuration")?;
-        let ctx = self.context()?;
-        let mut diags = Diagnostics::new();
-        let state = run("read", &mut diags, async |d| {
-            source.implementation.read(&ctx, &config, d).await
-        })
-        .await
-        .flatten();
-        Ok(pb::read_data_source::Response {
-            state: state
-                .filter(|_| !diags.has_errors())
-                .and_then(|s| source.encode(&s)),
-            diagnostics: diags.to_proto(),
-            ..Default::default()
-        })
-    }
-
-    async fn open(
-        &self,
-        req: &pb::open_ephemeral_resource::Request,
-    ) -> Result<pb::open_ephemeral_resource::Response, Diagnostics> {
-        let e = self.ephemeral.get(&req.type_name)?;
-        let config = e.decode(req.config.as_ref(), "configuration")?;
-        let ctx = self.context()?;
-        let mut diags = Diagnostics::new();
-        let opened = run("open", &mut diags, async |d| {
-            e.implementation.open(&ctx, &config, d).await
-        })
-        .await
-        .flatten();
-        let Some(opened) = opened.filter(|_| !diags.has_errors()) else {
-            return Err(diags);
-        };
-        Ok(pb::open_ephemeral_resource::Response {
-            result: e.encode(&opened.result),
-            renew_at: opened.renew_at.map(timestamp),
-            private: opened.private,
-            diagnostics: diags.to_proto(),
-            ..Default::default()
-        })
-    }
-
-    async fn renew(
-        &self,
-        req: &pb::renew_ephemeral_resource::Request,
-    ) -> Result<pb::renew_ephemeral_resource::Response, Diagnostics> {
-        let e = self.ephemeral.get(&req.type_name)?;
-        let ctx = self.context()?;
-        let mut diags = Diagnostics::new();
-        let renew_at = run("renew", &mut diags, async |d| {
-            e.implementation.renew(&ctx, req.private.as_deref(), d).await
-        })
-        .await
-        .flatten();
-        Ok(pb::renew_ephemeral_resource::Response {
-            renew_at: renew_at.map(timestamp),
-            private: req.private.clone(),
-            diagnostics: diags.to_proto(),
-        })
-    }
-
-    async fn close(
-        &self,
-        req: &pb::close_ephemeral_resource::Request,
-    ) -> Result<pb::close_ephemeral_resource::Response, Diagnostics> {
-        let e = self.ephemeral.get(&req.type_name)?;
-        let ctx = self.context()?;
-        let mut diags = Diagnostics::new();
-        run("close", &mut diags, async |d| {
-            e.implementation.close(&ctx, req.private.as_deref(), d).await
-        })
-        .await;
-        Ok(pb::close_ephemeral_resource::Response {
-            diagnostics: diags.to_proto(),
-        })
-    }
-
-    /// ListResource: checks the request and starts the list resource on a task of its own, whose events
-    /// stream as it finds objects.
-    async fn start_list(
-        &self,
-        req: pb::list_resource::Request,
-    ) -> Result<EventStream<pb::list_resource::Event>, Diagnostics> {
-        let name = req.type_name.as_str();
-        let (Ok(l), Some(identity), Ok(resource)) = (
-            self.lists.get(name),
-            self.identities.get(name),
-            self.resources.get(name),
-        ) else {
-            return Err(unknown_type(Kind::ListResource, name));
-        };
-        let config = l.decode(req.config.as_ref(), "list configuration")?;
-        let mut diags = l.validate(req.config.as_ref(), ListResource::validate).await;
-        if !config.is_wholly_known() {
-            diags.error(
-                "Configuration not known yet",
-                "A list block's configuration must be known when the query runs; it depends on values known \
-                 only after apply.",
-            );
-        }
-        if diags.has_errors() {
-            return Err(diags);
-        }
-        let ctx = self.context()?;
-        let (tx, rx) = mpsc::channel(LIST_BUFFER);
-        let listing = Listing::new(
-            tx,
-            identity.clone(),
-            resource.value_type.clone(),
-            req.include_resource_object,
-            req.limit,
-        );
-        let list = RunningList {
-            implementation: l.implementation.clone(),
-            ctx,
-            config,
-            listing,
-            type_name: req.type_name,
-        };
-        tokio::spawn(list.run(diags));
-        Ok(Box::pin(ReceiverStream::new(rx)))
-    }
-}
-
-/// A list resource at work on its own task.
-struct RunningList<C> {
-    implementation: Arc<dyn ListResource<C>>,
-    ctx: Context<C>,
-    config: Value,
-    listing: Listing,
-    type_name: String,
-}
-
-impl<C: Send + Sync + 'static> RunningList<C> {
-    /// Validation warnings first, in an event of their own; then what the list resource finds; then its
-    /// failure, if it panics.
-    async fn run(mut self, warnings: Diagnostics) {
-        self.listing.diagnostics(warnings).await;
-        let cancel = self.ctx.cancel.clone();
-        let closed = self.listing.closed();
-        let mut failed = Diagnostics::new();
-        tokio::select! {
-            _ = guarded("list", &mut failed, self.implementation.list(&self.ctx, &self.config, &mut self.listing)) => {}
-            // Terraform stopped reading (its limit, or Ctrl-C): stop the calls behind the listing too.
-            _ = closed => cancel.cancel(),
-        }
-        self.listing.diagnostics(failed).await;
-        tracing::debug!(list_resource = %self.type_name, listed = self.listing.sent(), "list finished");
     }
 }
 
@@ -1162,26 +697,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderServer<P> {
         request: Request<pb::list_resource::Request>,
     ) -> Result<Response<Self::ListResourceStream>, Status> {
         let events = self.start_list(request.into_inner()).await;
-        Ok(Response::new(events.unwrap_or_else(one_event)))
+        Ok(Response::new(events.unwrap_or_else(list_resources::one_event)))
     }
 
     async fn validate_list_resource_config(
         &self,
         request: Request<pb::validate_list_resource_config::Request>,
     ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
-        let req = request.get_ref();
-        let l = match self.lists.get(&req.type_name) {
-            Ok(l) => l,
-            Err(unknown) => return only(unknown),
-        };
-        let mut diags = l.validate(req.config.as_ref(), ListResource::validate).await;
-        // Terraform 1.14 checks `limit` itself and sends only the configuration; other clients may send it.
-        if let Ok(limit) = decode(req.limit.as_ref(), &Type::Number, "limit") {
-            if limit.as_i64().is_some_and(|l| l < 0) {
-                diags.error("Invalid limit", "A list block's limit cannot be negative.");
-            }
-        }
-        only(diags)
+        answer(self.validate_list(request.get_ref()).await)
     }
 
     async fn validate_state_store_config(
