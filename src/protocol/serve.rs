@@ -66,6 +66,8 @@ pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeEr
         .as_ref()
         .map(|t| base64::engine::general_purpose::STANDARD_NO_PAD.encode(&t.server_certificate))
         .unwrap_or_default();
+    // Before the handshake: from then on a Ctrl-C may come, and must not kill us.
+    ignore_interrupts();
     // The handshake: core protocol 1, app protocol 6, network, address, grpc, server certificate.
     println!(
         "1|6|{}|{}|grpc|{certificate}",
@@ -80,8 +82,6 @@ pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeEr
         address = %listener.address(),
         "listening"
     );
-
-    ignore_interrupts();
 
     let shutdown = CancellationToken::new();
     let stop = server.stop_token();
