@@ -162,6 +162,7 @@ impl Requests {
 
 /// A provider client as Terraform uses it: a transport failure fails the test, answers come unwrapped.
 /// The raw client is one `*` away.
+#[derive(Clone)]
 pub struct PluginClient(pub Client);
 
 /// Methods named `$name` calling RPC `$rpc` (whose request and response live in module `pb::$rpc`).
