@@ -13,22 +13,25 @@ use support::grpc::{Plugin, launch, pb};
 use terraform_provider_partnercenter::protocol::proto::plugin::Empty;
 use terraform_provider_partnercenter::protocol::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use terraform_provider_partnercenter::protocol::serve::{MAGIC_COOKIE_VALUE, socket_exists};
+use tonic::transport::Channel;
 
 #[tokio::test]
 async fn terraform_with_its_certificate_is_served() {
     let plugin = Plugin::start(&[]);
     assert!(socket_exists(plugin.socket()), "handshake {}", plugin.handshake);
-    let mut client = plugin.connect_as_terraform().await;
-    let schema = client
+    assert!(serves_this_provider(plugin.channel_as_terraform().await).await);
+}
+
+/// Whether the provider schema answered over `channel` is this provider's.
+async fn serves_this_provider(channel: Channel) -> bool {
+    let schema = pb::provider_client::ProviderClient::new(channel)
         .get_provider_schema(pb::get_provider_schema::Request {})
         .await
         .unwrap()
         .into_inner();
-    assert!(
-        schema
-            .data_source_schemas
-            .contains_key("partnercenter_consent_url")
-    );
+    schema
+        .data_source_schemas
+        .contains_key("partnercenter_consent_url")
 }
 
 #[tokio::test]
@@ -132,16 +135,7 @@ async fn forced_tcp_serves_terraform_on_loopback_only_with_its_certificate_and_e
     assert!(address.ip().is_loopback(), "{address}");
 
     let channel = plugin.channel_as_terraform().await;
-    let schema = pb::provider_client::ProviderClient::new(channel.clone())
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        schema
-            .data_source_schemas
-            .contains_key("partnercenter_consent_url")
-    );
+    assert!(serves_this_provider(channel.clone()).await);
 
     assert!(
         !plugin.answers(None).await,

@@ -801,6 +801,16 @@ fn list_config(count: i64, mode: &str) -> Option<pb::DynamicValue> {
     )
 }
 
+/// A ListResource request for test_named.
+fn list_named(count: i64, mode: &str, limit: i64) -> pb::list_resource::Request {
+    pb::list_resource::Request {
+        type_name: "test_named".into(),
+        config: list_config(count, mode),
+        limit,
+        ..Default::default()
+    }
+}
+
 /// Reads a list stream to its end, as Terraform does (it stops at `limit` or at an error).
 async fn list_events(
     client: &mut PluginClient,
@@ -822,16 +832,11 @@ async fn list_events(
 async fn list_events_carry_identity_display_name_and_the_object_only_when_asked() {
     let mut client = client().await;
     for include in [false, true] {
-        let events = list_events(
-            &mut client,
-            pb::list_resource::Request {
-                type_name: "test_named".into(),
-                config: list_config(3, "ok"),
-                include_resource_object: include,
-                limit: 100,
-            },
-        )
-        .await;
+        let request = pb::list_resource::Request {
+            include_resource_object: include,
+            ..list_named(3, "ok", 100)
+        };
+        let events = list_events(&mut client, request).await;
         assert_eq!(events.len(), 3);
         for (i, event) in events.iter().enumerate() {
             assert!(event.diagnostic.is_empty());
@@ -848,16 +853,7 @@ async fn list_events_carry_identity_display_name_and_the_object_only_when_asked(
         }
     }
     // Warnings travel in an event of their own, without identity (Terraform shows them and goes on).
-    let warned = list_events(
-        &mut client,
-        pb::list_resource::Request {
-            type_name: "test_named".into(),
-            config: list_config(1, "warn"),
-            limit: 100,
-            ..Default::default()
-        },
-    )
-    .await;
+    let warned = list_events(&mut client, list_named(1, "warn", 100)).await;
     assert_eq!(warned.len(), 2);
     assert_eq!(warned[0].diagnostic[0].summary, "Partial results");
     assert!(warned[0].identity.is_none());
@@ -867,27 +863,14 @@ async fn list_events_carry_identity_display_name_and_the_object_only_when_asked(
 #[tokio::test]
 async fn a_list_stops_at_the_limit_and_when_terraform_stops_reading() {
     let (mut client, flags) = configured_provider().await;
-    let limited = list_events(
-        &mut client,
-        pb::list_resource::Request {
-            type_name: "test_named".into(),
-            config: list_config(0, "endless"),
-            limit: 5,
-            ..Default::default()
-        },
-    )
-    .await;
+    let limited = list_events(&mut client, list_named(0, "endless", 5)).await;
     assert_eq!(limited.len(), 5);
     assert!(flags.list_ended.load(Ordering::SeqCst));
 
     // No limit (0, what a client that never set one sends): Terraform hangs up after three.
     flags.list_ended.store(false, Ordering::SeqCst);
     let mut stream = client
-        .list_resource(pb::list_resource::Request {
-            type_name: "test_named".into(),
-            config: list_config(0, "endless"),
-            ..Default::default()
-        })
+        .list_resource(list_named(0, "endless", 0))
         .await
         .unwrap()
         .into_inner();
@@ -1084,18 +1067,14 @@ async fn rpcs_of_features_not_offered_answer_unimplemented_or_a_plain_diagnostic
             action_type: "test_act".into(),
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(errors(&planned.diagnostics)[0].contains("no action named \"test_act\""));
     let validated = client
-        .validate_action_config(pb::validate_action_config::Request {
+        .validate_action(pb::validate_action_config::Request {
             type_name: "test_act".into(),
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(errors(&validated.diagnostics)[0].contains("no action named"));
     let mut invoked = client
         .invoke_action(pb::invoke_action::Request {

@@ -610,28 +610,21 @@ mod tests {
 
     #[test]
     fn string_validators_report_on_the_attribute_and_list_element() {
+        let guid = || {
+            Validator::string("a GUID", |s| {
+                if s.len() == 36 {
+                    Ok(())
+                } else {
+                    Err("must be a GUID".into())
+                }
+            })
+        };
         let block = Block::new("")
-            .attribute(
-                Attribute::string("id")
-                    .optional()
-                    .validate(Validator::string("a GUID", |s| {
-                        if s.len() == 36 {
-                            Ok(())
-                        } else {
-                            Err("must be a GUID".into())
-                        }
-                    })),
-            )
+            .attribute(Attribute::string("id").optional().validate(guid()))
             .attribute(
                 Attribute::new("ids", Type::list(Type::String))
                     .optional()
-                    .validate(Validator::string("a GUID", |s| {
-                        if s.len() == 36 {
-                            Ok(())
-                        } else {
-                            Err("must be a GUID".into())
-                        }
-                    })),
+                    .validate(guid()),
             );
         let config = Value::object([
             ("id", Value::string("nope")),

@@ -191,6 +191,8 @@ impl PluginClient {
         renew: renew_ephemeral_resource,
         close: close_ephemeral_resource,
         validate_list: validate_list_resource_config,
+        plan_action: plan_action,
+        validate_action: validate_action_config,
         stop: stop_provider,
     );
 }
