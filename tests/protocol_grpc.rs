@@ -13,65 +13,62 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use support::grpc::{in_process, pb};
-use terraform_provider_partnercenter::protocol::value::{from_msgpack, to_msgpack};
+use support::grpc::{
+    self, PluginClient, Requests, TestProvider, TestResource, configured, dv, errors, in_process, pb,
+};
 use terraform_provider_partnercenter::protocol::{
-    Attribute, Context, DataSource, Diagnostics, EphemeralResource, Identity, ListResource, Listing, Opened,
-    PlanRequest, PlannedChange, Private, Provider, ProviderServer, Resource, Schema, Type, Value,
+    Attribute, Context, Diagnostics, EphemeralResource, Identity, ListResource, Listing, Opened, PlanRequest,
+    PlannedChange, Private, ProviderServer, Schema, Type, Validator, Value,
 };
 
-struct TestProvider {
+/// What the test provider's parts record, for the tests to look at.
+#[derive(Clone, Default)]
+struct Flags {
+    /// How many times the ephemeral token was closed.
     closed: Arc<AtomicUsize>,
     /// Set when the test list resource's producer has ended.
     list_ended: Arc<AtomicBool>,
 }
 
-#[async_trait]
-impl Provider for TestProvider {
-    type Client = ();
-    fn name(&self) -> &'static str {
-        "test"
-    }
-    fn schema(&self) -> Schema {
-        Schema::new("test").attribute(Attribute::string("region").optional())
-    }
-    async fn configure(&self, _: &Value, _: &str, _: &mut Diagnostics) -> Option<()> {
-        Some(())
-    }
-    fn resources(&self) -> Vec<Arc<dyn Resource<()>>> {
-        vec![
-            Arc::new(Slow),
-            Arc::new(Panics),
-            Arc::new(Renamed),
-            Arc::new(Named),
-            Arc::new(Mutable),
-            Arc::new(BadIdentity),
-        ]
-    }
-    fn list_resources(&self) -> Vec<Arc<dyn ListResource<()>>> {
-        vec![
-            Arc::new(NamedList {
-                ended: self.list_ended.clone(),
-            }),
-            // test_slow has no identity: Terraform could not use this list, so it is not served.
-            Arc::new(NoIdentityList),
-        ]
-    }
-    fn data_sources(&self) -> Vec<Arc<dyn DataSource<()>>> {
-        Vec::new()
-    }
-    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<()>>> {
-        vec![Arc::new(Token {
-            closed: self.closed.clone(),
-        })]
-    }
+fn test_provider(flags: &Flags) -> TestProvider {
+    TestProvider::new()
+        .resource(Slow)
+        .resource(Panics)
+        .resource(Renamed)
+        .resource(Named)
+        .resource(Mutable)
+        .resource(BadIdentity)
+        .list(NamedList {
+            ended: flags.list_ended.clone(),
+        })
+        // test_slow has no identity: Terraform could not use this list, so it is not served.
+        .list(NoIdentityList)
+        .ephemeral(Token {
+            closed: flags.closed.clone(),
+        })
+}
+
+/// A client of the test provider after ConfigureProvider, and the provider's flags.
+async fn configured_provider() -> (PluginClient, Flags) {
+    let flags = Flags::default();
+    let client = configured(test_provider(&flags), "1.10.0").await;
+    (client, flags)
+}
+
+async fn client() -> PluginClient {
+    configured_provider().await.0
+}
+
+/// A client of the test provider before ConfigureProvider (Terraform loads schemas first).
+async fn unconfigured() -> PluginClient {
+    in_process(ProviderServer::new(test_provider(&Flags::default()))).await
 }
 
 /// Creation that takes long: when Terraform stops the provider mid-way, it still returns what it created.
 struct Slow;
 
 #[async_trait]
-impl Resource<()> for Slow {
+impl TestResource for Slow {
     fn type_name(&self) -> &'static str {
         "test_slow"
     }
@@ -85,7 +82,6 @@ impl Resource<()> for Slow {
         &self,
         ctx: &Context<()>,
         planned: &Value,
-        _: &Value,
         private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
@@ -98,33 +94,12 @@ impl Resource<()> for Slow {
         }
         Some(state)
     }
-    async fn read(
-        &self,
-        _: &Context<()>,
-        state: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
-        Some(state.clone())
-    }
-    async fn update(
-        &self,
-        _: &Context<()>,
-        _: &Value,
-        p: &Value,
-        _: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
-        Some(p.clone())
-    }
-    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
 }
 
 struct Panics;
 
 #[async_trait]
-impl Resource<()> for Panics {
+impl TestResource for Panics {
     fn type_name(&self) -> &'static str {
         "test_panics"
     }
@@ -135,34 +110,17 @@ impl Resource<()> for Panics {
         &self,
         _: &Context<()>,
         _: &Value,
-        _: &Value,
         _: &mut Private,
         _: &mut Diagnostics,
     ) -> Option<Value> {
         panic!("boom in create")
     }
-    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
-        Some(s.clone())
-    }
-    async fn update(
-        &self,
-        _: &Context<()>,
-        _: &Value,
-        p: &Value,
-        _: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
-        Some(p.clone())
-    }
-    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
 }
 
 /// Schema version 1 renamed `label` (version 0) to `display_name`.
 struct Renamed;
 
-#[async_trait]
-impl Resource<()> for Renamed {
+impl TestResource for Renamed {
     fn type_name(&self) -> &'static str {
         "test_renamed"
     }
@@ -183,31 +141,6 @@ impl Resource<()> for Renamed {
         state["display_name"] = label;
         Some(state)
     }
-    async fn create(
-        &self,
-        _: &Context<()>,
-        p: &Value,
-        _: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
-        Some(p.clone())
-    }
-    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
-        Some(s.clone())
-    }
-    async fn update(
-        &self,
-        _: &Context<()>,
-        _: &Value,
-        p: &Value,
-        _: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
-        Some(p.clone())
-    }
-    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
 }
 
 struct Token {
@@ -244,65 +177,13 @@ impl EphemeralResource<()> for Token {
     }
 }
 
-fn slow_type() -> Type {
-    Slow.schema().value_type()
-}
-
-fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: to_msgpack(v, ty),
-        json: Vec::new(),
-    })
-}
-
-type Client = pb::provider_client::ProviderClient<tonic::transport::Channel>;
-
-fn test_provider() -> TestProvider {
-    TestProvider {
-        closed: Arc::new(AtomicUsize::new(0)),
-        list_ended: Arc::new(AtomicBool::new(false)),
-    }
-}
-
-async fn configured() -> (Client, Arc<AtomicUsize>) {
-    let (client, provider) = configured_provider().await;
-    (client, provider.closed)
-}
-
-/// A configured client, and a second handle on the provider's shared flags.
-async fn configured_provider() -> (Client, TestProvider) {
-    let provider = test_provider();
-    let flags = TestProvider {
-        closed: provider.closed.clone(),
-        list_ended: provider.list_ended.clone(),
-    };
-    let ty = provider.schema().value_type();
-    let mut client = in_process(ProviderServer::new(provider)).await;
-    let config = Value::null_object(&ty);
-    let resp = client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.10.0".into(),
-            config: dv(&config, &ty),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty());
-    (client, flags)
-}
-
-fn errors(diags: &[pb::Diagnostic]) -> Vec<String> {
-    diags
-        .iter()
-        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
-        .map(|d| format!("{}: {}", d.summary, d.detail))
-        .collect()
+fn test_slow() -> Requests {
+    Requests::new("test_slow", Slow.schema().value_type())
 }
 
 #[tokio::test]
 async fn stop_provider_cancels_a_create_which_still_returns_what_it_created() {
-    let (mut client, _) = configured().await;
+    let mut client = client().await;
     let planned = Value::object([
         ("id", Value::Unknown),
         ("name", Value::string("x")),
@@ -316,26 +197,19 @@ async fn stop_provider_cancels_a_create_which_still_returns_what_it_created() {
     let mut apply_client = client.clone();
     let started = Instant::now();
     let apply = tokio::spawn(async move {
+        let slow = test_slow();
         apply_client
-            .apply_resource_change(pb::apply_resource_change::Request {
-                type_name: "test_slow".into(),
-                prior_state: dv(&Value::Null, &slow_type()),
-                planned_state: dv(&planned, &slow_type()),
-                config: dv(&config, &slow_type()),
-                ..Default::default()
-            })
+            .apply(slow.apply(&Value::Null, slow.dv(&planned), &config))
             .await
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    client.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    client.stop(pb::stop_provider::Request {}).await;
     let resp = tokio::time::timeout(Duration::from_secs(5), apply)
         .await
         .unwrap()
-        .unwrap()
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
-    let state = from_msgpack(&resp.new_state.unwrap().msgpack, &slow_type()).unwrap();
+    let state = test_slow().value_of(resp.new_state.as_ref());
     assert_eq!(state.get("id"), &Value::string("created-remotely"));
     assert!(resp.diagnostics.iter().any(|d| d.summary == "Stopped"));
     // What the resource keeps beside its state reaches Terraform with it.
@@ -347,87 +221,63 @@ async fn stop_provider_cancels_a_create_which_still_returns_what_it_created() {
 
 #[tokio::test]
 async fn a_panic_becomes_an_error_diagnostic_and_the_plugin_keeps_serving() {
-    let (mut client, _) = configured().await;
-    let ty = Panics.schema().value_type();
+    let mut client = client().await;
+    let panics = Requests::new("test_panics", Panics.schema().value_type());
     let planned = Value::object([("id", Value::Unknown)]);
+    let config = Value::object([("id", Value::Null)]);
     let resp = client
-        .apply_resource_change(pb::apply_resource_change::Request {
-            type_name: "test_panics".into(),
-            prior_state: dv(&Value::Null, &ty),
-            planned_state: dv(&planned, &ty),
-            config: dv(&Value::object([("id", Value::Null)]), &ty),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .apply(panics.apply(&Value::Null, panics.dv(&planned), &config))
+        .await;
     let errs = errors(&resp.diagnostics);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(
         errs[0].contains("boom in create") && errs[0].contains("Internal error"),
         "{errs:?}"
     );
-    let schema = client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = client.schema(pb::get_provider_schema::Request {}).await;
     assert!(schema.resource_schemas.contains_key("test_panics"));
 }
 
 #[tokio::test]
 async fn ephemeral_resources_open_renew_and_close() {
-    let (mut client, closed) = configured().await;
+    let (mut client, flags) = configured_provider().await;
     let ty = Type::object([("value", Type::String)]);
     let opened = client
-        .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
+        .open(pb::open_ephemeral_resource::Request {
             type_name: "test_token".into(),
             config: dv(&Value::object([("value", Value::Null)]), &ty),
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(opened.diagnostics.is_empty());
-    let result = from_msgpack(&opened.result.unwrap().msgpack, &ty).unwrap();
+    let result = grpc::value_of(opened.result.as_ref(), &ty);
     assert_eq!(result.get("value"), &Value::string("t0ken"));
     assert!(opened.renew_at.is_some());
     let renewed = client
-        .renew_ephemeral_resource(pb::renew_ephemeral_resource::Request {
+        .renew(pb::renew_ephemeral_resource::Request {
             type_name: "test_token".into(),
             private: opened.private.clone(),
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(renewed.renew_at.unwrap().seconds > opened.renew_at.unwrap().seconds);
     client
-        .close_ephemeral_resource(pb::close_ephemeral_resource::Request {
+        .close(pb::close_ephemeral_resource::Request {
             type_name: "test_token".into(),
             private: opened.private,
         })
-        .await
-        .unwrap();
-    assert_eq!(closed.load(Ordering::SeqCst), 1);
+        .await;
+    assert_eq!(flags.closed.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn schema_announces_write_only_and_ephemeral_types_and_metadata_lists_them() {
-    let (mut client, _) = configured().await;
-    let schema = client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let mut client = client().await;
+    let schema = client.schema(pb::get_provider_schema::Request {}).await;
     let slow = schema.resource_schemas["test_slow"].block.as_ref().unwrap();
     let password = slow.attributes.iter().find(|a| a.name == "password").unwrap();
     assert!(password.write_only && password.sensitive);
     assert!(schema.ephemeral_resource_schemas.contains_key("test_token"));
-    let meta = client
-        .get_metadata(pb::get_metadata::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let meta = client.metadata(pb::get_metadata::Request {}).await;
     assert_eq!(meta.ephemeral_resources.len(), 1);
     assert_eq!(meta.resources.len(), 6);
     assert!(meta.server_capabilities.unwrap().get_provider_schema_optional);
@@ -435,44 +285,35 @@ async fn schema_announces_write_only_and_ephemeral_types_and_metadata_lists_them
 
 #[tokio::test]
 async fn state_of_an_older_schema_version_is_upgraded_from_json() {
-    let (mut client, _) = configured().await;
+    let mut client = client().await;
+    let upgrade = |version: i64, json: &[u8]| pb::upgrade_resource_state::Request {
+        type_name: "test_renamed".into(),
+        version,
+        raw_state: Some(pb::RawState {
+            json: json.to_vec(),
+            ..Default::default()
+        }),
+    };
     let resp = client
-        .upgrade_resource_state(pb::upgrade_resource_state::Request {
-            type_name: "test_renamed".into(),
-            version: 0,
-            raw_state: Some(pb::RawState {
-                json: br#"{"id":"abc","label":"old name","gone":"removed attribute"}"#.to_vec(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .upgrade_state(upgrade(
+            0,
+            br#"{"id":"abc","label":"old name","gone":"removed attribute"}"#,
+        ))
+        .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     let ty = Renamed.schema().value_type();
-    let state = from_msgpack(&resp.upgraded_state.unwrap().msgpack, &ty).unwrap();
+    let state = grpc::value_of(resp.upgraded_state.as_ref(), &ty);
     assert_eq!(state.get("display_name"), &Value::string("old name"));
     assert_eq!(state.get("id"), &Value::string("abc"));
 
-    let newer = client
-        .upgrade_resource_state(pb::upgrade_resource_state::Request {
-            type_name: "test_renamed".into(),
-            version: 7,
-            raw_state: Some(pb::RawState {
-                json: b"{}".to_vec(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let newer = client.upgrade_state(upgrade(7, b"{}")).await;
     assert!(errors(&newer.diagnostics)[0].contains("newer provider"));
 }
 
 #[tokio::test]
 async fn refined_unknowns_from_newer_terraform_plan_as_unknown() {
-    let (mut client, _) = configured().await;
-    let ty = slow_type();
+    let mut client = client().await;
+    let slow = test_slow();
     // {"id": null, "name": <unknown, extension 12 with refinements>, "password": null}
     let mut config = Vec::new();
     rmp::encode::write_map_len(&mut config, 3).unwrap();
@@ -492,33 +333,29 @@ async fn refined_unknowns_from_newer_terraform_plan_as_unknown() {
         json: Vec::new(),
     });
     let resp = client
-        .plan_resource_change(pb::plan_resource_change::Request {
-            type_name: "test_slow".into(),
-            prior_state: dv(&Value::Null, &ty),
+        .plan(pb::plan_resource_change::Request {
+            type_name: slow.type_name.clone(),
+            prior_state: slow.dv(&Value::Null),
             proposed_new_state: as_dv.clone(),
             config: as_dv,
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
-    let planned = from_msgpack(&resp.planned_state.unwrap().msgpack, &ty).unwrap();
+    let planned = slow.value_of(resp.planned_state.as_ref());
     assert!(planned.get("name").is_unknown());
     assert!(planned.get("id").is_unknown());
 }
 
 #[tokio::test]
 async fn an_unknown_type_name_is_a_clear_error() {
-    let (mut client, _) = configured().await;
+    let mut client = client().await;
     let resp = client
-        .read_data_source(pb::read_data_source::Request {
+        .read_data(pb::read_data_source::Request {
             type_name: "test_nope".into(),
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(errors(&resp.diagnostics)[0].contains("no data source named \"test_nope\""));
 }
 
@@ -529,7 +366,7 @@ async fn an_unknown_type_name_is_a_clear_error() {
 struct Named;
 
 #[async_trait]
-impl Resource<()> for Named {
+impl TestResource for Named {
     fn type_name(&self) -> &'static str {
         "test_named"
     }
@@ -547,13 +384,7 @@ impl Resource<()> for Named {
     fn identity(&self) -> Option<Identity> {
         Some(Identity::from_state(["app", "id"]).ignore_case())
     }
-    async fn modify_plan(
-        &self,
-        _: &Context<()>,
-        request: &PlanRequest<'_>,
-        plan: &mut PlannedChange,
-        _: &mut Diagnostics,
-    ) {
+    fn modify_plan(&self, request: &PlanRequest<'_>, plan: &mut PlannedChange) {
         // Like partnercenter_web_app_key: `app` in other case names the same object, kept in place.
         let (Some(before), Some(now)) = (
             request.prior.known::<String>("app"),
@@ -569,7 +400,6 @@ impl Resource<()> for Named {
         &self,
         _: &Context<()>,
         planned: &Value,
-        _: &Value,
         _: &mut Private,
         _: &mut Diagnostics,
     ) -> Option<Value> {
@@ -577,22 +407,13 @@ impl Resource<()> for Named {
         state.set("id", Value::string("x1"));
         Some(state)
     }
-    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
+    fn read(&self, s: &Value) -> Option<Value> {
         (s.get("label") != &Value::string("gone")).then(|| s.clone())
     }
-    async fn update(
-        &self,
-        _: &Context<()>,
-        prior: &Value,
-        planned: &Value,
-        _: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
+    fn update(&self, prior: &Value, planned: &Value) -> Option<Value> {
         Some(planned.with_unknowns_from(prior))
     }
-    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
-    async fn import(&self, _: &Context<()>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+    fn import(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
         let Some((app, object)) = id.split_once('/') else {
             diags.error("Invalid import id", format!("\"{id}\" is not <app>/<id>"));
             return None;
@@ -608,8 +429,7 @@ impl Resource<()> for Named {
 /// Identified by `name`, which (wrongly) changes in place: the server must refuse such a plan.
 struct Mutable;
 
-#[async_trait]
-impl Resource<()> for Mutable {
+impl TestResource for Mutable {
     fn type_name(&self) -> &'static str {
         "test_mutable"
     }
@@ -621,38 +441,12 @@ impl Resource<()> for Mutable {
     fn identity(&self) -> Option<Identity> {
         Some(Identity::from_state(["name"]))
     }
-    async fn create(
-        &self,
-        _: &Context<()>,
-        p: &Value,
-        _: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
-        Some(p.clone())
-    }
-    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
-        Some(s.clone())
-    }
-    async fn update(
-        &self,
-        _: &Context<()>,
-        _: &Value,
-        p: &Value,
-        _: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
-        Some(p.clone())
-    }
-    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
 }
 
 /// Declares an identity its schema cannot back: served without one, and nothing else breaks.
 struct BadIdentity;
 
-#[async_trait]
-impl Resource<()> for BadIdentity {
+impl TestResource for BadIdentity {
     fn type_name(&self) -> &'static str {
         "test_bad_identity"
     }
@@ -662,31 +456,6 @@ impl Resource<()> for BadIdentity {
     fn identity(&self) -> Option<Identity> {
         Some(Identity::from_state(["no_such_attribute"]))
     }
-    async fn create(
-        &self,
-        _: &Context<()>,
-        p: &Value,
-        _: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
-        Some(p.clone())
-    }
-    async fn read(&self, _: &Context<()>, s: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
-        Some(s.clone())
-    }
-    async fn update(
-        &self,
-        _: &Context<()>,
-        _: &Value,
-        p: &Value,
-        _: &Value,
-        _: &mut Private,
-        _: &mut Diagnostics,
-    ) -> Option<Value> {
-        Some(p.clone())
-    }
-    async fn delete(&self, _: &Context<()>, _: &Value, _: &Private, _: &mut Diagnostics) {}
 }
 
 /// Lists `count` test_named objects; `mode` picks a way to misbehave.
@@ -704,15 +473,17 @@ impl ListResource<()> for NamedList {
     fn schema(&self) -> Schema {
         Schema::new("")
             .attribute(Attribute::number("count").required())
-            .attribute(Attribute::string("mode").optional().validate(
-                terraform_provider_partnercenter::protocol::Validator::string("a mode", |s| {
-                    if LIST_MODES.contains(&s) {
-                        Ok(())
-                    } else {
-                        Err(format!("\"{s}\" is not one of {LIST_MODES:?}"))
-                    }
-                }),
-            ))
+            .attribute(
+                Attribute::string("mode")
+                    .optional()
+                    .validate(Validator::string("a mode", |s| {
+                        if LIST_MODES.contains(&s) {
+                            Ok(())
+                        } else {
+                            Err(format!("\"{s}\" is not one of {LIST_MODES:?}"))
+                        }
+                    })),
+            )
     }
     async fn list(&self, _: &Context<()>, config: &Value, out: &mut Listing) {
         // Set however the producer ends: returning, or dropped when Terraform hangs up.
@@ -781,8 +552,8 @@ impl ListResource<()> for NoIdentityList {
     async fn list(&self, _: &Context<()>, _: &Value, _: &mut Listing) {}
 }
 
-fn named_type() -> Type {
-    Named.schema().value_type()
+fn test_named() -> Requests {
+    Requests::new("test_named", Named.schema().value_type())
 }
 
 fn identity_type() -> Type {
@@ -802,31 +573,20 @@ fn identity(app: &str, id: &str) -> Value {
 }
 
 fn identity_data(v: &Value) -> Option<pb::ResourceIdentityData> {
-    Some(pb::ResourceIdentityData {
-        identity_data: dv(v, &identity_type()),
-    })
+    grpc::identity_data(v, &identity_type())
 }
 
 /// The identity in an answer, checked the way Terraform checks it: wholly known and of the schema's type.
 fn identity_of(data: Option<pb::ResourceIdentityData>) -> Option<Value> {
-    let data = data?.identity_data?;
-    let v = from_msgpack(&data.msgpack, &identity_type()).expect("identity of the schema's type");
-    assert!(
-        v.is_wholly_known(),
-        "Terraform refuses identities with unknowns: {v:?}"
-    );
-    assert!(!v.is_null());
-    Some(v)
+    grpc::identity_of(data, &identity_type())
 }
 
 #[tokio::test]
 async fn identity_schemas_are_served_from_the_resources_schemas_and_never_error() {
-    let (mut client, _) = configured().await;
+    let mut client = client().await;
     let resp = client
-        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+        .identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     let mut served: Vec<&str> = resp.identity_schemas.keys().map(String::as_str).collect();
     served.sort_unstable();
@@ -854,20 +614,18 @@ async fn identity_schemas_are_served_from_the_resources_schemas_and_never_error(
         ]
     );
     // Also before ConfigureProvider: Terraform loads schemas first.
-    let mut fresh = in_process(ProviderServer::new(test_provider())).await;
-    let early = fresh
-        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
+    let early = unconfigured()
         .await
-        .unwrap()
-        .into_inner();
+        .identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await;
     assert!(early.diagnostics.is_empty());
     assert_eq!(early.identity_schemas.len(), 2);
 }
 
 #[tokio::test]
 async fn identity_follows_the_object_and_keeps_its_spelling_across_updates() {
-    let (mut client, _) = configured().await;
-    let ty = named_type();
+    let mut client = client().await;
+    let rpc = test_named();
     let config = |app: &str, label: Option<&str>| {
         let mut c = named(None, app, label);
         c.set("id", Value::Null);
@@ -876,167 +634,97 @@ async fn identity_follows_the_object_and_keeps_its_spelling_across_updates() {
 
     // Create: the id is not known at plan, so no identity is planned; the apply has it.
     let plan = client
-        .plan_resource_change(pb::plan_resource_change::Request {
-            type_name: "test_named".into(),
-            prior_state: dv(&Value::Null, &ty),
-            proposed_new_state: dv(&named(None, "AB", None), &ty),
-            config: dv(&config("AB", None), &ty),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .plan(rpc.plan(&Value::Null, &named(None, "AB", None), &config("AB", None)))
+        .await;
     assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
     assert_eq!(identity_of(plan.planned_identity), None);
     let created = client
-        .apply_resource_change(pb::apply_resource_change::Request {
-            type_name: "test_named".into(),
-            prior_state: dv(&Value::Null, &ty),
-            planned_state: plan.planned_state,
-            config: dv(&config("AB", None), &ty),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .apply(rpc.apply(&Value::Null, plan.planned_state, &config("AB", None)))
+        .await;
     assert_eq!(identity_of(created.new_identity), Some(identity("AB", "x1")));
 
     // An in-place change of `app`'s case only: the planned and applied identity keep "AB".
     let prior = named(Some("x1"), "AB", None);
     let proposed = named(Some("x1"), "ab", Some("relabelled"));
     let plan = client
-        .plan_resource_change(pb::plan_resource_change::Request {
-            type_name: "test_named".into(),
-            prior_state: dv(&prior, &ty),
-            proposed_new_state: dv(&proposed, &ty),
-            config: dv(&config("ab", Some("relabelled")), &ty),
+        .plan(pb::plan_resource_change::Request {
             prior_identity: identity_data(&identity("AB", "x1")),
-            ..Default::default()
+            ..rpc.plan(&prior, &proposed, &config("ab", Some("relabelled")))
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
     assert!(plan.requires_replace.is_empty(), "an in-place update");
     let planned_identity = identity_of(plan.planned_identity.clone());
     assert_eq!(planned_identity, Some(identity("AB", "x1")));
-    let planned = from_msgpack(&plan.planned_state.as_ref().unwrap().msgpack, &ty).unwrap();
+    let planned = rpc.value_of(plan.planned_state.as_ref());
     assert_eq!(
         planned.get("app"),
         &Value::string("ab"),
         "state takes the new spelling"
     );
     let updated = client
-        .apply_resource_change(pb::apply_resource_change::Request {
-            type_name: "test_named".into(),
-            prior_state: dv(&prior, &ty),
-            planned_state: plan.planned_state,
-            config: dv(&config("ab", Some("relabelled")), &ty),
+        .apply(pb::apply_resource_change::Request {
             planned_identity: plan.planned_identity,
-            ..Default::default()
+            ..rpc.apply(&prior, plan.planned_state, &config("ab", Some("relabelled")))
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert_eq!(identity_of(updated.new_identity), Some(identity("AB", "x1")));
 
     // Later refreshes keep the identity Terraform holds.
     let read = client
-        .read_resource(pb::read_resource::Request {
-            type_name: "test_named".into(),
-            current_state: dv(&named(Some("x1"), "ab", Some("relabelled")), &ty),
+        .read(pb::read_resource::Request {
             current_identity: identity_data(&identity("AB", "x1")),
-            ..Default::default()
+            ..rpc.read(&named(Some("x1"), "ab", Some("relabelled")))
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert_eq!(identity_of(read.new_identity), Some(identity("AB", "x1")));
     // A state from before identities (Terraform <= 1.11 wrote it) gets one on its first refresh.
-    let first = client
-        .read_resource(pb::read_resource::Request {
-            type_name: "test_named".into(),
-            current_state: dv(&named(Some("x1"), "ab", None), &ty),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let first = client.read(rpc.read(&named(Some("x1"), "ab", None))).await;
     assert_eq!(identity_of(first.new_identity), Some(identity("ab", "x1")));
     // A gone object has no identity.
     let gone = client
-        .read_resource(pb::read_resource::Request {
-            type_name: "test_named".into(),
-            current_state: dv(&named(Some("x1"), "ab", Some("gone")), &ty),
+        .read(pb::read_resource::Request {
             current_identity: identity_data(&identity("AB", "x1")),
-            ..Default::default()
+            ..rpc.read(&named(Some("x1"), "ab", Some("gone")))
         })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        from_msgpack(&gone.new_state.unwrap().msgpack, &ty)
-            .unwrap()
-            .is_null()
-    );
+        .await;
+    assert!(rpc.value_of(gone.new_state.as_ref()).is_null());
     assert_eq!(identity_of(gone.new_identity), None);
 
     // Another app is another object: replaced, and the new object's identity is not known yet.
     let replace = client
-        .plan_resource_change(pb::plan_resource_change::Request {
-            type_name: "test_named".into(),
-            prior_state: dv(&prior, &ty),
-            proposed_new_state: dv(&named(Some("x1"), "CD", None), &ty),
-            config: dv(&config("CD", None), &ty),
+        .plan(pb::plan_resource_change::Request {
             prior_identity: identity_data(&identity("AB", "x1")),
-            ..Default::default()
+            ..rpc.plan(&prior, &named(Some("x1"), "CD", None), &config("CD", None))
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(replace.diagnostics.is_empty(), "{:?}", replace.diagnostics);
     assert!(!replace.requires_replace.is_empty());
     assert_eq!(identity_of(replace.planned_identity), None);
 
     // Destroy: no object, no identity.
     let destroy = client
-        .apply_resource_change(pb::apply_resource_change::Request {
-            type_name: "test_named".into(),
-            prior_state: dv(&prior, &ty),
-            planned_state: dv(&Value::Null, &ty),
-            config: dv(&Value::Null, &ty),
+        .apply(pb::apply_resource_change::Request {
             planned_identity: identity_data(&identity("AB", "x1")),
-            ..Default::default()
+            ..rpc.apply(&prior, rpc.dv(&Value::Null), &Value::Null)
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert_eq!(identity_of(destroy.new_identity), None);
 }
 
 #[tokio::test]
 async fn an_in_place_update_that_would_change_the_identity_is_refused_at_plan() {
-    let (mut client, _) = configured().await;
-    let ty = Mutable.schema().value_type();
+    let mut client = client().await;
+    let rpc = Requests::new("test_mutable", Mutable.schema().value_type());
     let id_ty = Type::object([("name", Type::String)]);
     let state = |name: &str| Value::object([("id", Value::string("m")), ("name", Value::string(name))]);
+    let config = Value::object([("id", Value::Null), ("name", Value::string("b"))]);
     let resp = client
-        .plan_resource_change(pb::plan_resource_change::Request {
-            type_name: "test_mutable".into(),
-            prior_state: dv(&state("a"), &ty),
-            proposed_new_state: dv(&state("b"), &ty),
-            config: dv(
-                &Value::object([("id", Value::Null), ("name", Value::string("b"))]),
-                &ty,
-            ),
-            prior_identity: Some(pb::ResourceIdentityData {
-                identity_data: dv(&Value::object([("name", Value::string("a"))]), &id_ty),
-            }),
-            ..Default::default()
+        .plan(pb::plan_resource_change::Request {
+            prior_identity: grpc::identity_data(&Value::object([("name", Value::string("a"))]), &id_ty),
+            ..rpc.plan(&state("a"), &state("b"), &config)
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     let errs = errors(&resp.diagnostics);
     assert!(
         errs.len() == 1 && errs[0].contains("Identity would change"),
@@ -1046,36 +734,21 @@ async fn an_in_place_update_that_would_change_the_identity_is_refused_at_plan() 
 
 #[tokio::test]
 async fn import_by_identity_goes_through_the_import_id_and_returns_an_identity() {
-    let (mut client, _) = configured().await;
-    let ty = named_type();
+    let mut client = client().await;
+    let rpc = test_named();
     let resp = client
-        .import_resource_state(pb::import_resource_state::Request {
-            type_name: "test_named".into(),
-            id: String::new(),
-            identity: identity_data(&identity("AB", "x1")),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .import(rpc.import_identity(identity_data(&identity("AB", "x1"))))
+        .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     assert_eq!(resp.imported_resources.len(), 1);
     let imported = &resp.imported_resources[0];
-    let state = from_msgpack(&imported.state.as_ref().unwrap().msgpack, &ty).unwrap();
+    let state = rpc.value_of(imported.state.as_ref());
     // The resource's own import got `<app>/<id>`.
     assert_eq!(state.get("label"), &Value::string("imported as AB/x1"));
     assert_eq!(identity_of(imported.identity.clone()), Some(identity("AB", "x1")));
 
     // Import by id returns the identity too (Terraform 1.12+ stores it).
-    let by_id = client
-        .import_resource_state(pb::import_resource_state::Request {
-            type_name: "test_named".into(),
-            id: "ab/x1".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let by_id = client.import(rpc.import("ab/x1")).await;
     assert_eq!(
         identity_of(by_id.imported_resources[0].identity.clone()),
         Some(identity("ab", "x1"))
@@ -1083,35 +756,21 @@ async fn import_by_identity_goes_through_the_import_id_and_returns_an_identity()
 
     // An identity missing a part says which.
     let partial = Value::object([("app", Value::string("AB")), ("id", Value::Null)]);
-    let incomplete = client
-        .import_resource_state(pb::import_resource_state::Request {
-            type_name: "test_named".into(),
-            identity: identity_data(&partial),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let incomplete = client.import(rpc.import_identity(identity_data(&partial))).await;
     assert!(incomplete.imported_resources.is_empty());
     let errs = errors(&incomplete.diagnostics);
     assert!(errs[0].contains("needs \"id\""), "{errs:?}");
 
     // A type without identity cannot be imported by one.
     let unsupported = client
-        .import_resource_state(pb::import_resource_state::Request {
-            type_name: "test_slow".into(),
-            identity: identity_data(&identity("AB", "x1")),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .import(test_slow().import_identity(identity_data(&identity("AB", "x1"))))
+        .await;
     assert!(errors(&unsupported.diagnostics)[0].contains("import it by id"));
 }
 
 #[tokio::test]
 async fn upgrade_resource_identity_passes_version_0_through() {
-    let (mut client, _) = configured().await;
+    let mut client = client().await;
     let upgrade = |type_name: &str, version: i64, json: &str| pb::upgrade_resource_identity::Request {
         type_name: type_name.into(),
         version,
@@ -1121,24 +780,16 @@ async fn upgrade_resource_identity_passes_version_0_through() {
         }),
     };
     let resp = client
-        .upgrade_resource_identity(upgrade("test_named", 0, r#"{"app":"AB","id":"x1"}"#))
-        .await
-        .unwrap()
-        .into_inner();
+        .upgrade_identity(upgrade("test_named", 0, r#"{"app":"AB","id":"x1"}"#))
+        .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     assert_eq!(identity_of(resp.upgraded_identity), Some(identity("AB", "x1")));
 
     let newer = client
-        .upgrade_resource_identity(upgrade("test_named", 3, r#"{"app":"AB","id":"x1"}"#))
-        .await
-        .unwrap()
-        .into_inner();
+        .upgrade_identity(upgrade("test_named", 3, r#"{"app":"AB","id":"x1"}"#))
+        .await;
     assert!(errors(&newer.diagnostics)[0].contains("newer provider"));
-    let none = client
-        .upgrade_resource_identity(upgrade("test_slow", 0, "{}"))
-        .await
-        .unwrap()
-        .into_inner();
+    let none = client.upgrade_identity(upgrade("test_slow", 0, "{}")).await;
     assert!(errors(&none.diagnostics)[0].contains("does not define a resource identity"));
 }
 
@@ -1150,9 +801,19 @@ fn list_config(count: i64, mode: &str) -> Option<pb::DynamicValue> {
     )
 }
 
+/// A ListResource request for test_named.
+fn list_named(count: i64, mode: &str, limit: i64) -> pb::list_resource::Request {
+    pb::list_resource::Request {
+        type_name: "test_named".into(),
+        config: list_config(count, mode),
+        limit,
+        ..Default::default()
+    }
+}
+
 /// Reads a list stream to its end, as Terraform does (it stops at `limit` or at an error).
 async fn list_events(
-    client: &mut Client,
+    client: &mut PluginClient,
     request: pb::list_resource::Request,
 ) -> Vec<pb::list_resource::Event> {
     let mut stream = client.list_resource(request).await.unwrap().into_inner();
@@ -1169,18 +830,13 @@ async fn list_events(
 
 #[tokio::test]
 async fn list_events_carry_identity_display_name_and_the_object_only_when_asked() {
-    let (mut client, _) = configured().await;
+    let mut client = client().await;
     for include in [false, true] {
-        let events = list_events(
-            &mut client,
-            pb::list_resource::Request {
-                type_name: "test_named".into(),
-                config: list_config(3, "ok"),
-                include_resource_object: include,
-                limit: 100,
-            },
-        )
-        .await;
+        let request = pb::list_resource::Request {
+            include_resource_object: include,
+            ..list_named(3, "ok", 100)
+        };
+        let events = list_events(&mut client, request).await;
         assert_eq!(events.len(), 3);
         for (i, event) in events.iter().enumerate() {
             assert!(event.diagnostic.is_empty());
@@ -1191,22 +847,13 @@ async fn list_events_carry_identity_display_name_and_the_object_only_when_asked(
             );
             assert_eq!(event.resource_object.is_some(), include);
             if let Some(object) = &event.resource_object {
-                let state = from_msgpack(&object.msgpack, &named_type()).unwrap();
+                let state = test_named().value_of(Some(object));
                 assert_eq!(state.get("id"), &Value::string(format!("id-{i}")));
             }
         }
     }
     // Warnings travel in an event of their own, without identity (Terraform shows them and goes on).
-    let warned = list_events(
-        &mut client,
-        pb::list_resource::Request {
-            type_name: "test_named".into(),
-            config: list_config(1, "warn"),
-            limit: 100,
-            ..Default::default()
-        },
-    )
-    .await;
+    let warned = list_events(&mut client, list_named(1, "warn", 100)).await;
     assert_eq!(warned.len(), 2);
     assert_eq!(warned[0].diagnostic[0].summary, "Partial results");
     assert!(warned[0].identity.is_none());
@@ -1215,28 +862,15 @@ async fn list_events_carry_identity_display_name_and_the_object_only_when_asked(
 
 #[tokio::test]
 async fn a_list_stops_at_the_limit_and_when_terraform_stops_reading() {
-    let (mut client, provider) = configured_provider().await;
-    let limited = list_events(
-        &mut client,
-        pb::list_resource::Request {
-            type_name: "test_named".into(),
-            config: list_config(0, "endless"),
-            limit: 5,
-            ..Default::default()
-        },
-    )
-    .await;
+    let (mut client, flags) = configured_provider().await;
+    let limited = list_events(&mut client, list_named(0, "endless", 5)).await;
     assert_eq!(limited.len(), 5);
-    assert!(provider.list_ended.load(Ordering::SeqCst));
+    assert!(flags.list_ended.load(Ordering::SeqCst));
 
     // No limit (0, what a client that never set one sends): Terraform hangs up after three.
-    provider.list_ended.store(false, Ordering::SeqCst);
+    flags.list_ended.store(false, Ordering::SeqCst);
     let mut stream = client
-        .list_resource(pb::list_resource::Request {
-            type_name: "test_named".into(),
-            config: list_config(0, "endless"),
-            ..Default::default()
-        })
+        .list_resource(list_named(0, "endless", 0))
         .await
         .unwrap()
         .into_inner();
@@ -1245,7 +879,7 @@ async fn a_list_stops_at_the_limit_and_when_terraform_stops_reading() {
     }
     drop(stream);
     let started = Instant::now();
-    while !provider.list_ended.load(Ordering::SeqCst) {
+    while !flags.list_ended.load(Ordering::SeqCst) {
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "the producer never stopped"
@@ -1256,7 +890,7 @@ async fn a_list_stops_at_the_limit_and_when_terraform_stops_reading() {
 
 #[tokio::test]
 async fn list_problems_are_events_with_diagnostics_not_broken_streams() {
-    let (mut client, _) = configured().await;
+    let mut client = client().await;
     let request = |type_name: &str, config| pb::list_resource::Request {
         type_name: type_name.into(),
         config,
@@ -1294,14 +928,14 @@ async fn list_problems_are_events_with_diagnostics_not_broken_streams() {
         assert!(last.identity.is_none());
     }
     // Before ConfigureProvider: an event saying so.
-    let mut unconfigured = in_process(ProviderServer::new(test_provider())).await;
+    let mut unconfigured = unconfigured().await;
     let events = list_events(&mut unconfigured, request("test_named", list_config(1, "ok"))).await;
     assert!(errors(&events[0].diagnostic)[0].contains("Provider not configured"));
 }
 
 #[tokio::test]
 async fn list_configurations_are_validated_like_any_other() {
-    let (mut client, _) = configured().await;
+    let mut client = client().await;
     let validate = |type_name: &str, config, limit: Option<i64>| pb::validate_list_resource_config::Request {
         type_name: type_name.into(),
         config,
@@ -1324,11 +958,7 @@ async fn list_configurations_are_validated_like_any_other() {
             Some("no list resource named"),
         ),
     ] {
-        let resp = client
-            .validate_list_resource_config(req)
-            .await
-            .unwrap()
-            .into_inner();
+        let resp = client.validate_list(req).await;
         let errs = errors(&resp.diagnostics);
         match expected {
             None => assert!(errs.is_empty(), "{errs:?}"),
@@ -1339,12 +969,8 @@ async fn list_configurations_are_validated_like_any_other() {
 
 #[tokio::test]
 async fn the_schema_and_metadata_announce_list_resources_and_nothing_not_served() {
-    let (mut client, _) = configured().await;
-    let schema = client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let mut client = client().await;
+    let schema = client.schema(pb::get_provider_schema::Request {}).await;
     let lists: Vec<&String> = schema.list_resource_schemas.keys().collect();
     assert_eq!(lists, ["test_named"]);
     let config = schema.list_resource_schemas["test_named"].block.as_ref().unwrap();
@@ -1358,26 +984,18 @@ async fn the_schema_and_metadata_announce_list_resources_and_nothing_not_served(
         let block = s.block.as_ref().unwrap();
         assert!(!block.computed && block.deprecation_message.is_empty());
     }
-    let meta = client
-        .get_metadata(pb::get_metadata::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let meta = client.metadata(pb::get_metadata::Request {}).await;
     assert_eq!(meta.list_resources.len(), 1);
     assert!(meta.actions.is_empty() && meta.state_stores.is_empty());
 }
 
 #[tokio::test]
 async fn terraform_1_16_plan_fields_are_accepted() {
-    let (mut client, _) = configured().await;
-    let ty = named_type();
+    let mut client = client().await;
+    let rpc = test_named();
     let prior = named(Some("x1"), "AB", None);
     let resp = client
-        .plan_resource_change(pb::plan_resource_change::Request {
-            type_name: "test_named".into(),
-            prior_state: dv(&prior, &ty),
-            proposed_new_state: dv(&prior, &ty),
-            config: dv(&named(None, "AB", None), &ty),
+        .plan(pb::plan_resource_change::Request {
             prior_private: b"{}".to_vec(),
             client_capabilities: Some(pb::ClientCapabilities {
                 write_only_attributes_allowed: true,
@@ -1387,11 +1005,9 @@ async fn terraform_1_16_plan_fields_are_accepted() {
             }),
             prior_identity: identity_data(&identity("AB", "x1")),
             planned_private: b"{\"from\":\"an earlier plan\"}".to_vec(),
-            ..Default::default()
+            ..rpc.plan(&prior, &prior, &named(None, "AB", None))
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     assert_eq!(
         resp.planned_private, b"{}",
@@ -1400,85 +1016,50 @@ async fn terraform_1_16_plan_fields_are_accepted() {
     assert_eq!(identity_of(resp.planned_identity), Some(identity("AB", "x1")));
 }
 
+/// The status of a call that must fail.
+fn refused<T>(answer: Result<T, tonic::Status>) -> tonic::Status {
+    match answer {
+        Ok(_) => panic!("an answer where Unimplemented was expected"),
+        Err(status) => status,
+    }
+}
+
 #[tokio::test]
 async fn rpcs_of_features_not_offered_answer_unimplemented_or_a_plain_diagnostic() {
-    let (mut client, _) = configured().await;
-    let unimplemented = |r: Result<tonic::Status, ()>| {
-        let status = r.unwrap();
-        assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    let mut client = client().await;
+    let generate = pb::generate_resource_config::Request {
+        type_name: "test_named".into(),
+        state: test_named().dv(&named(Some("x1"), "AB", None)),
     };
-    // Not announced: Terraform writes generated configuration itself.
-    unimplemented(
-        client
-            .generate_resource_config(pb::generate_resource_config::Request {
-                type_name: "test_named".into(),
-                state: dv(&named(Some("x1"), "AB", None), &named_type()),
-            })
-            .await
-            .map(|_| ())
-            .err()
-            .ok_or(()),
-    );
-    // State stores: none announced.
-    unimplemented(
-        client
-            .validate_state_store_config(pb::validate_state_store::Request::default())
-            .await
-            .err()
-            .ok_or(()),
-    );
-    unimplemented(
-        client
-            .configure_state_store(pb::configure_state_store::Request::default())
-            .await
-            .err()
-            .ok_or(()),
-    );
-    unimplemented(
-        client
-            .read_state_bytes(pb::read_state_bytes::Request::default())
-            .await
-            .map(|_| ())
-            .err()
-            .ok_or(()),
-    );
-    unimplemented(
-        client
-            .write_state_bytes(tokio_stream::iter(vec![
-                pb::write_state_bytes::RequestChunk::default(),
-            ]))
-            .await
-            .err()
-            .ok_or(()),
-    );
-    unimplemented(
-        client
-            .lock_state(pb::lock_state::Request::default())
-            .await
-            .err()
-            .ok_or(()),
-    );
-    unimplemented(
-        client
-            .unlock_state(pb::unlock_state::Request::default())
-            .await
-            .err()
-            .ok_or(()),
-    );
-    unimplemented(
-        client
-            .get_states(pb::get_states::Request::default())
-            .await
-            .err()
-            .ok_or(()),
-    );
-    unimplemented(
-        client
-            .delete_state(pb::delete_state::Request::default())
-            .await
-            .err()
-            .ok_or(()),
-    );
+    let chunks = tokio_stream::iter(vec![pb::write_state_bytes::RequestChunk::default()]);
+    let statuses = [
+        // Not announced: Terraform writes generated configuration itself.
+        refused(client.generate_resource_config(generate).await),
+        // State stores: none announced.
+        refused(
+            client
+                .validate_state_store_config(pb::validate_state_store::Request::default())
+                .await,
+        ),
+        refused(
+            client
+                .configure_state_store(pb::configure_state_store::Request::default())
+                .await,
+        ),
+        refused(
+            client
+                .read_state_bytes(pb::read_state_bytes::Request::default())
+                .await,
+        ),
+        refused(client.write_state_bytes(chunks).await),
+        refused(client.lock_state(pb::lock_state::Request::default()).await),
+        refused(client.unlock_state(pb::unlock_state::Request::default()).await),
+        refused(client.get_states(pb::get_states::Request::default()).await),
+        refused(client.delete_state(pb::delete_state::Request::default()).await),
+    ];
+    for status in statuses {
+        assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    }
 
     // Actions: none announced; naming one is like naming any unknown type.
     let planned = client
@@ -1486,18 +1067,14 @@ async fn rpcs_of_features_not_offered_answer_unimplemented_or_a_plain_diagnostic
             action_type: "test_act".into(),
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(errors(&planned.diagnostics)[0].contains("no action named \"test_act\""));
     let validated = client
-        .validate_action_config(pb::validate_action_config::Request {
+        .validate_action(pb::validate_action_config::Request {
             type_name: "test_act".into(),
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(errors(&validated.diagnostics)[0].contains("no action named"));
     let mut invoked = client
         .invoke_action(pb::invoke_action::Request {

@@ -9,26 +9,18 @@
 
 mod support;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use partnercenter_emulator::{EmulatorConfig, FaultSpec, RunningEmulator, demo};
 use serde_json::{Value as Json, json};
-use support::grpc::{in_process, pb};
-use terraform_provider_partnercenter::protocol::value::{from_msgpack, to_msgpack};
-use terraform_provider_partnercenter::protocol::{Provider, ProviderServer, Type, Value};
-use terraform_provider_partnercenter::provider::PartnerCenter;
+use support::grpc::{
+    PluginClient, Requests, against_emulator, configured, dv, errors, identity_data, identity_of, pb,
+    resource_type,
+};
+use terraform_provider_partnercenter::protocol::{Type, Value};
 
 const KEY: &str = "partnercenter_web_app_key";
 const GRANT: &str = "partnercenter_permission_grant";
-
-type Client = pb::provider_client::ProviderClient<tonic::transport::Channel>;
-
-fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: to_msgpack(v, ty),
-        json: Vec::new(),
-    })
-}
 
 fn key_identity_type() -> Type {
     Type::object([("application_id", Type::String), ("key_id", Type::String)])
@@ -41,41 +33,13 @@ fn key_identity(app: &str, key: &str) -> Value {
     ])
 }
 
-fn identity_data(v: &Value, ty: &Type) -> Option<pb::ResourceIdentityData> {
-    Some(pb::ResourceIdentityData {
-        identity_data: dv(v, ty),
-    })
-}
-
-/// An identity as Terraform takes it: of the schema's type, wholly known, every part set.
-fn identity_of(data: Option<pb::ResourceIdentityData>, ty: &Type) -> Option<Value> {
-    let data = data?.identity_data?;
-    let v = from_msgpack(&data.msgpack, ty).expect("an identity of the served schema's type");
-    assert!(
-        v.is_wholly_known(),
-        "Terraform refuses identities with unknowns: {v:?}"
-    );
-    for (name, part) in v.entries().unwrap() {
-        assert!(!part.is_null(), "identity part {name} is null: {v:?}");
-    }
-    Some(v)
-}
-
-fn errors(diags: &[pb::Diagnostic]) -> Vec<String> {
-    diags
-        .iter()
-        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
-        .map(|d| format!("{}: {}", d.summary, d.detail))
-        .collect()
-}
-
-/// The emulator, the real provider configured against it, and the types Terraform would derive.
+/// The emulator, the real provider configured against it, and the key resource's requests.
 struct Harness {
     emulator: RunningEmulator,
     base: String,
     http: reqwest::Client,
-    client: Client,
-    key_type: Type,
+    client: PluginClient,
+    key: Requests,
 }
 
 impl Harness {
@@ -87,42 +51,14 @@ impl Harness {
     async fn with(config: EmulatorConfig) -> Harness {
         let emulator = partnercenter_emulator::spawn(config).await.expect("emulator");
         let base = emulator.base_url();
-        let env: HashMap<&str, String> = [
-            ("PARTNERCENTER_LOGIN_ENDPOINT", base.clone()),
-            ("PARTNERCENTER_GRAPH_ENDPOINT", base.clone()),
-            ("PARTNERCENTER_PARTNER_CENTER_ENDPOINT", base.clone()),
-            ("PARTNERCENTER_TENANT_ID", demo::TENANT_ID.to_owned()),
-            ("PARTNERCENTER_CLIENT_ID", demo::APP_ID.to_owned()),
-            ("PARTNERCENTER_CLIENT_SECRET", demo::CLIENT_SECRET.to_owned()),
-        ]
-        .into_iter()
-        .collect();
-        let provider = PartnerCenter::with_env(move |k| env.get(k).cloned());
-        let provider_type = provider.schema().value_type();
-        let key_type = provider
-            .resources()
-            .iter()
-            .find(|r| r.type_name() == KEY)
-            .unwrap()
-            .schema()
-            .value_type();
-        let mut client = in_process(ProviderServer::new(provider)).await;
-        let configured = client
-            .configure_provider(pb::configure_provider::Request {
-                terraform_version: "1.16.0".into(),
-                config: dv(&Value::null_object(&provider_type), &provider_type),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(configured.diagnostics.is_empty(), "{:?}", configured.diagnostics);
+        let provider = against_emulator(&base, false);
+        let key = Requests::new(KEY, resource_type(&provider, KEY));
         Harness {
             emulator,
             base,
             http: reqwest::Client::new(),
-            client,
-            key_type,
+            client: configured(provider, "1.16.0").await,
+            key,
         }
     }
 
@@ -176,7 +112,7 @@ impl Harness {
     }
 
     fn key_config(&self, app: &str, rotate_before: Option<&str>) -> Value {
-        let mut config = Value::null_object(&self.key_type);
+        let mut config = Value::null_object(&self.key.ty);
         config.set("application_id", Value::string(app));
         config.set("rotate_before", Value::from(rotate_before));
         config
@@ -189,20 +125,13 @@ impl Harness {
         config: &Value,
         prior_identity: Option<&Value>,
     ) -> pb::plan_resource_change::Response {
-        let ty = self.key_type.clone();
         let resp = self
             .client
-            .plan_resource_change(pb::plan_resource_change::Request {
-                type_name: KEY.into(),
-                prior_state: dv(prior, &ty),
-                proposed_new_state: dv(proposed, &ty),
-                config: dv(config, &ty),
+            .plan(pb::plan_resource_change::Request {
                 prior_identity: prior_identity.and_then(|i| identity_data(i, &key_identity_type())),
-                ..Default::default()
+                ..self.key.plan(prior, proposed, config)
             })
-            .await
-            .unwrap()
-            .into_inner();
+            .await;
         assert!(errors(&resp.diagnostics).is_empty(), "{:?}", resp.diagnostics);
         resp
     }
@@ -213,53 +142,30 @@ impl Harness {
         plan: &pb::plan_resource_change::Response,
         config: &Value,
     ) -> (Value, Option<Value>) {
-        let ty = self.key_type.clone();
         let resp = self
             .client
-            .apply_resource_change(pb::apply_resource_change::Request {
-                type_name: KEY.into(),
-                prior_state: dv(prior, &ty),
-                planned_state: plan.planned_state.clone(),
-                config: dv(config, &ty),
+            .apply(pb::apply_resource_change::Request {
                 planned_private: plan.planned_private.clone(),
                 planned_identity: plan.planned_identity.clone(),
-                ..Default::default()
+                ..self.key.apply(prior, plan.planned_state.clone(), config)
             })
-            .await
-            .unwrap()
-            .into_inner();
+            .await;
         assert!(errors(&resp.diagnostics).is_empty(), "{:?}", resp.diagnostics);
-        let state = from_msgpack(&resp.new_state.unwrap().msgpack, &ty).unwrap();
+        let state = self.key.value_of(resp.new_state.as_ref());
         (state, identity_of(resp.new_identity, &key_identity_type()))
     }
 
     async fn read(&mut self, state: &Value, held: Option<&Value>) -> (Value, Option<Value>) {
-        let ty = self.key_type.clone();
         let resp = self
             .client
-            .read_resource(pb::read_resource::Request {
-                type_name: KEY.into(),
-                current_state: dv(state, &ty),
+            .read(pb::read_resource::Request {
                 current_identity: held.and_then(|i| identity_data(i, &key_identity_type())),
-                ..Default::default()
+                ..self.key.read(state)
             })
-            .await
-            .unwrap()
-            .into_inner();
+            .await;
         assert!(errors(&resp.diagnostics).is_empty(), "{:?}", resp.diagnostics);
-        let state = from_msgpack(&resp.new_state.unwrap().msgpack, &ty).unwrap();
+        let state = self.key.value_of(resp.new_state.as_ref());
         (state, identity_of(resp.new_identity, &key_identity_type()))
-    }
-
-    async fn import(
-        &mut self,
-        request: pb::import_resource_state::Request,
-    ) -> pb::import_resource_state::Response {
-        self.client
-            .import_resource_state(request)
-            .await
-            .unwrap()
-            .into_inner()
     }
 
     async fn list(&mut self, config: &Value, include: bool, limit: i64) -> Vec<pb::list_resource::Event> {
@@ -307,10 +213,8 @@ async fn both_resources_serve_an_identity_schema_and_data_sources_none() {
     let mut h = Harness::start().await;
     let resp = h
         .client
-        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+        .identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     let shape = |name: &str| -> Vec<(String, String, bool)> {
         resp.identity_schemas[name]
@@ -335,12 +239,7 @@ async fn both_resources_serve_an_identity_schema_and_data_sources_none() {
     assert!(resp.identity_schemas.values().all(|s| s.version == 0));
 
     // The list resource is announced with its config schema.
-    let schema = h
-        .client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = h.client.schema(pb::get_provider_schema::Request {}).await;
     let list = schema.list_resource_schemas[KEY].block.as_ref().unwrap();
     let attrs: Vec<(&str, bool, bool)> = list
         .attributes
@@ -446,14 +345,8 @@ async fn import_by_identity_gives_what_import_by_id_gives_with_the_identity() {
     let id_ty = key_identity_type();
     let key = demo::CLIENT_SECRET_KEY_ID;
     let wanted = key_identity(demo::APP_ID, key);
-    let by_identity = h
-        .import(pb::import_resource_state::Request {
-            type_name: KEY.into(),
-            id: String::new(),
-            identity: identity_data(&wanted, &id_ty),
-            ..Default::default()
-        })
-        .await;
+    let request = h.key.import_identity(identity_data(&wanted, &id_ty));
+    let by_identity = h.client.import(request).await;
     assert!(
         by_identity.diagnostics.is_empty(),
         "{:?}",
@@ -465,16 +358,9 @@ async fn import_by_identity_gives_what_import_by_id_gives_with_the_identity() {
         identity_of(imported.identity.clone(), &id_ty),
         Some(wanted.clone())
     );
-    let by_id = h
-        .import(pb::import_resource_state::Request {
-            type_name: KEY.into(),
-            id: format!("{}/{key}", demo::APP_ID),
-            ..Default::default()
-        })
-        .await;
-    let state = |r: &pb::import_resource_state::ImportedResource| {
-        from_msgpack(&r.state.as_ref().unwrap().msgpack, &h.key_type).unwrap()
-    };
+    let request = h.key.import(&format!("{}/{key}", demo::APP_ID));
+    let by_id = h.client.import(request).await;
+    let state = |r: &pb::import_resource_state::ImportedResource| h.key.value_of(r.state.as_ref());
     assert_eq!(state(imported), state(&by_id.imported_resources[0]));
     assert_eq!(
         identity_of(by_id.imported_resources[0].identity.clone(), &id_ty),
@@ -485,16 +371,9 @@ async fn import_by_identity_gives_what_import_by_id_gives_with_the_identity() {
     assert_eq!(read, Some(wanted));
 
     // A key that is not there: an error, nothing imported (Terraform then fails the import).
-    let missing = h
-        .import(pb::import_resource_state::Request {
-            type_name: KEY.into(),
-            identity: identity_data(
-                &key_identity(demo::APP_ID, "00000000-0000-4000-8000-000000000000"),
-                &id_ty,
-            ),
-            ..Default::default()
-        })
-        .await;
+    let absent = key_identity(demo::APP_ID, "00000000-0000-4000-8000-000000000000");
+    let request = h.key.import_identity(identity_data(&absent, &id_ty));
+    let missing = h.client.import(request).await;
     assert!(missing.imported_resources.is_empty());
     assert!(
         errors(&missing.diagnostics)[0].contains("not found"),
@@ -512,6 +391,7 @@ async fn import_by_identity_gives_what_import_by_id_gives_with_the_identity() {
         ("resource_app_id", Value::string(demo::PARTNER_CENTER_APP_ID)),
     ]);
     let resp = h
+        .client
         .import(pb::import_resource_state::Request {
             type_name: GRANT.into(),
             identity: identity_data(&grant, &grant_ty),
@@ -527,7 +407,7 @@ async fn import_by_identity_gives_what_import_by_id_gives_with_the_identity() {
     // Stored identities of version 0 pass through UpgradeResourceIdentity.
     let upgraded = h
         .client
-        .upgrade_resource_identity(pb::upgrade_resource_identity::Request {
+        .upgrade_identity(pb::upgrade_resource_identity::Request {
             type_name: KEY.into(),
             version: 0,
             raw_identity: Some(pb::RawState {
@@ -535,9 +415,7 @@ async fn import_by_identity_gives_what_import_by_id_gives_with_the_identity() {
                 ..Default::default()
             }),
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(upgraded.diagnostics.is_empty(), "{:?}", upgraded.diagnostics);
     assert_eq!(
         identity_of(upgraded.upgraded_identity, &id_ty),
@@ -577,22 +455,13 @@ async fn an_app_with_thirty_keys_lists_as_thirty_events_each_with_identity_and_o
     let events = h.list(&list_config(&app, None), true, 100).await;
     assert_eq!(events.len(), 30);
     for event in events.iter().step_by(7) {
-        let object = from_msgpack(&event.resource_object.as_ref().unwrap().msgpack, &h.key_type).unwrap();
+        let object = h.key.value_of(event.resource_object.as_ref());
         let identity = identity_of(event.identity.clone(), &id_ty).unwrap();
         assert_eq!(object.get("key_id"), identity.get("key_id"));
         assert!(object.get("value").is_null(), "the secret is never listed");
-        let imported = h
-            .import(pb::import_resource_state::Request {
-                type_name: KEY.into(),
-                identity: identity_data(&identity, &id_ty),
-                ..Default::default()
-            })
-            .await;
-        let imported = from_msgpack(
-            &imported.imported_resources[0].state.as_ref().unwrap().msgpack,
-            &h.key_type,
-        )
-        .unwrap();
+        let request = h.key.import_identity(identity_data(&identity, &id_ty));
+        let imported = h.client.import(request).await;
+        let imported = h.key.value_of(imported.imported_resources[0].state.as_ref());
         assert_eq!(object, imported);
     }
     h.emulator.shutdown().await;
@@ -643,14 +512,12 @@ async fn a_bad_config_or_a_failed_graph_read_is_an_event_with_a_diagnostic() {
     // ValidateListResourceConfig says the same before any query.
     let validated = h
         .client
-        .validate_list_resource_config(pb::validate_list_resource_config::Request {
+        .validate_list(pb::validate_list_resource_config::Request {
             type_name: KEY.into(),
             config: dv(&list_config("not-a-guid", None), &list_config_type()),
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert!(!errors(&validated.diagnostics).is_empty());
 
     // Graph refuses the read.

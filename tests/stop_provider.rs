@@ -5,36 +5,17 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use partnercenter_emulator::{EmulatorConfig, demo};
+use partnercenter_emulator::EmulatorConfig;
 use serde_json::{Value as Json, json};
-use support::grpc::{in_process, pb};
-use terraform_provider_partnercenter::protocol::value::to_msgpack;
-use terraform_provider_partnercenter::protocol::{Provider, ProviderServer, Type, Value};
-use terraform_provider_partnercenter::provider::PartnerCenter;
+use support::grpc::{against_emulator, configured, data_source_type, dv, pb};
+use terraform_provider_partnercenter::protocol::Value;
 
-fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: to_msgpack(v, ty),
-        json: Vec::new(),
-    })
-}
-
-fn provider_for(base: &str) -> PartnerCenter {
-    let env: HashMap<&str, String> = [
-        ("PARTNERCENTER_LOGIN_ENDPOINT", base.to_owned()),
-        ("PARTNERCENTER_GRAPH_ENDPOINT", base.to_owned()),
-        ("PARTNERCENTER_PARTNER_CENTER_ENDPOINT", base.to_owned()),
-        ("PARTNERCENTER_TENANT_ID", demo::TENANT_ID.to_owned()),
-        ("PARTNERCENTER_CLIENT_ID", demo::APP_ID.to_owned()),
-        ("PARTNERCENTER_CLIENT_SECRET", demo::CLIENT_SECRET.to_owned()),
-        ("PARTNERCENTER_REFRESH_TOKEN", demo::REFRESH_TOKEN.to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    PartnerCenter::with_env(move |k| env.get(k).cloned())
+/// The emulator's request log.
+async fn requests(http: &reqwest::Client, base: &str) -> Json {
+    let log = http.get(format!("{base}/_emulator/requests")).send().await;
+    log.expect("log").json().await.expect("log JSON")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,26 +33,9 @@ async fn stop_provider_interrupts_a_read_waiting_out_a_long_retry_after() {
         .expect("fault");
     assert!(fault.status().is_success());
 
-    let provider = provider_for(&base);
-    let provider_type = provider.schema().value_type();
-    let customers_type = provider
-        .data_sources()
-        .iter()
-        .find(|d| d.type_name() == "partnercenter_customers")
-        .expect("customers data source")
-        .schema()
-        .value_type();
-    let mut client = in_process(ProviderServer::new(provider)).await;
-    let configured = client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.0.3".into(),
-            config: dv(&Value::null_object(&provider_type), &provider_type),
-            ..Default::default()
-        })
-        .await
-        .expect("configure")
-        .into_inner();
-    assert!(configured.diagnostics.is_empty(), "{:?}", configured.diagnostics);
+    let provider = against_emulator(&base, true);
+    let customers_type = data_source_type(&provider, "partnercenter_customers");
+    let mut client = configured(provider, "1.0.3").await;
 
     let mut reader = client.clone();
     let config = Value::null_object(&customers_type);
@@ -88,14 +52,7 @@ async fn stop_provider_interrupts_a_read_waiting_out_a_long_retry_after() {
     // Wait until the provider got the 429 and is sleeping out its Retry-After.
     let throttled = Instant::now();
     loop {
-        let log: Json = http
-            .get(format!("{base}/_emulator/requests"))
-            .send()
-            .await
-            .expect("log")
-            .json()
-            .await
-            .expect("log JSON");
+        let log = requests(&http, &base).await;
         if log
             .as_array()
             .is_some_and(|l| l.iter().any(|r| r["status"] == json!(429)))
@@ -115,10 +72,7 @@ async fn stop_provider_interrupts_a_read_waiting_out_a_long_retry_after() {
     );
 
     let stopped = Instant::now();
-    client
-        .stop_provider(pb::stop_provider::Request {})
-        .await
-        .expect("StopProvider");
+    client.stop(pb::stop_provider::Request {}).await;
     let response = tokio::time::timeout(Duration::from_secs(5), read)
         .await
         .expect("the read returned after StopProvider")
@@ -143,14 +97,7 @@ async fn stop_provider_interrupts_a_read_waiting_out_a_long_retry_after() {
         "says it was interrupted: {}",
         errors[0].detail
     );
-    let log: Json = http
-        .get(format!("{base}/_emulator/requests"))
-        .send()
-        .await
-        .expect("log")
-        .json()
-        .await
-        .expect("log JSON");
+    let log = requests(&http, &base).await;
     let customer_calls = log.as_array().map_or(0, |l| {
         l.iter().filter(|r| r["path"] == json!("/v1/customers")).count()
     });

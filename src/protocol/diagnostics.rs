@@ -153,6 +153,18 @@ impl Diagnostics {
         self.0.extend(other.0);
     }
 
+    /// The value of `result`, or `None` with its diagnostics added: the early return of an operation,
+    /// written `let x = diags.take(result)?;`.
+    pub fn take<T>(&mut self, result: Result<T, impl Into<Diagnostics>>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                self.extend(problem.into());
+                None
+            }
+        }
+    }
+
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
@@ -199,5 +211,18 @@ mod tests {
         d.attribute_error(AttributePath::root("x"), "bad", "");
         assert!(d.has_errors());
         assert_eq!(d.to_proto()[1].attribute.as_ref().unwrap().steps.len(), 1);
+    }
+
+    #[test]
+    fn take_keeps_the_value_or_the_diagnostic() {
+        fn operation(diags: &mut Diagnostics, outcome: Result<i64, Diagnostic>) -> Option<i64> {
+            let value = diags.take(outcome)?;
+            Some(value + 1)
+        }
+        let mut d = Diagnostics::new();
+        assert_eq!(operation(&mut d, Ok(1)), Some(2));
+        assert!(d.is_empty());
+        assert_eq!(operation(&mut d, Err(Diagnostic::error("gone", "it went"))), None);
+        assert_eq!(d.iter().map(|d| d.summary.as_str()).collect::<Vec<_>>(), ["gone"]);
     }
 }

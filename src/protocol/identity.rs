@@ -10,6 +10,7 @@
 //! - importing by identity must return an identity, or Terraform fails the import.
 
 use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use super::plan::PlannedChange;
 use super::proto::tfplugin6 as pb;
 use super::schema::{AttributeType, Schema};
 use super::value::{self, Type, Value};
@@ -211,9 +212,93 @@ impl ResolvedIdentity {
         }
     }
 
+    /// ReadResource: the object Terraform holds keeps its identity; a gone object has none.
+    pub(crate) fn after_read(
+        &self,
+        held: Option<&pb::ResourceIdentityData>,
+        state: &Value,
+    ) -> Option<pb::ResourceIdentityData> {
+        if state.is_null() {
+            return None;
+        }
+        let held = self.held(held, "current identity");
+        self.encode(self.keep_held(held, self.of_state(state)).as_ref())
+    }
+
+    /// PlanResourceChange: a new object (create, or the second plan of a replacement) gets whatever
+    /// identity its plan already knows, none until every part is known; an object updated in place keeps
+    /// the identity Terraform holds, and a plan that would change it is a provider bug, reported.
+    pub(crate) fn planned(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        plan: &PlannedChange,
+        held: Option<&pb::ResourceIdentityData>,
+        diags: &mut Diagnostics,
+    ) -> Option<pb::ResourceIdentityData> {
+        let derived = self.of_state(&plan.planned);
+        if prior.is_null() || plan.planned.is_null() || plan.is_replace() {
+            return self.encode(derived.as_ref());
+        }
+        let held = self.held(held, "prior identity");
+        if let (Some(h), Some(d)) = (&held, &derived) {
+            if !self.same(h, d) {
+                diags.error(
+                    "Identity would change in an in-place update",
+                    format!(
+                        "The plan keeps this {type_name} object but changes what identifies it ({}); this is a bug \
+                         in the provider, please report it.",
+                        self.declared.attributes().join(", ")
+                    ),
+                );
+            }
+        }
+        self.encode(self.keep_held(held, derived).as_ref())
+    }
+
+    /// ApplyResourceChange: a created object gets the identity of its state, an updated one keeps the
+    /// identity its plan announced, a destroyed one has none.
+    pub(crate) fn after_apply(
+        &self,
+        prior: &Value,
+        state: &Value,
+        planned: Option<&pb::ResourceIdentityData>,
+    ) -> Option<pb::ResourceIdentityData> {
+        if state.is_null() {
+            return None;
+        }
+        let derived = self.of_state(state);
+        if prior.is_null() {
+            return self.encode(derived.as_ref());
+        }
+        let held = self.held(planned, "planned identity");
+        self.encode(self.keep_held(held, derived).as_ref())
+    }
+
+    /// The identity `import { identity = {...} }` asks for; sending none is an error.
+    pub(crate) fn requested(&self, data: Option<&pb::ResourceIdentityData>) -> Result<Value, Diagnostics> {
+        self.decode(data, "identity")?.ok_or_else(|| {
+            Diagnostic::error(
+                "Empty identity",
+                "Terraform asked to import by identity but sent none.",
+            )
+            .into()
+        })
+    }
+
+    /// ImportResourceState: the requested identity when the state names the same object (Terraform keeps
+    /// it as asked for), else the state's; the requested one when the state alone is incomplete.
+    pub(crate) fn imported(
+        &self,
+        requested: Option<Value>,
+        state: &Value,
+    ) -> Option<pb::ResourceIdentityData> {
+        self.encode(self.keep_held(requested, self.of_state(state)).as_ref())
+    }
+
     /// Decodes an identity Terraform sent; absent or null data is `None`. The value is checked against the
     /// type, so a wrong shape is a diagnostic rather than a silently wrong import.
-    pub(crate) fn decode(
+    fn decode(
         &self,
         data: Option<&pb::ResourceIdentityData>,
         what: &str,
@@ -221,18 +306,7 @@ impl ResolvedIdentity {
         let Some(dv) = data.and_then(|d| d.identity_data.as_ref()) else {
             return Ok(None);
         };
-        let decoded = if !dv.msgpack.is_empty() {
-            value::from_msgpack(&dv.msgpack, &self.value_type)
-        } else if !dv.json.is_empty() {
-            serde_json::from_slice(&dv.json)
-                .map_err(|e| value::DecodeError {
-                    message: e.to_string(),
-                })
-                .and_then(|j| value::from_json(&j, &self.value_type, false))
-        } else {
-            return Ok(None);
-        };
-        match decoded {
+        match value::from_dynamic(dv, &self.value_type) {
             Ok(Value::Null) => Ok(None),
             Ok(v) => Ok(Some(v)),
             Err(e) => Err(Diagnostic::error(
@@ -245,7 +319,7 @@ impl ResolvedIdentity {
 
     /// The identity Terraform holds, sent along with a state: one it sent but we cannot read is logged and
     /// treated as none, so the state's own identity is sent back instead of failing the operation.
-    pub(crate) fn held(&self, data: Option<&pb::ResourceIdentityData>, what: &str) -> Option<Value> {
+    fn held(&self, data: Option<&pb::ResourceIdentityData>, what: &str) -> Option<Value> {
         match self.decode(data, what) {
             Ok(held) => held,
             Err(diags) => {
@@ -262,10 +336,7 @@ impl ResolvedIdentity {
 
     pub(crate) fn encode(&self, identity: Option<&Value>) -> Option<pb::ResourceIdentityData> {
         identity.map(|v| pb::ResourceIdentityData {
-            identity_data: Some(pb::DynamicValue {
-                msgpack: value::to_msgpack(v, &self.value_type),
-                json: Vec::new(),
-            }),
+            identity_data: Some(value::to_dynamic(v, &self.value_type)),
         })
     }
 

@@ -86,10 +86,9 @@ impl Listing {
         let event = Event {
             identity: self.identity.encode(Some(&identity)),
             display_name: display_name.into(),
-            resource_object: self.include_resource_object.then(|| pb::DynamicValue {
-                msgpack: value::to_msgpack(state, &self.state_type),
-                json: Vec::new(),
-            }),
+            resource_object: self
+                .include_resource_object
+                .then(|| value::to_dynamic(state, &self.state_type)),
             diagnostic: Vec::new(),
         };
         if self.tx.send(Ok(event)).await.is_err() {
@@ -115,6 +114,13 @@ impl Listing {
             self.stopped = true;
         }
         !self.is_done()
+    }
+
+    /// Resolves when Terraform stops reading the stream. Borrows nothing, so it can be awaited while the
+    /// list resource pushes into this listing.
+    pub(crate) fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let tx = self.tx.clone();
+        async move { tx.closed().await }
     }
 
     /// How many objects were sent.

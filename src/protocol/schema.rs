@@ -161,12 +161,48 @@ fn for_each_nested(
     }
 }
 
+/// How a nested block or nested attribute repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nesting {
     Single,
     List,
     Set,
     Map,
+}
+
+impl Nesting {
+    /// The name Terraform's JSON schema uses (`nesting_mode`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Nesting::Single => "single",
+            Nesting::List => "list",
+            Nesting::Set => "set",
+            Nesting::Map => "map",
+        }
+    }
+
+    /// The type of the values of something nested this way, whose single object has type `object`.
+    fn wrap(self, object: Type) -> Type {
+        match self {
+            Nesting::Single => object,
+            Nesting::List => Type::list(object),
+            Nesting::Set => Type::set(object),
+            Nesting::Map => Type::map(object),
+        }
+    }
+
+    /// The protocol's nesting mode. Nested attributes (`Schema.Object.NestingMode`) and blocks
+    /// (`Schema.NestedBlock.NestingMode`) have an enum each, numbering these four modes alike.
+    fn to_proto(self) -> i32 {
+        use pb::schema::nested_block::NestingMode;
+        let mode = match self {
+            Nesting::Single => NestingMode::Single,
+            Nesting::List => NestingMode::List,
+            Nesting::Set => NestingMode::Set,
+            Nesting::Map => NestingMode::Map,
+        };
+        mode as i32
+    }
 }
 
 /// An attribute's type: a plain cty type, or nested attributes (protocol 6 only).
@@ -247,6 +283,17 @@ impl Validator {
     }
 }
 
+/// Builder methods named after a `bool` field of the same name, which each sets (see the field's doc).
+macro_rules! switches_on {
+    ($($flag:ident),* $(,)?) => {$(
+        #[doc = concat!("Sets `", stringify!($flag), "`.")]
+        pub fn $flag(mut self) -> Self {
+            self.$flag = true;
+            self
+        }
+    )*};
+}
+
 #[derive(Debug, Clone)]
 pub struct Attribute {
     pub name: String,
@@ -310,45 +357,16 @@ impl Attribute {
         self
     }
 
-    pub fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-
-    pub fn optional(mut self) -> Self {
-        self.optional = true;
-        self
-    }
-
-    pub fn computed(mut self) -> Self {
-        self.computed = true;
-        self
-    }
-
-    pub fn sensitive(mut self) -> Self {
-        self.sensitive = true;
-        self
-    }
-
-    pub fn write_only(mut self) -> Self {
-        self.write_only = true;
-        self
-    }
-
-    pub fn deprecated(mut self) -> Self {
-        self.deprecated = true;
-        self
-    }
-
-    pub fn requires_replace(mut self) -> Self {
-        self.requires_replace = true;
-        self
-    }
-
-    pub fn use_state_for_unknown(mut self) -> Self {
-        self.use_state_for_unknown = true;
-        self
-    }
+    switches_on!(
+        required,
+        optional,
+        computed,
+        sensitive,
+        write_only,
+        deprecated,
+        requires_replace,
+        use_state_for_unknown,
+    );
 
     pub fn default(mut self, value: impl Into<Value>) -> Self {
         self.default = Some(value.into());
@@ -365,15 +383,9 @@ impl Attribute {
     pub fn value_type(&self) -> Type {
         match &self.kind {
             AttributeType::Plain(t) => t.clone(),
-            AttributeType::Nested { nesting, attributes } => {
-                let object = Type::object(attributes.iter().map(|a| (a.name.clone(), a.value_type())));
-                match nesting {
-                    Nesting::Single => object,
-                    Nesting::List => Type::list(object),
-                    Nesting::Set => Type::set(object),
-                    Nesting::Map => Type::map(object),
-                }
-            }
+            AttributeType::Nested { nesting, attributes } => nesting.wrap(Type::object(
+                attributes.iter().map(|a| (a.name.clone(), a.value_type())),
+            )),
         }
     }
 
@@ -385,12 +397,7 @@ impl Attribute {
                 Vec::new(),
                 Some(pb::schema::Object {
                     attributes: attributes.iter().map(Attribute::to_proto).collect(),
-                    nesting: match nesting {
-                        Nesting::Single => pb::schema::object::NestingMode::Single,
-                        Nesting::List => pb::schema::object::NestingMode::List,
-                        Nesting::Set => pb::schema::object::NestingMode::Set,
-                        Nesting::Map => pb::schema::object::NestingMode::Map,
-                    } as i32,
+                    nesting: nesting.to_proto(),
                     ..Default::default()
                 }),
             ),
@@ -435,26 +442,14 @@ impl NestedBlock {
     }
 
     pub fn value_type(&self) -> Type {
-        let object = self.block.value_type();
-        match self.nesting {
-            Nesting::Single => object,
-            Nesting::List => Type::list(object),
-            Nesting::Set => Type::set(object),
-            Nesting::Map => Type::map(object),
-        }
+        self.nesting.wrap(self.block.value_type())
     }
 
     fn to_proto(&self) -> pb::schema::NestedBlock {
-        use pb::schema::nested_block::NestingMode;
         pb::schema::NestedBlock {
             type_name: self.name.clone(),
             block: Some(self.block.to_proto(0)),
-            nesting: match self.nesting {
-                Nesting::Single => NestingMode::Single,
-                Nesting::List => NestingMode::List,
-                Nesting::Set => NestingMode::Set,
-                Nesting::Map => NestingMode::Map,
-            } as i32,
+            nesting: self.nesting.to_proto(),
             // Terraform rejects min/max on single blocks other than 0/1.
             min_items: self.min_items,
             max_items: if self.nesting == Nesting::Single {
@@ -476,15 +471,6 @@ pub mod terraform_json {
         json!({ "version": schema.version, "block": block(&schema.block) })
     }
 
-    fn nesting(n: Nesting) -> &'static str {
-        match n {
-            Nesting::Single => "single",
-            Nesting::List => "list",
-            Nesting::Set => "set",
-            Nesting::Map => "map",
-        }
-    }
-
     fn block(b: &Block) -> Json {
         let mut out = Map::new();
         if !b.attributes.is_empty() {
@@ -496,7 +482,7 @@ pub mod terraform_json {
                 .iter()
                 .map(|nb| {
                     let mut m = Map::new();
-                    m.insert("nesting_mode".into(), nesting(nb.nesting).into());
+                    m.insert("nesting_mode".into(), nb.nesting.name().into());
                     m.insert("block".into(), block(&nb.block));
                     if nb.min_items > 0 {
                         m.insert("min_items".into(), nb.min_items.into());
@@ -535,7 +521,7 @@ pub mod terraform_json {
             } => {
                 m.insert(
                     "nested_type".into(),
-                    json!({ "attributes": attributes(inner), "nesting_mode": nesting(*n) }),
+                    json!({ "attributes": attributes(inner), "nesting_mode": n.name() }),
                 );
             }
         }
@@ -600,6 +586,22 @@ mod tests {
     }
 
     #[test]
+    fn nested_attributes_and_blocks_number_their_nesting_modes_alike() {
+        use pb::schema::{nested_block, object};
+        for (nesting, name) in [
+            (Nesting::Single, "SINGLE"),
+            (Nesting::List, "LIST"),
+            (Nesting::Set, "SET"),
+            (Nesting::Map, "MAP"),
+        ] {
+            let block = nested_block::NestingMode::from_str_name(name).map(|m| m as i32);
+            let attribute = object::NestingMode::from_str_name(name).map(|m| m as i32);
+            assert_eq!(block, Some(nesting.to_proto()), "{name}");
+            assert_eq!(attribute, Some(nesting.to_proto()), "{name}");
+        }
+    }
+
+    #[test]
     fn defaults_make_an_attribute_optional_and_computed() {
         let s = sample();
         let display = s.block.attribute_named("display").unwrap();
@@ -608,28 +610,21 @@ mod tests {
 
     #[test]
     fn string_validators_report_on_the_attribute_and_list_element() {
+        let guid = || {
+            Validator::string("a GUID", |s| {
+                if s.len() == 36 {
+                    Ok(())
+                } else {
+                    Err("must be a GUID".into())
+                }
+            })
+        };
         let block = Block::new("")
-            .attribute(
-                Attribute::string("id")
-                    .optional()
-                    .validate(Validator::string("a GUID", |s| {
-                        if s.len() == 36 {
-                            Ok(())
-                        } else {
-                            Err("must be a GUID".into())
-                        }
-                    })),
-            )
+            .attribute(Attribute::string("id").optional().validate(guid()))
             .attribute(
                 Attribute::new("ids", Type::list(Type::String))
                     .optional()
-                    .validate(Validator::string("a GUID", |s| {
-                        if s.len() == 36 {
-                            Ok(())
-                        } else {
-                            Err("must be a GUID".into())
-                        }
-                    })),
+                    .validate(guid()),
             );
         let config = Value::object([
             ("id", Value::string("nope")),

@@ -15,11 +15,11 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::contracts::Provider;
 use super::proto::plugin as gp;
 use super::proto::tfplugin6::provider_server::ProviderServer as ProviderService;
 use super::server::ProviderServer;
 use super::tls::AutoMtls;
-use super::traits::Provider;
 use super::transport::{Listener, Stream as Socket, Transport, TransportError};
 
 /// The cookie Terraform sets so a provider knows it was started as a plugin.
@@ -62,26 +62,9 @@ pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeEr
 
     let listener = Listener::bind(Transport::from_env()?).await?;
 
-    let certificate = tls
-        .as_ref()
-        .map(|t| base64::engine::general_purpose::STANDARD_NO_PAD.encode(&t.server_certificate))
-        .unwrap_or_default();
-    // The handshake: core protocol 1, app protocol 6, network, address, grpc, server certificate.
-    println!(
-        "1|6|{}|{}|grpc|{certificate}",
-        listener.network(),
-        listener.address()
-    );
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    // Terraform's own log does not say which transport a plugin chose; this line does (TF_LOG=DEBUG).
-    tracing::debug!(
-        network = listener.network(),
-        address = %listener.address(),
-        "listening"
-    );
-
+    // Before the handshake: from then on a Ctrl-C may come, and must not kill us.
     ignore_interrupts();
+    announce(&listener, tls.as_ref());
 
     let shutdown = CancellationToken::new();
     let stop = server.stop_token();
@@ -117,6 +100,27 @@ pub async fn serve<P: Provider>(server: ProviderServer<P>) -> Result<(), ServeEr
     // before we exit, rather than whenever the runtime gets round to dropping the task.
     let _ = accepting.await;
     Ok(())
+}
+
+/// Prints the handshake on stdout: core protocol 1, app protocol 6, network, address, grpc, and the server
+/// certificate (none without AutoMTLS).
+fn announce(listener: &Listener, tls: Option<&AutoMtls>) {
+    let certificate = tls
+        .map(|t| base64::engine::general_purpose::STANDARD_NO_PAD.encode(&t.server_certificate))
+        .unwrap_or_default();
+    println!(
+        "1|6|{}|{}|grpc|{certificate}",
+        listener.network(),
+        listener.address()
+    );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    // Terraform's own log does not say which transport a plugin chose; this line does (TF_LOG=DEBUG).
+    tracing::debug!(
+        network = listener.network(),
+        address = %listener.address(),
+        "listening"
+    );
 }
 
 /// Terraform owns Ctrl-C: the terminal delivers it to the whole process group (console on Windows),

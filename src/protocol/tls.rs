@@ -1,5 +1,7 @@
 //! go-plugin's AutoMTLS: a fresh self-signed server certificate per start, and a client verifier that
 //! accepts exactly the certificate Terraform handed over in `PLUGIN_CLIENT_CERT` (pinned by its bytes).
+//! The same pin serves the other direction, for whoever plays Terraform's part (tests, benchmarks): the
+//! server certificate announced in the handshake.
 //!
 //! Terraform's certificate is self-signed with CA:true, which WebPKI verifiers refuse as an end entity, so
 //! the pin is checked here directly.
@@ -15,11 +17,11 @@ use std::sync::Arc;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
-use rustls::client::danger::HandshakeSignatureValid;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{
-    AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, PrivatePkcs8KeyDer,
+    AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName,
     SignatureVerificationAlgorithm, UnixTime, alg_id,
 };
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
@@ -51,10 +53,8 @@ impl AutoMtls {
 
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let (certificate, key) = self_signed_localhost()?;
-        let verifier = PinnedClientCertificate {
-            pinned: pinned.into_owned(),
-            algorithms: provider.signature_verification_algorithms,
-        };
+        let verifier =
+            PinnedCertificate::new(pinned.into_owned(), provider.signature_verification_algorithms);
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_client_cert_verifier(Arc::new(verifier))
@@ -91,13 +91,75 @@ fn self_signed_localhost() -> Result<(CertificateDer<'static>, PrivateKeyDer<'st
     Ok((certificate.der().clone(), key))
 }
 
+/// A peer accepted by the exact bytes of its certificate. Signatures are checked with `algorithms`, except
+/// P-521/SHA-512 (Terraform's client key), which RustCrypto's `p521` checks: ring has no P-521.
 #[derive(Debug)]
-struct PinnedClientCertificate {
+pub struct PinnedCertificate {
     pinned: CertificateDer<'static>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ClientCertVerifier for PinnedClientCertificate {
+impl PinnedCertificate {
+    pub fn new(pinned: CertificateDer<'static>, algorithms: WebPkiSupportedAlgorithms) -> Self {
+        PinnedCertificate { pinned, algorithms }
+    }
+
+    /// Whether `presented` is the pinned certificate; `refusal` says what the peer should have shown.
+    fn check(&self, presented: &CertificateDer<'_>, refusal: &str) -> Result<(), rustls::Error> {
+        if presented.as_ref() == self.pinned.as_ref() {
+            Ok(())
+        } else {
+            Err(rustls::Error::General(refusal.into()))
+        }
+    }
+
+    fn algorithms_for(&self, scheme: SignatureScheme) -> &WebPkiSupportedAlgorithms {
+        if scheme == SignatureScheme::ECDSA_NISTP521_SHA512 {
+            &P521_ONLY
+        } else {
+            &self.algorithms
+        }
+    }
+
+    // Terraform's key is P-521, so that scheme must be offered or its TLS client gives up.
+    fn schemes(&self) -> Vec<SignatureScheme> {
+        let mut schemes = self.algorithms.supported_schemes();
+        if !schemes.contains(&SignatureScheme::ECDSA_NISTP521_SHA512) {
+            schemes.push(SignatureScheme::ECDSA_NISTP521_SHA512);
+        }
+        schemes
+    }
+}
+
+/// The handshake signature checks, alike in both verifier traits (which name them alike).
+macro_rules! signature_checks {
+    () => {
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, self.algorithms_for(dss.scheme))
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, self.algorithms_for(dss.scheme))
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.schemes()
+        }
+    };
+}
+
+/// The server's side: the client must be Terraform.
+impl ClientCertVerifier for PinnedCertificate {
     fn offer_client_auth(&self) -> bool {
         true
     }
@@ -117,49 +179,32 @@ impl ClientCertVerifier for PinnedClientCertificate {
         _intermediates: &[CertificateDer<'_>],
         _now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.pinned.as_ref() {
-            Ok(ClientCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(
-                "client certificate is not the one in PLUGIN_CLIENT_CERT".into(),
-            ))
-        }
+        self.check(
+            end_entity,
+            "client certificate is not the one in PLUGIN_CLIENT_CERT",
+        )?;
+        Ok(ClientCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, self.algorithms_for(dss.scheme))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, self.algorithms_for(dss.scheme))
-    }
-
-    // Terraform's key is P-521, so that scheme must be offered or its TLS client gives up.
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        let mut schemes = self.algorithms.supported_schemes();
-        schemes.push(SignatureScheme::ECDSA_NISTP521_SHA512);
-        schemes
-    }
+    signature_checks!();
 }
 
-impl PinnedClientCertificate {
-    fn algorithms_for(&self, scheme: SignatureScheme) -> &WebPkiSupportedAlgorithms {
-        if scheme == SignatureScheme::ECDSA_NISTP521_SHA512 {
-            &P521_ONLY
-        } else {
-            &self.algorithms
-        }
+/// Terraform's side, as go-plugin's client does it: the server must be the plugin that printed the
+/// handshake.
+impl ServerCertVerifier for PinnedCertificate {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.check(end_entity, "not the announced server certificate")?;
+        Ok(ServerCertVerified::assertion())
     }
+
+    signature_checks!();
 }
 
 static P521_SHA512: EcdsaP521Sha512 = EcdsaP521Sha512;

@@ -11,6 +11,8 @@ use std::io::Write;
 use rmp::Marker;
 use serde_json::Value as Json;
 
+use super::proto::tfplugin6 as pb;
+
 /// A cty type, as Terraform names it in schemas (`"string"`, `["list","string"]`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Type {
@@ -118,6 +120,15 @@ impl Type {
             Value::Map(m) => Type::map(m.values().next().map(Type::infer).unwrap_or(Type::Dynamic)),
             Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), Type::infer(v))).collect()),
             Value::Tuple(v) => Type::Tuple(v.iter().map(Type::infer).collect()),
+        }
+    }
+
+    /// The type of element `index` of a list, set or tuple of this type (`dynamic` for anything else).
+    fn element(&self, index: usize) -> &Type {
+        match self {
+            Type::List(e) | Type::Set(e) => e,
+            Type::Tuple(elems) => elems.get(index).unwrap_or(&Type::Dynamic),
+            _ => &Type::Dynamic,
         }
     }
 }
@@ -289,7 +300,6 @@ impl Value {
         }
     }
 
-    /// A null value of the right shape for `ty`: objects get every attribute, all null.
     /// This object with each unknown attribute replaced by `other`'s value of it (null when absent).
     pub fn with_unknowns_from(&self, other: &Value) -> Value {
         let mut out = self.clone();
@@ -303,9 +313,10 @@ impl Value {
         out
     }
 
+    /// A null value of the right shape for `ty`: objects get every attribute, all null.
     pub fn null_object(ty: &Type) -> Value {
         match ty {
-            Type::Object(attrs) => Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect()),
+            Type::Object(attrs) => Value::Object(null_attributes(attrs)),
             _ => Value::Null,
         }
     }
@@ -359,6 +370,42 @@ impl DecodeError {
 /// Nesting deeper than this is refused rather than risking the stack on hostile input.
 const MAX_DEPTH: usize = 64;
 
+fn check_depth(depth: usize) -> Result<(), DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError::new("value nested too deeply"));
+    }
+    Ok(())
+}
+
+/// An object of type `attrs` with every attribute null: what each decoder fills in.
+fn null_attributes(attrs: &BTreeMap<String, Type>) -> BTreeMap<String, Value> {
+    attrs.keys().map(|k| (k.clone(), Value::Null)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DynamicValue: the envelope of every value on the wire
+
+/// Decodes a `DynamicValue` Terraform sent: its msgpack, or its JSON when that is all it holds; an empty
+/// one is null.
+pub(crate) fn from_dynamic(dv: &pb::DynamicValue, ty: &Type) -> Result<Value, DecodeError> {
+    if !dv.msgpack.is_empty() {
+        from_msgpack(&dv.msgpack, ty)
+    } else if !dv.json.is_empty() {
+        let json: Json = serde_json::from_slice(&dv.json).map_err(|e| DecodeError::new(e.to_string()))?;
+        from_json(&json, ty, false)
+    } else {
+        Ok(Value::Null)
+    }
+}
+
+/// A value in the envelope Terraform reads: msgpack, as Terraform itself writes it.
+pub(crate) fn to_dynamic(value: &Value, ty: &Type) -> pb::DynamicValue {
+    pb::DynamicValue {
+        msgpack: to_msgpack(value, ty),
+        json: Vec::new(),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // msgpack
 
@@ -371,6 +418,53 @@ pub fn from_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
         return Err(DecodeError::new("trailing bytes after msgpack value"));
     }
     Ok(value)
+}
+
+/// Where a msgpack length is written: in the marker itself, or in the 1, 2 or 4 bytes after it.
+#[derive(Debug, Clone, Copy)]
+enum Length {
+    InMarker(usize),
+    Following(usize),
+}
+
+/// What a length belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    /// An extension (Terraform's unknowns): the type byte, then this many bytes of payload.
+    Extension,
+    /// A string or binary: this many bytes.
+    Bytes,
+    /// An array: this many values.
+    Array,
+    /// A map: this many key-value pairs.
+    Map,
+}
+
+/// What a marker starts, and where its length is; `None` for markers without a length.
+fn holder(marker: Marker) -> Option<(Holder, Length)> {
+    use Holder::*;
+    use Length::*;
+    Some(match marker {
+        Marker::FixExt1 => (Extension, InMarker(1)),
+        Marker::FixExt2 => (Extension, InMarker(2)),
+        Marker::FixExt4 => (Extension, InMarker(4)),
+        Marker::FixExt8 => (Extension, InMarker(8)),
+        Marker::FixExt16 => (Extension, InMarker(16)),
+        Marker::Ext8 => (Extension, Following(1)),
+        Marker::Ext16 => (Extension, Following(2)),
+        Marker::Ext32 => (Extension, Following(4)),
+        Marker::FixStr(n) => (Bytes, InMarker(usize::from(n))),
+        Marker::Str8 | Marker::Bin8 => (Bytes, Following(1)),
+        Marker::Str16 | Marker::Bin16 => (Bytes, Following(2)),
+        Marker::Str32 | Marker::Bin32 => (Bytes, Following(4)),
+        Marker::FixArray(n) => (Array, InMarker(usize::from(n))),
+        Marker::Array16 => (Array, Following(2)),
+        Marker::Array32 => (Array, Following(4)),
+        Marker::FixMap(n) => (Map, InMarker(usize::from(n))),
+        Marker::Map16 => (Map, Following(2)),
+        Marker::Map32 => (Map, Following(4)),
+        _ => return None,
+    })
 }
 
 struct MsgpackReader<'a> {
@@ -408,143 +502,111 @@ impl<'a> MsgpackReader<'a> {
         Ok(Marker::from_u8(self.take(1)?[0]))
     }
 
-    fn value(&mut self, ty: &Type, depth: usize) -> Result<Value, DecodeError> {
-        if depth > MAX_DEPTH {
-            return Err(DecodeError::new("value nested too deeply"));
+    /// The length `marker` announces for a `wanted` holder; `expected` names it in the error otherwise.
+    fn length(&mut self, marker: Marker, wanted: Holder, expected: &str) -> Result<usize, DecodeError> {
+        match holder(marker) {
+            Some((found, Length::InMarker(n))) if found == wanted => Ok(n),
+            Some((found, Length::Following(bytes))) if found == wanted => self.len(bytes),
+            _ => Err(DecodeError::new(format!("expected {expected}"))),
         }
+    }
+
+    fn value(&mut self, ty: &Type, depth: usize) -> Result<Value, DecodeError> {
+        check_depth(depth)?;
         let marker = self.marker()?;
-        match marker {
-            Marker::Null => return Ok(Value::Null),
-            Marker::FixExt1 | Marker::FixExt2 | Marker::FixExt4 | Marker::FixExt8 | Marker::FixExt16 => {
-                let size = match marker {
-                    Marker::FixExt1 => 1,
-                    Marker::FixExt2 => 2,
-                    Marker::FixExt4 => 4,
-                    Marker::FixExt8 => 8,
-                    _ => 16,
-                };
-                self.take(1 + size)?;
-                return Ok(Value::Unknown);
-            }
-            Marker::Ext8 | Marker::Ext16 | Marker::Ext32 => {
-                let n = match marker {
-                    Marker::Ext8 => 1,
-                    Marker::Ext16 => 2,
-                    _ => 4,
-                };
-                let len = self.len(n)?;
-                self.take(1 + len)?;
-                return Ok(Value::Unknown);
-            }
-            _ => {}
+        if marker == Marker::Null {
+            return Ok(Value::Null);
+        }
+        if let Some((Holder::Extension, _)) = holder(marker) {
+            let payload = self.length(marker, Holder::Extension, "an extension")?;
+            self.take(1 + payload)?;
+            return Ok(Value::Unknown);
         }
         match ty {
-            Type::Dynamic => {
-                // A dynamic value travels as [type as JSON bytes, value].
-                let len = self.array_len(marker)?;
-                if len != 2 {
-                    return Err(DecodeError::new("dynamic value must be a two-element array"));
-                }
-                let type_marker = self.marker()?;
-                let type_json = self.bytes_or_str(type_marker)?;
-                let json: Json = serde_json::from_slice(type_json)
-                    .map_err(|e| DecodeError::new(format!("dynamic value type: {e}")))?;
-                let inner = Type::from_json(&json)?;
-                self.value(&inner, depth + 1)
-            }
+            Type::Dynamic => self.dynamic(marker, depth),
             Type::Bool => match marker {
                 Marker::True => Ok(Value::Bool(true)),
                 Marker::False => Ok(Value::Bool(false)),
                 _ => Err(DecodeError::new("expected a bool")),
             },
-            Type::String => {
-                let bytes = self.bytes_or_str(marker)?;
-                String::from_utf8(bytes.to_vec())
-                    .map(Value::String)
-                    .map_err(|_| DecodeError::new("string is not valid UTF-8"))
-            }
+            Type::String => self.text(marker, "string").map(Value::String),
             Type::Number => self.number(marker).map(Value::Number),
-            Type::List(e) | Type::Set(e) => {
-                let len = self.array_len(marker)?;
-                let items = (0..len)
-                    .map(|_| self.value(e, depth + 1))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(if matches!(ty, Type::List(_)) {
-                    Value::List(items)
-                } else {
-                    Value::Set(items)
-                })
-            }
-            Type::Tuple(elems) => {
-                let len = self.array_len(marker)?;
-                if len != elems.len() {
-                    return Err(DecodeError::new("tuple has the wrong number of elements"));
-                }
-                let items = elems
-                    .iter()
-                    .map(|t| self.value(t, depth + 1))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Value::Tuple(items))
-            }
-            Type::Map(e) => {
-                let len = self.map_len(marker)?;
-                let mut out = BTreeMap::new();
-                for _ in 0..len {
-                    let key = self.key()?;
-                    out.insert(key, self.value(e, depth + 1)?);
-                }
-                Ok(Value::Map(out))
-            }
-            Type::Object(attrs) => {
-                let len = self.map_len(marker)?;
-                let mut out: BTreeMap<String, Value> =
-                    attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-                for _ in 0..len {
-                    let key = self.key()?;
-                    let attr_ty = attrs
-                        .get(&key)
-                        .ok_or_else(|| DecodeError::new(format!("unsupported attribute \"{key}\"")))?;
-                    let v = self.value(attr_ty, depth + 1)?;
-                    out.insert(key, v);
-                }
-                Ok(Value::Object(out))
-            }
+            Type::List(e) => self.elements(marker, e, depth).map(Value::List),
+            Type::Set(e) => self.elements(marker, e, depth).map(Value::Set),
+            Type::Tuple(types) => self.tuple(marker, types, depth),
+            Type::Map(e) => self.map(marker, e, depth),
+            Type::Object(attrs) => self.object(marker, attrs, depth),
         }
+    }
+
+    /// A dynamic value travels as [type as JSON bytes, value].
+    fn dynamic(&mut self, marker: Marker, depth: usize) -> Result<Value, DecodeError> {
+        if self.length(marker, Holder::Array, "an array")? != 2 {
+            return Err(DecodeError::new("dynamic value must be a two-element array"));
+        }
+        let type_marker = self.marker()?;
+        let json: Json = serde_json::from_slice(self.bytes_or_str(type_marker)?)
+            .map_err(|e| DecodeError::new(format!("dynamic value type: {e}")))?;
+        let inner = Type::from_json(&json)?;
+        self.value(&inner, depth + 1)
+    }
+
+    fn elements(&mut self, marker: Marker, element: &Type, depth: usize) -> Result<Vec<Value>, DecodeError> {
+        let len = self.length(marker, Holder::Array, "an array")?;
+        (0..len).map(|_| self.value(element, depth + 1)).collect()
+    }
+
+    fn tuple(&mut self, marker: Marker, types: &[Type], depth: usize) -> Result<Value, DecodeError> {
+        if self.length(marker, Holder::Array, "an array")? != types.len() {
+            return Err(DecodeError::new("tuple has the wrong number of elements"));
+        }
+        let items = types.iter().map(|t| self.value(t, depth + 1));
+        items.collect::<Result<_, _>>().map(Value::Tuple)
+    }
+
+    fn map(&mut self, marker: Marker, element: &Type, depth: usize) -> Result<Value, DecodeError> {
+        let len = self.length(marker, Holder::Map, "a map")?;
+        let mut out = BTreeMap::new();
+        for _ in 0..len {
+            let key = self.key()?;
+            out.insert(key, self.value(element, depth + 1)?);
+        }
+        Ok(Value::Map(out))
+    }
+
+    fn object(
+        &mut self,
+        marker: Marker,
+        attrs: &BTreeMap<String, Type>,
+        depth: usize,
+    ) -> Result<Value, DecodeError> {
+        let len = self.length(marker, Holder::Map, "a map")?;
+        let mut out = null_attributes(attrs);
+        for _ in 0..len {
+            let key = self.key()?;
+            let attr_ty = attrs
+                .get(&key)
+                .ok_or_else(|| DecodeError::new(format!("unsupported attribute \"{key}\"")))?;
+            let v = self.value(attr_ty, depth + 1)?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
     }
 
     fn key(&mut self) -> Result<String, DecodeError> {
         let marker = self.marker()?;
+        self.text(marker, "map key")
+    }
+
+    /// A string; `what` names it when it is not UTF-8.
+    fn text(&mut self, marker: Marker, what: &str) -> Result<String, DecodeError> {
         let bytes = self.bytes_or_str(marker)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::new("map key is not valid UTF-8"))
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::new(format!("{what} is not valid UTF-8")))
     }
 
     fn bytes_or_str(&mut self, marker: Marker) -> Result<&'a [u8], DecodeError> {
-        let len = match marker {
-            Marker::FixStr(n) => n as usize,
-            Marker::Str8 | Marker::Bin8 => self.len(1)?,
-            Marker::Str16 | Marker::Bin16 => self.len(2)?,
-            Marker::Str32 | Marker::Bin32 => self.len(4)?,
-            _ => return Err(DecodeError::new("expected a string")),
-        };
+        let len = self.length(marker, Holder::Bytes, "a string")?;
         self.take(len)
-    }
-
-    fn array_len(&mut self, marker: Marker) -> Result<usize, DecodeError> {
-        match marker {
-            Marker::FixArray(n) => Ok(n as usize),
-            Marker::Array16 => self.len(2),
-            Marker::Array32 => self.len(4),
-            _ => Err(DecodeError::new("expected an array")),
-        }
-    }
-
-    fn map_len(&mut self, marker: Marker) -> Result<usize, DecodeError> {
-        match marker {
-            Marker::FixMap(n) => Ok(n as usize),
-            Marker::Map16 => self.len(2),
-            Marker::Map32 => self.len(4),
-            _ => Err(DecodeError::new("expected a map")),
-        }
     }
 
     fn number(&mut self, marker: Marker) -> Result<Number, DecodeError> {
@@ -596,11 +658,7 @@ pub fn to_msgpack(value: &Value, ty: &Type) -> Vec<u8> {
 fn write_msgpack(out: &mut Vec<u8>, value: &Value, ty: &Type) {
     if let Type::Dynamic = ty {
         if !matches!(value, Value::Null | Value::Unknown) {
-            let actual = Type::infer(value);
-            let _ = rmp::encode::write_array_len(out, 2);
-            let type_json = actual.to_json().to_string();
-            let _ = rmp::encode::write_bin(out, type_json.as_bytes());
-            write_msgpack(out, value, &actual);
+            write_dynamic(out, value);
             return;
         }
     }
@@ -627,12 +685,7 @@ fn write_msgpack(out: &mut Vec<u8>, value: &Value, ty: &Type) {
         Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
             let _ = rmp::encode::write_array_len(out, items.len() as u32);
             for (i, item) in items.iter().enumerate() {
-                let element_ty = match ty {
-                    Type::List(e) | Type::Set(e) => e.as_ref(),
-                    Type::Tuple(elems) => elems.get(i).unwrap_or(&Type::Dynamic),
-                    _ => &Type::Dynamic,
-                };
-                write_msgpack(out, item, element_ty);
+                write_msgpack(out, item, ty.element(i));
             }
         }
         Value::Map(entries) => {
@@ -640,31 +693,38 @@ fn write_msgpack(out: &mut Vec<u8>, value: &Value, ty: &Type) {
                 Type::Map(e) => e.as_ref(),
                 _ => &Type::Dynamic,
             };
-            let _ = rmp::encode::write_map_len(out, entries.len() as u32);
-            for (k, v) in entries {
-                let _ = rmp::encode::write_str(out, k);
-                write_msgpack(out, v, element_ty);
-            }
+            write_entries(out, entries, element_ty);
         }
-        Value::Object(entries) => {
-            // Terraform expects every attribute of the type, nulls included, and nothing else.
-            match ty {
-                Type::Object(attrs) => {
-                    let _ = rmp::encode::write_map_len(out, attrs.len() as u32);
-                    for (name, attr_ty) in attrs {
-                        let _ = rmp::encode::write_str(out, name);
-                        write_msgpack(out, entries.get(name).unwrap_or(&Value::Null), attr_ty);
-                    }
-                }
-                _ => {
-                    let _ = rmp::encode::write_map_len(out, entries.len() as u32);
-                    for (k, v) in entries {
-                        let _ = rmp::encode::write_str(out, k);
-                        write_msgpack(out, v, &Type::Dynamic);
-                    }
-                }
-            }
-        }
+        Value::Object(entries) => match ty {
+            Type::Object(attrs) => write_object(out, entries, attrs),
+            _ => write_entries(out, entries, &Type::Dynamic),
+        },
+    }
+}
+
+/// A value of a `dynamic` attribute: [its type as JSON bytes, the value of that type].
+fn write_dynamic(out: &mut Vec<u8>, value: &Value) {
+    let actual = Type::infer(value);
+    let _ = rmp::encode::write_array_len(out, 2);
+    let type_json = actual.to_json().to_string();
+    let _ = rmp::encode::write_bin(out, type_json.as_bytes());
+    write_msgpack(out, value, &actual);
+}
+
+fn write_entries(out: &mut Vec<u8>, entries: &BTreeMap<String, Value>, element_ty: &Type) {
+    let _ = rmp::encode::write_map_len(out, entries.len() as u32);
+    for (k, v) in entries {
+        let _ = rmp::encode::write_str(out, k);
+        write_msgpack(out, v, element_ty);
+    }
+}
+
+/// Terraform expects every attribute of the type, nulls included, and nothing else.
+fn write_object(out: &mut Vec<u8>, entries: &BTreeMap<String, Value>, attrs: &BTreeMap<String, Type>) {
+    let _ = rmp::encode::write_map_len(out, attrs.len() as u32);
+    for (name, attr_ty) in attrs {
+        let _ = rmp::encode::write_str(out, name);
+        write_msgpack(out, entries.get(name).unwrap_or(&Value::Null), attr_ty);
     }
 }
 
@@ -675,89 +735,107 @@ fn write_msgpack(out: &mut Vec<u8>, value: &Value, ty: &Type) {
 /// have are an error unless `drop_unknown_attributes` is set (state written by an older schema may hold
 /// attributes since removed).
 pub fn from_json(json: &Json, ty: &Type, drop_unknown_attributes: bool) -> Result<Value, DecodeError> {
-    json_value(json, ty, drop_unknown_attributes, 0)
+    JsonReader {
+        drop_unknown_attributes,
+    }
+    .value(json, ty, 0)
 }
 
-fn json_value(json: &Json, ty: &Type, lenient: bool, depth: usize) -> Result<Value, DecodeError> {
-    if depth > MAX_DEPTH {
-        return Err(DecodeError::new("value nested too deeply"));
+fn mismatch(expected: &str, json: &Json) -> DecodeError {
+    DecodeError::new(format!("expected {expected}, found {json}"))
+}
+
+struct JsonReader {
+    drop_unknown_attributes: bool,
+}
+
+impl JsonReader {
+    fn value(&self, json: &Json, ty: &Type, depth: usize) -> Result<Value, DecodeError> {
+        check_depth(depth)?;
+        if json.is_null() {
+            return Ok(Value::Null);
+        }
+        match ty {
+            Type::Dynamic => self.dynamic(json, depth),
+            Type::Bool => json
+                .as_bool()
+                .map(Value::Bool)
+                .ok_or_else(|| mismatch("a bool", json)),
+            Type::String => json
+                .as_str()
+                .map(Value::string)
+                .ok_or_else(|| mismatch("a string", json)),
+            Type::Number => json_number(json).map(Value::Number),
+            Type::List(e) => self.elements(json, e, depth).map(Value::List),
+            Type::Set(e) => self.elements(json, e, depth).map(Value::Set),
+            Type::Tuple(types) => self.tuple(json, types, depth),
+            Type::Map(e) => self.map(json, e, depth),
+            Type::Object(attrs) => self.object(json, attrs, depth),
+        }
     }
-    if json.is_null() {
-        return Ok(Value::Null);
+
+    /// A dynamic value travels as `{"value": ..., "type": ...}`.
+    fn dynamic(&self, json: &Json, depth: usize) -> Result<Value, DecodeError> {
+        let obj = json
+            .as_object()
+            .ok_or_else(|| mismatch("a dynamic value {value, type}", json))?;
+        let inner_ty = Type::from_json(obj.get("type").ok_or_else(|| mismatch("a \"type\"", json))?)?;
+        self.value(obj.get("value").unwrap_or(&Json::Null), &inner_ty, depth + 1)
     }
-    let mismatch = |what: &str| DecodeError::new(format!("expected {what}, found {json}"));
-    match ty {
-        Type::Dynamic => {
-            let obj = json
-                .as_object()
-                .ok_or_else(|| mismatch("a dynamic value {value, type}"))?;
-            let inner_ty = Type::from_json(obj.get("type").ok_or_else(|| mismatch("a \"type\""))?)?;
-            json_value(
-                obj.get("value").unwrap_or(&Json::Null),
-                &inner_ty,
-                lenient,
-                depth + 1,
-            )
+
+    fn elements(&self, json: &Json, element: &Type, depth: usize) -> Result<Vec<Value>, DecodeError> {
+        let items = json.as_array().ok_or_else(|| mismatch("an array", json))?;
+        items.iter().map(|j| self.value(j, element, depth + 1)).collect()
+    }
+
+    fn tuple(&self, json: &Json, types: &[Type], depth: usize) -> Result<Value, DecodeError> {
+        let items = json.as_array().ok_or_else(|| mismatch("an array", json))?;
+        if items.len() != types.len() {
+            return Err(mismatch("a tuple of the right length", json));
         }
-        Type::Bool => json.as_bool().map(Value::Bool).ok_or_else(|| mismatch("a bool")),
-        Type::String => json
-            .as_str()
-            .map(Value::string)
-            .ok_or_else(|| mismatch("a string")),
-        Type::Number => match json {
-            Json::Number(n) => Ok(Value::Number(match n.as_i64() {
-                Some(i) => Number::Int(i),
-                None => Number::Float(n.as_f64().unwrap_or(f64::NAN)),
-            })),
-            Json::String(s) => parse_number(s).map(Value::Number),
-            _ => Err(mismatch("a number")),
-        },
-        Type::List(e) | Type::Set(e) => {
-            let items = json.as_array().ok_or_else(|| mismatch("an array"))?;
-            let items = items
-                .iter()
-                .map(|j| json_value(j, e, lenient, depth + 1))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::List(_)) {
-                Value::List(items)
-            } else {
-                Value::Set(items)
-            })
+        let items = items.iter().zip(types).map(|(j, t)| self.value(j, t, depth + 1));
+        items.collect::<Result<_, _>>().map(Value::Tuple)
+    }
+
+    fn map(&self, json: &Json, element: &Type, depth: usize) -> Result<Value, DecodeError> {
+        let obj = json.as_object().ok_or_else(|| mismatch("an object", json))?;
+        let mut out = BTreeMap::new();
+        for (k, v) in obj {
+            out.insert(k.clone(), self.value(v, element, depth + 1)?);
         }
-        Type::Tuple(elems) => {
-            let items = json.as_array().ok_or_else(|| mismatch("an array"))?;
-            if items.len() != elems.len() {
-                return Err(mismatch("a tuple of the right length"));
-            }
-            let items = items
-                .iter()
-                .zip(elems)
-                .map(|(j, t)| json_value(j, t, lenient, depth + 1))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Value::Tuple(items))
-        }
-        Type::Map(e) => {
-            let obj = json.as_object().ok_or_else(|| mismatch("an object"))?;
-            let mut out = BTreeMap::new();
-            for (k, v) in obj {
-                out.insert(k.clone(), json_value(v, e, lenient, depth + 1)?);
-            }
-            Ok(Value::Map(out))
-        }
-        Type::Object(attrs) => {
-            let obj = json.as_object().ok_or_else(|| mismatch("an object"))?;
-            let mut out: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-            for (k, v) in obj {
-                match attrs.get(k) {
-                    Some(attr_ty) => {
-                        out.insert(k.clone(), json_value(v, attr_ty, lenient, depth + 1)?);
-                    }
-                    None if lenient => {}
-                    None => return Err(DecodeError::new(format!("unsupported attribute \"{k}\""))),
+        Ok(Value::Map(out))
+    }
+
+    fn object(
+        &self,
+        json: &Json,
+        attrs: &BTreeMap<String, Type>,
+        depth: usize,
+    ) -> Result<Value, DecodeError> {
+        let obj = json.as_object().ok_or_else(|| mismatch("an object", json))?;
+        let mut out = null_attributes(attrs);
+        for (k, v) in obj {
+            match attrs.get(k) {
+                Some(attr_ty) => {
+                    out.insert(k.clone(), self.value(v, attr_ty, depth + 1)?);
                 }
+                None if self.drop_unknown_attributes => {}
+                None => return Err(DecodeError::new(format!("unsupported attribute \"{k}\""))),
             }
-            Ok(Value::Object(out))
         }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A JSON number, or a decimal string (numbers beyond 64 bits).
+fn json_number(json: &Json) -> Result<Number, DecodeError> {
+    match json {
+        Json::Number(n) => Ok(match n.as_i64() {
+            Some(i) => Number::Int(i),
+            None => Number::Float(n.as_f64().unwrap_or(f64::NAN)),
+        }),
+        Json::String(s) => parse_number(s),
+        _ => Err(mismatch("a number", json)),
     }
 }
 
@@ -777,14 +855,7 @@ pub fn to_json(value: &Value, ty: &Type) -> Json {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| {
-                    let element_ty = match ty {
-                        Type::List(e) | Type::Set(e) => e.as_ref(),
-                        Type::Tuple(elems) => elems.get(i).unwrap_or(&Type::Dynamic),
-                        _ => &Type::Dynamic,
-                    };
-                    to_json(item, element_ty)
-                })
+                .map(|(i, item)| to_json(item, ty.element(i)))
                 .collect(),
         ),
         (Value::Map(entries) | Value::Object(entries), _) => Json::Object(
