@@ -8,7 +8,8 @@ CARGO ?= cargo
 .PHONY: quickstart test lint unit build terraform bench docs docs-check release chaos fuzz fuzz-smoke cargo-fuzz clean
 .PHONY: workflow-lint release-install module-test
 
-## quickstart: build, install Terraform 1.0.3, apply examples/quickstart locally, clean up
+## quickstart: build, install Terraform 1.0.3, apply examples/quickstart locally, clean up (KEY_VAULT=1: the
+## secret goes to a Key Vault vault in the emulator instead of Terraform state)
 quickstart:
 	@scripts/quickstart.sh
 
