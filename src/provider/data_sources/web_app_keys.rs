@@ -2,11 +2,13 @@
 //! with how long each has left by Microsoft's clock. For `check` blocks that watch every key's expiry and
 //! for `import { for_each = ... }` blocks that adopt keys made outside Terraform.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use partnercenter_microsoft::graph::{Application, PasswordCredential};
+use partnercenter_microsoft::{CallContext, Client};
 
 use crate::protocol::{
     Attribute, AttributePath, Context, DataSource, Diagnostic, Diagnostics, Schema, Type, Value,
@@ -248,8 +250,7 @@ impl DataSource<Configured> for WebAppKeys {
     // -----------------------------------------------------------------------------------------------------
     // Read
 
-    /// One read of the application (a 404 is believed only after agreeing reads), then "now" from the
-    /// answer's `Date`.
+    /// One read of the application, then the keys as of Microsoft's "now" (the answer's `Date`).
     async fn read(
         &self,
         ctx: &Context<Configured>,
@@ -260,57 +261,10 @@ impl DataSource<Configured> for WebAppKeys {
         let configured = &ctx.client;
         let client = configured.client_for(Needs::AppOnly, "Listing the keys of an application", diags)?;
         let call = operation_context(ctx);
-        let app_id = query.application_id.as_str();
-        let doing = format!("reading application {app_id}");
-        let mut first = true;
-        let verdict = consistency::look_until_certain(&call, NEW_APPLICATION_PATIENCE, || {
-            // The first read may be one a key refresh of this run just made; a retry must be a new one.
-            let shared = std::mem::replace(&mut first, false);
-            let call = &call;
-            async move {
-                let read = if shared {
-                    configured.applications.read_shared(client, call, app_id).await
-                } else {
-                    configured.applications.read_fresh(client, call, app_id).await
-                };
-                read.map_err(unshare)
-            }
-        })
-        .await;
-        let app = match verdict {
-            Ok(Verdict::Found(app)) => app,
-            Ok(Verdict::Gone) => {
-                diags.push(
-                    Diagnostic::error(
-                        format!("Application {app_id} not found"),
-                        "No app registration with this App ID exists in the partner tenant (reads agreed for 30 \
-                         seconds). Check application_id (Partner Center > Account settings > App management \
-                         shows the web app's App ID) and that the provider's tenant_id is the partner tenant.",
-                    )
-                    .at(AttributePath::root(attr::APPLICATION_ID)),
-                );
-                return None;
-            }
-            Err(WaitError::Failed(e)) => {
-                diags.push(errors::attribute_diagnostic(&doing, &e, attr::APPLICATION_ID));
-                return None;
-            }
-            Err(WaitError::TimedOut) => {
-                diags.error(
-                    format!("Error {doing}"),
-                    "Gave up: the read timeout ran out while Graph answered that the application does not \
-                     exist and replication might still bring it. Try again in a few minutes.",
-                );
-                return None;
-            }
-            Err(WaitError::Cancelled) => {
-                diags.error(
-                    format!("Error {doing}"),
-                    "Terraform interrupted the operation (Ctrl-C).",
-                );
-                return None;
-            }
-        };
+        let app = read_application(configured, client, &call, &query.application_id)
+            .await
+            .map_err(|d| diags.push(d))
+            .ok()?;
         // Microsoft's clock, as of the answer just received.
         let now = client.now();
         let keys = select(&app, &query, now);
@@ -324,6 +278,53 @@ impl DataSource<Configured> for WebAppKeys {
             Value::List(keys.iter().map(KeyView::to_value).collect()),
         );
         Some(state)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The read
+
+/// The application with App ID `app_id`. The first read may share one a key refresh of this run just made;
+/// a 404 is replication lag until reads agree over [`NEW_APPLICATION_PATIENCE`], and each retry is a new read.
+async fn read_application(
+    configured: &Configured,
+    client: &Client,
+    call: &CallContext,
+    app_id: &str,
+) -> Result<Arc<Application>, Diagnostic> {
+    let mut first = true;
+    let verdict = consistency::look_until_certain(call, NEW_APPLICATION_PATIENCE, || {
+        let shared = std::mem::replace(&mut first, false);
+        async move {
+            let read = if shared {
+                configured.applications.read_shared(client, call, app_id).await
+            } else {
+                configured.applications.read_fresh(client, call, app_id).await
+            };
+            read.map_err(unshare)
+        }
+    })
+    .await;
+    let doing = format!("reading application {app_id}");
+    match verdict {
+        Ok(Verdict::Found(app)) => Ok(app),
+        Ok(Verdict::Gone) => Err(Diagnostic::error(
+            format!("Application {app_id} not found"),
+            "No app registration with this App ID exists in the partner tenant (reads agreed for 30 seconds). \
+             Check application_id (Partner Center > Account settings > App management shows the web app's App \
+             ID) and that the provider's tenant_id is the partner tenant.",
+        )
+        .at(AttributePath::root(attr::APPLICATION_ID))),
+        Err(WaitError::Failed(e)) => Err(errors::attribute_diagnostic(&doing, &e, attr::APPLICATION_ID)),
+        Err(WaitError::TimedOut) => Err(Diagnostic::error(
+            format!("Error {doing}"),
+            "Gave up: the read timeout ran out while Graph answered that the application does not exist and \
+             replication might still bring it. Try again in a few minutes.",
+        )),
+        Err(WaitError::Cancelled) => Err(Diagnostic::error(
+            format!("Error {doing}"),
+            "Terraform interrupted the operation (Ctrl-C).",
+        )),
     }
 }
 
