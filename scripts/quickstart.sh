@@ -4,6 +4,8 @@
 # asks for (the secret only with SHOW_SECRET=1), deletes the key out of band to show the plan that restores
 # it, then destroys and cleans up. Each step says what it does and how long it took; any failure stops with
 # the reason. The emulator is stopped and the temporary directory removed on every exit.
+# KEY_VAULT=1 takes the Key Vault path: a vault is made in the emulator, the key's secret is written there
+# instead of Terraform state, and the tools' objects show the secret's Key Vault id.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -83,6 +85,19 @@ start_emulator() {
 }
 step "Starting the emulator with the demo partner (Contoso CSP)" start_emulator
 
+key_vault="${KEY_VAULT:-0}"
+make_vault() {
+  local answer
+  answer="$(curl --fail --silent --show-error -X POST -H 'content-type: application/json' \
+    -d '{"name":"quickstart"}' "$emulator_url/_emulator/vaults")"
+  TF_VAR_key_vault_uri="$(printf '%s' "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["vault_uri"])')"
+  export TF_VAR_key_vault_uri
+  echo "    vault $TF_VAR_key_vault_uri (the key's secret goes there, not into Terraform state)"
+}
+if [ "$key_vault" = "1" ]; then
+  step "Making a Key Vault vault in the emulator (KEY_VAULT=1)" make_vault
+fi
+
 cat > "$work/cli.tfrc" <<TFRC
 provider_installation {
   dev_overrides { "cspkit/partnercenter" = "$root/target/debug" }
@@ -99,8 +114,9 @@ export PARTNERCENTER_TENANT_ID="$demo_tenant_id" PARTNERCENTER_CLIENT_ID="$demo_
   PARTNERCENTER_CLIENT_SECRET="$demo_client_secret" PARTNERCENTER_REFRESH_TOKEN="$demo_refresh_token"
 tf() { "$terraform_bin" -chdir="$work/config" "$@"; }
 
-step "Applying examples/quickstart (key, 3 permission grants, MPN ID, domain, customers, consent URL)" \
-  quiet tf apply -auto-approve -no-color -compact-warnings
+apply_title="Applying examples/quickstart (key, 3 permission grants, MPN ID, domain, customers, consent URL)"
+[ "$key_vault" = "1" ] && apply_title="$apply_title, the secret to Key Vault"
+step "$apply_title" quiet tf apply -auto-approve -no-color -compact-warnings
 
 # Prints one tool's registration fields from its output object; secrets only with SHOW_SECRET=1.
 print_tool() {
@@ -124,6 +140,18 @@ show_outputs() {
     optima application_secret
   print_tool "Octo, docs/guides/octo.md:" octo key
   echo
+  if [ "$key_vault" = "1" ]; then
+    echo "    The secret is in Key Vault: $(tf output -json cloudyn | python3 -c 'import json,sys; print(json.load(sys.stdin)["key_vault_secret_id"])')"
+    # Terraform keeps no secret: the key's value is null in state.
+    tf show -json | python3 -c '
+import json, sys
+state = json.load(sys.stdin)
+keys = [r for r in state["values"]["root_module"]["resources"] if r["type"] == "partnercenter_web_app_key"]
+assert keys and all(r["values"]["value"] is None for r in keys), "the secret is in state"
+print("    Terraform state holds no secret (value = null); read it from Key Vault, e.g. azurerm'"'"'s")
+print("    ephemeral \"azurerm_key_vault_secret\" (docs/guides/secret-out-of-state.md).")
+'
+  fi
   echo "    Key $(tf output -raw key_id) expires $(tf output -raw key_end_date)."
   echo "    Customers: $(tf output -json customers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
   echo "    The consent URL (open it in a private window to grant consent and get a refresh token):"
@@ -172,3 +200,6 @@ stop_emulator() {
 }
 step "Stopping the emulator and removing the temporary state" stop_emulator
 echo "Quickstart finished. Next: docs/index.md, docs/guides/authentication.md, examples/modules/."
+if [ "$key_vault" != "1" ]; then
+  echo "To keep the secret out of Terraform state, in Key Vault: make quickstart KEY_VAULT=1"
+fi

@@ -26,12 +26,28 @@ variable "key_validity" {
   default     = "2y"
 }
 
+variable "key_vault_uri" {
+  description = "An Azure Key Vault to keep the key's secret in, instead of Terraform state (`make quickstart KEY_VAULT=1` makes one in the emulator). Null: the secret is in state and in the outputs."
+  type        = string
+  default     = null
+}
+
 # The "Application Secret key" every tool asks for. create_before_destroy: when the key is replaced (deleted,
 # expired, or inside its rotation window), the new one exists before the old one goes.
 resource "partnercenter_web_app_key" "cost_management" {
   application_id = var.application_id
   display_name   = "cost-management"
   validity       = var.key_validity
+
+  # With key_vault_uri, the secret goes to Key Vault (a new version of the secret "cost-management-key") and
+  # stays out of state and outputs: the tools' objects carry its Key Vault id instead.
+  dynamic "key_vault_secret" {
+    for_each = var.key_vault_uri == null ? [] : [var.key_vault_uri]
+    content {
+      vault_uri = key_vault_secret.value
+      name      = "cost-management-key"
+    }
+  }
 
   lifecycle {
     create_before_destroy = true
@@ -93,34 +109,44 @@ output "customers" {
   value       = { for c in data.partnercenter_customers.all.customers : c.company_name => c.tenant_id }
 }
 
+locals {
+  key = partnercenter_web_app_key.cost_management
+
+  # The secret under the name each tool gives it; with key_vault_uri, its Key Vault id instead.
+  secret = {
+    for tool, field in { cloudyn = "application_secret_key", optima = "application_secret", octo = "key" } :
+    tool => var.key_vault_uri == null ? { (field) = local.key.value } : { key_vault_secret_id = local.key.key_vault_secret_id }
+  }
+}
+
 # One object per tool with exactly its registration form's fields (docs/guides/<tool>.md).
 output "cloudyn" {
   description = "Azure Cost Management (Cloudyn): Application ID, Commerce ID, Application Secret key."
   sensitive   = true
-  value = {
-    application_id         = partnercenter_web_app_key.cost_management.application_id
-    commerce_id            = data.partnercenter_domain.partner.tenant_id
-    application_secret_key = partnercenter_web_app_key.cost_management.value
-  }
+  value = merge({
+    application_id = local.key.application_id
+    commerce_id    = data.partnercenter_domain.partner.tenant_id
+  }, local.secret.cloudyn)
 }
 
 output "optima" {
-  description = "Flexera Optima, by its field names (billing_account_id comes from the Azure portal, not Partner Center)."
+  description = "Flexera Optima, by its field names (billing_account_id comes from the Azure portal, not Partner Center), and the default domain."
   sensitive   = true
-  value = {
-    application_id           = partnercenter_web_app_key.cost_management.application_id
+  value = merge({
+    application_id           = local.key.application_id
     application_directory_id = data.partnercenter_domain.partner.tenant_id
-    application_secret       = partnercenter_web_app_key.cost_management.value
     mpn_id                   = data.partnercenter_mpn_id.partner.mpn_id
-  }
+    domain                   = data.partnercenter_domain.partner.domain
+  }, local.secret.optima)
 }
 
 output "octo" {
-  description = "Octo: App ID / Client ID, Key, Domain."
+  description = "Octo: App ID / Client ID, Key, Domain, MPN ID, Tenant ID."
   sensitive   = true
-  value = {
-    client_id = partnercenter_web_app_key.cost_management.application_id
-    key       = partnercenter_web_app_key.cost_management.value
+  value = merge({
+    client_id = local.key.application_id
     domain    = data.partnercenter_domain.partner.domain
-  }
+    mpn_id    = data.partnercenter_mpn_id.partner.mpn_id
+    tenant_id = data.partnercenter_domain.partner.tenant_id
+  }, local.secret.octo)
 }

@@ -96,6 +96,7 @@ impl Provider for PartnerCenter {
             Arc::new(data_sources::domain::Domain),
             Arc::new(data_sources::customers::Customers),
             Arc::new(data_sources::indirect_resellers::IndirectResellers),
+            Arc::new(data_sources::web_app_keys::WebAppKeys),
         ]
     }
 }

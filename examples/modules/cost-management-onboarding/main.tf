@@ -1,6 +1,10 @@
 # Onboards the partner's Partner Center web app to cost-management tools: one secret key (replaced with
 # overlap) and the delegated permissions, with admin consent, that the selected tools' setups ask for; the
 # outputs hold exactly the fields of each tool's registration form. See docs/guides/{cloudyn,optima,octo}.md.
+#
+# Works with Terraform 1.0 and later. On Terraform 1.5+, add the key-expiry-watch module beside it (see
+# examples/onboarding/): a `check` block that warns on every plan while any key of the app nears its end.
+# It is a module of its own because Terraform before 1.5 cannot parse `check` blocks.
 
 terraform {
   required_providers {
@@ -32,15 +36,26 @@ locals {
     api => sort(distinct(scopes))
   }
 
-  # The partner's tenant ID and domain serve every tool; the MPN ID only Optima.
+  # The partner's tenant ID and domain serve every tool; the MPN ID Optima and Octo.
   needs_domain = length(var.tools) > 0
-  needs_mpn_id = contains(var.tools, "optima")
+  needs_mpn_id = contains(var.tools, "optima") || contains(var.tools, "octo")
 }
 
 resource "partnercenter_web_app_key" "this" {
   application_id = var.application_id
   display_name   = var.key_display_name
   validity       = var.key_validity
+  rotate_before  = var.rotate_before
+
+  # With key_vault, the secret is written to Key Vault and never stored in Terraform state; the outputs then
+  # carry its Key Vault id instead (docs/guides/secret-out-of-state.md).
+  dynamic "key_vault_secret" {
+    for_each = var.key_vault == null ? [] : [var.key_vault]
+    content {
+      vault_uri = key_vault_secret.value.vault_uri
+      name      = key_vault_secret.value.secret_name
+    }
+  }
 
   # A replacement key exists before the old one is removed, so the tools can be updated without a gap.
   lifecycle {

@@ -31,3 +31,18 @@ variable "optima_billing_account_id" {
   type        = string
   default     = null
 }
+
+variable "rotate_before" {
+  description = "How long before the key's end plans replace it (Go duration); the key-expiry-watch module warns of every key of the app inside the same window."
+  type        = string
+  default     = "720h"
+}
+
+variable "key_vault" {
+  description = "Where to keep the secret instead of Terraform state: an Azure Key Vault (`vault_uri`, e.g. https://contoso-kv.vault.azure.net/) and the name of the secret to write each key's value to as a new version. The tools' outputs then carry `key_vault_secret_id` instead of the secret. Null (the default): the secret is in state and in the outputs."
+  type = object({
+    vault_uri   = string
+    secret_name = string
+  })
+  default = null
+}

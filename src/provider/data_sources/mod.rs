@@ -5,3 +5,4 @@ pub mod customers;
 pub mod domain;
 pub mod indirect_resellers;
 pub mod mpn_id;
+pub mod web_app_keys;
