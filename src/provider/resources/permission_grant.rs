@@ -1027,7 +1027,69 @@ async fn revoke(
     let _guard = applications.lock(&held.application_id).await;
     let result = take_back(client, applications, call, &held).await;
     applications.invalidate(&held.application_id);
-    result
+    result?;
+    // Destroy succeeds only once reads agree the scopes are gone: a lagging replica that still shows the
+    // grant would otherwise be adopted by the next apply as if it existed.
+    let gone = consistency::wait_until_visible(call, || async {
+        let left = scopes_still_held(client, applications, call, &held)
+            .await
+            .map_err(|failure| failure.error)?;
+        Ok(left.is_empty())
+    })
+    .await;
+    let failed = Failure::of(format!(
+        "confirming the removal of the permissions of application {} for API {}",
+        held.application_id, held.resource_app_id
+    ));
+    match gone {
+        Ok(()) => Ok(()),
+        Err(WaitError::Failed(e)) => Err(failed(e)),
+        Err(WaitError::Cancelled) => Err(failed(Error::Cancelled)),
+        Err(WaitError::TimedOut) => Err(failed(Error::Timeout { last: None })),
+    }
+}
+
+/// The scopes of `held` that a fresh read still shows requested by the application or (when `held` gave
+/// consent) granted; empty when the application is gone.
+async fn scopes_still_held(
+    client: &Client,
+    applications: &Applications,
+    call: &CallContext,
+    held: &Permissions,
+) -> Result<BTreeSet<String>, Failure> {
+    let (app_id, resource) = (&held.application_id, &held.resource_app_id);
+    let Some(app) = applications
+        .read_fresh(client, call, app_id)
+        .await
+        .map_err(|e| Failure::of(format!("reading application {app_id}"))(unshare(e)))?
+    else {
+        return Ok(BTreeSet::new());
+    };
+    let requested = requested_scope_ids(&app.required_resource_access, resource);
+    let mut left: BTreeSet<String> = held
+        .scopes
+        .iter()
+        .filter(|s| {
+            held.scope_ids
+                .get(*s)
+                .is_some_and(|id| requested.contains(&id.to_ascii_lowercase()))
+        })
+        .cloned()
+        .collect();
+    if held.admin_consent {
+        let client_sp = service_principal(client, call, app_id).await?;
+        let resource_sp = service_principal(client, call, resource).await?;
+        if let (Some(c), Some(r)) = (client_sp, resource_sp) {
+            let grant = find_grant(client, call, &c.id, &r.id)
+                .await
+                .map_err(Failure::of(format!(
+                    "listing the delegated permission grants of application {app_id}"
+                )))?;
+            let granted = grant.iter().flat_map(|g| g.scope.split_whitespace());
+            left.extend(granted.filter(|s| held.scopes.contains(*s)).map(str::to_owned));
+        }
+    }
+    Ok(left)
 }
 
 /// Takes this resource's scopes out of the app's `requiredResourceAccess` and, if this resource gave
