@@ -9,20 +9,19 @@
 //! (`value`) the shared redaction leaves alone. The connection pool, token cache, retry bounds and
 //! the classifier for 5xx and connection failures ([`crate::retry::classify`]) are shared.
 
-use crate::auth::Access;
+use crate::auth::{Access, TokenKind};
 use crate::client::Client;
-use crate::context::{CallContext, Interrupted};
+use crate::context::CallContext;
 use crate::endpoints::{check_endpoint, is_loopback};
 use crate::error::{ApiError, Error, ResponseIds, Service, decode_error, strip_bom};
-use crate::http::{describe, safe_serde_message};
+use crate::http::{Answer, Attempted, Failed, Retries, bearer, describe, safe_serde_message, send_once};
 use crate::redact::{redact_json, redact_url};
-use crate::retry::{Attempt, Outcome, RetryDecision, classify, parse_retry_after};
+use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
-    WWW_AUTHENTICATE,
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -31,7 +30,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::time::Instant;
 use url::Url;
 use uuid::Uuid;
 
@@ -1332,347 +1330,170 @@ impl KeyVault {
     /// the challenge when the vault is new to this client, one fresh token after a 401, the Key Vault
     /// backoff for 429, and the shared classifier for 5xx and connection failures.
     async fn send(&self, ctx: &CallContext, call: Call<'_>) -> Result<(u16, Vec<u8>), Error> {
-        let result = self.send_inner(ctx, &call).await;
+        let result = self.send_until_done(ctx, &call).await;
         if let Some(body) = call.body {
             wipe(body);
         }
         result
     }
 
-    async fn send_inner(&self, ctx: &CallContext, call: &Call<'_>) -> Result<(u16, Vec<u8>), Error> {
-        let inner = &self.client.inner;
-        let pipeline = &inner.pipeline;
+    async fn send_until_done(&self, ctx: &CallContext, call: &Call<'_>) -> Result<(u16, Vec<u8>), Error> {
+        let pipeline = &self.client.inner.pipeline;
         let http = pipeline.http()?;
-        let policy = pipeline.retry_policy().clone();
-        let audience = inner.audiences.key_vault;
-        let vault_key = call.vault.as_str().to_owned();
         let correlation_id = Uuid::new_v4().to_string();
         let described = describe(&call.method, &call.url);
-        let started = Instant::now();
-        let mut failures: u32 = 0;
-        let mut throttled: usize = 0;
-        let mut token_refreshed = false;
-        let mut challenges: u32 = 0;
-        let mut last: Option<Error> = None;
-        let ambiguous = |source: Error| Error::Ambiguous {
-            request: described.clone(),
-            source: Box::new(source),
-        };
-        let fail = |kind, answer: ApiError, inner_code, detail| {
-            Error::KeyVault(Box::new(KeyVaultError {
-                kind,
-                operation: call.operation,
-                vault: call.vault.to_string(),
-                secret: call.secret.map(str::to_owned),
-                answer,
-                inner_code,
-                detail,
-            }))
-        };
+        let mut retries = Retries::new(ctx, pipeline.retry_policy(), Service::KeyVault, described);
+        let mut progress = Progress::default();
         loop {
-            // Stopping before an attempt starts is never ambiguous.
-            if ctx.is_cancelled() {
-                return Err(Error::Cancelled);
+            let attempt = retries.next_attempt()?;
+            let credential = self.credential(ctx, call).await?;
+            // The challenge request carries neither token nor body (as the Azure SDKs send it), so it
+            // cannot have been applied: a failure of it is never ambiguous.
+            let may_apply = credential.is_token() && !call.idempotent;
+            let sending = self.attempt(http, call, &credential, &correlation_id);
+            let attempted = retries.in_flight(sending, may_apply).await?;
+            let next = match attempted.into_answer(Service::KeyVault, retries.request()) {
+                Ok(answer) => {
+                    let sent = Sent {
+                        call,
+                        credential: &credential,
+                        attempt,
+                        correlation_id: &correlation_id,
+                        described: retries.request(),
+                    };
+                    self.judge(&sent, answer, &mut progress, retries.elapsed())
+                        .await?
+                }
+                Err(failed) => Next::Failed(failed),
+            };
+            match next {
+                Next::Done(status, body) => return Ok((status, body)),
+                Next::Again => {}
+                Next::Throttled { wait, error } => retries.pause(wait, error).await?,
+                Next::Failed(failed) => retries.after_failure(failed, may_apply, pipeline.now()).await?,
             }
-            if ctx.remaining().is_some_and(|r| r.is_zero()) {
-                return Err(Error::Timeout {
-                    last: last.map(Box::new),
-                });
-            }
-            let known = self.lock().get(&vault_key).cloned();
-            let token = match &known {
-                Some(_) => Some(
-                    inner
-                        .auth
-                        .token(
-                            pipeline,
-                            ctx,
-                            audience,
-                            Access::AppOnlyOrUser,
-                            call.operation.describe(),
-                        )
-                        .await?,
-                ),
-                None => None,
-            };
-            // The challenge request carries neither token nor body (as the Azure SDKs send it), so
-            // it cannot have been applied: a failure of it is never ambiguous.
-            let challenge = token.is_none();
-            let may_apply = !challenge && !call.idempotent;
-            let t0 = Instant::now();
-            let attempt_no = failures + 1;
-            let sent = ctx
-                .run(self.attempt(
-                    http,
-                    call,
-                    token.as_ref().map(|(t, _)| t),
-                    challenge,
-                    &correlation_id,
-                    policy.attempt_timeout,
-                ))
-                .await;
-            let result = match sent {
-                Ok(r) => r,
-                Err(stop) => {
-                    let err = match stop {
-                        Interrupted::Cancelled => Error::Cancelled,
-                        Interrupted::DeadlineReached => Error::Timeout {
-                            last: last.map(Box::new),
-                        },
-                    };
-                    return Err(if may_apply { ambiguous(err) } else { err });
-                }
-            };
-            let elapsed_ms = t0.elapsed().as_millis() as u64;
-            let (err, outcome_status, retry_after) = match result {
-                Ok((status, headers, body)) => {
-                    pipeline.record_date(&headers);
-                    let now = pipeline.server_time().unwrap_or_else(|| pipeline.clock().now());
-                    let header = |name: &str| {
-                        headers
-                            .get(name)
-                            .and_then(|v| v.to_str().ok())
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_owned)
-                    };
-                    let request_id = header("x-ms-request-id");
-                    tracing::debug!(
-                        service = %Service::KeyVault, method = %call.method, url = %redact_url(&call.url),
-                        status, elapsed_ms, attempt = attempt_no, challenge,
-                        response_request_id = request_id.as_deref().unwrap_or(""),
-                        correlation_id = %correlation_id, "http"
-                    );
-                    if tracing::enabled!(tracing::Level::TRACE) {
-                        tracing::trace!(service = %Service::KeyVault, correlation_id = %correlation_id, body = %redact_body(&body), "response body");
-                    }
-                    if (200..300).contains(&status) {
-                        if challenge && call.body.is_some() {
-                            // A vault that serves a body-less write without credentials is not Key
-                            // Vault; its answer cannot be the write's.
-                            wipe(body);
-                            let answer = decode_error(
-                                Service::KeyVault,
-                                status,
-                                described.clone(),
-                                ResponseIds::default(),
-                                b"",
-                            );
-                            return Err(fail(
-                                KeyVaultErrorKind::ChallengeRefused,
-                                answer,
-                                None,
-                                Some("the vault accepted a request without credentials instead of asking for a token; nothing was written".to_owned()),
-                            ));
-                        }
-                        if challenge {
-                            // A vault that needs no token (a proxy in front): nothing to learn.
-                            tracing::debug!(vault = %call.vault, "the vault answered without asking for a token");
-                        }
-                        return Ok((status, body));
-                    }
-                    let raw_retry_after = header(RETRY_AFTER.as_str());
-                    let ids = ResponseIds {
-                        request_id,
-                        correlation_id: header("x-ms-client-request-id")
-                            .or_else(|| Some(correlation_id.clone())),
-                        retry_after: raw_retry_after.as_deref().and_then(|v| parse_retry_after(v, now)),
-                    };
-                    let codes = error_codes(&body);
-                    let answer = decode_error(Service::KeyVault, status, described.clone(), ids, &body);
-                    let inner_code = codes.last().filter(|_| codes.len() > 1).cloned();
-                    if status == 401 {
-                        if challenge {
-                            // Bounded: a vault (or a concurrent call forgetting it) cannot keep this
-                            // call challenging forever.
-                            challenges += 1;
-                            if challenges > 2 {
-                                return Err(fail(
-                                    KeyVaultErrorKind::ChallengeRefused,
-                                    answer,
-                                    inner_code,
-                                    Some(
-                                        "the vault kept asking for a token without accepting one".to_owned(),
-                                    ),
-                                ));
-                            }
-                            let ch = Challenge::from_headers(&headers).ok_or_else(|| {
-                                fail(
-                                    KeyVaultErrorKind::ChallengeRefused,
-                                    answer.clone(),
-                                    inner_code.clone(),
-                                    Some("the vault answered 401 without a Bearer challenge (WWW-Authenticate); no token was sent".to_owned()),
-                                )
-                            })?;
-                            verify_challenge(call.vault, &ch, audience).map_err(|why| {
-                                fail(
-                                    KeyVaultErrorKind::ChallengeRefused,
-                                    answer.clone(),
-                                    inner_code.clone(),
-                                    Some(why),
-                                )
-                            })?;
-                            self.lock()
-                                .insert(vault_key.clone(), Challenged { tenant: ch.tenant() });
-                            continue;
-                        }
-                        // The token was refused (revoked, or expired by the vault's clock): one more
-                        // try with a fresh one, then the refusal stands.
-                        if let Some((t, kind)) = &token {
-                            if !token_refreshed {
-                                token_refreshed = true;
-                                tracing::debug!(vault = %call.vault, "{answer}; fetching a new token and retrying once");
-                                inner.auth.invalidate(audience, *kind, t).await;
-                                continue;
-                            }
-                        }
-                        // Learn the challenge again next time: the vault may have moved tenants.
-                        self.lock().remove(&vault_key);
-                        let tenant = known.and_then(|k| k.tenant);
-                        let detail = Some(format!(
-                            "a fresh token for {audience} from tenant {} was refused{}",
-                            inner.auth.tenant_id(),
-                            tenant
-                                .map(|t| format!("; the vault's challenge names tenant {t}"))
-                                .unwrap_or_default()
-                        ));
-                        return Err(fail(KeyVaultErrorKind::Unauthorized, answer, inner_code, detail));
-                    }
-                    let kind = kind_of(status, &codes);
-                    let err = fail(kind, answer, inner_code, None);
-                    if status == 429 {
-                        // 429 means "not processed", also for a write: wait as Key Vault prescribes.
-                        let wait = match raw_retry_after.as_deref().and_then(|v| parse_retry_after(v, now)) {
-                            Some(d) if d <= policy.max_retry_after => Some(d),
-                            Some(_) => None,
-                            None => THROTTLE_BACKOFF_SECS
-                                .get(throttled)
-                                .map(|s| Duration::from_secs(*s)),
-                        };
-                        let Some(wait) =
-                            wait.filter(|w| started.elapsed().saturating_add(*w) <= policy.max_elapsed)
-                        else {
-                            return Err(err);
-                        };
-                        throttled += 1;
-                        self.pause(ctx, wait, err, &mut last, &described).await?;
-                        continue;
-                    }
-                    (err, Some(status), raw_retry_after)
-                }
-                Err((before_send, source)) => {
-                    tracing::debug!(
-                        service = %Service::KeyVault, method = %call.method, url = %redact_url(&call.url),
-                        elapsed_ms, attempt = attempt_no, challenge, before_send,
-                        "http transport error: {source}"
-                    );
-                    let detail = error_chain(&source);
-                    (
-                        Error::Transport {
-                            service: Service::KeyVault,
-                            request: described.clone(),
-                            before_send,
-                            detail,
-                            source,
-                        },
-                        None,
-                        None,
-                    )
-                }
-            };
-            let outcome = match (&err, outcome_status) {
-                (_, Some(status)) => Outcome::Status {
-                    status,
-                    retry_after: retry_after.as_deref(),
-                },
-                (
-                    Error::Transport {
-                        before_send: true, ..
-                    },
-                    None,
-                ) => Outcome::NotSent,
-                _ => Outcome::MaybeSent,
-            };
-            let decision = classify(
-                &policy,
-                &Attempt {
-                    outcome,
-                    attempt: attempt_no,
-                    idempotent: !may_apply,
-                    elapsed: started.elapsed(),
-                    now: pipeline.server_time().unwrap_or_else(|| pipeline.clock().now()),
-                    jitter: rand::random::<f64>(),
-                },
-            );
-            let wait = match decision {
-                RetryDecision::RetryAfter(d) | RetryDecision::Backoff(d) => d,
-                RetryDecision::DoNotRetry => {
-                    let maybe_applied = may_apply
-                        && matches!(
-                            outcome,
-                            Outcome::MaybeSent
-                                | Outcome::Status {
-                                    status: 500..=599,
-                                    ..
-                                }
-                        );
-                    return Err(if maybe_applied { ambiguous(err) } else { err });
-                }
-            };
-            failures += 1;
-            self.pause(ctx, wait, err, &mut last, &described).await?;
         }
     }
 
-    /// Waits `wait` before the next attempt, unless that passes the deadline (then the error being
-    /// retried is returned inside [`Error::Timeout`]) or the caller cancels.
-    async fn pause(
+    /// How the next attempt authenticates: a vault new to this client is asked without a token (its
+    /// challenge), a known one gets a token for this environment's Key Vault audience.
+    async fn credential(&self, ctx: &CallContext, call: &Call<'_>) -> Result<Credential, Error> {
+        let Some(known) = self.lock().get(call.vault.as_str()).cloned() else {
+            return Ok(Credential::Challenge);
+        };
+        let inner = &self.client.inner;
+        let (token, kind) = inner
+            .auth
+            .token(
+                &inner.pipeline,
+                ctx,
+                inner.audiences.key_vault,
+                Access::AppOnlyOrUser,
+                call.operation.describe(),
+            )
+            .await?;
+        Ok(Credential::Token {
+            token,
+            kind,
+            challenged: known,
+        })
+    }
+
+    /// What an answer means for the call: done, send again, wait (429), or a failure for the shared
+    /// classifier; or the refusal that ends the call.
+    async fn judge(
         &self,
-        ctx: &CallContext,
-        wait: Duration,
-        err: Error,
-        last: &mut Option<Error>,
-        described: &str,
-    ) -> Result<(), Error> {
-        if ctx.remaining().is_some_and(|left| wait >= left) {
-            return Err(Error::Timeout {
-                last: Some(Box::new(err)),
-            });
+        sent: &Sent<'_>,
+        answer: Answer,
+        progress: &mut Progress,
+        elapsed: Duration,
+    ) -> Result<Next, Error> {
+        let pipeline = &self.client.inner.pipeline;
+        pipeline.record_date(&answer.headers);
+        let now = pipeline.now();
+        sent.trace(&answer);
+        if answer.is_success() {
+            return sent.accepted(answer);
         }
-        tracing::debug!(service = %Service::KeyVault, request = %described, wait_ms = wait.as_millis() as u64, "retrying: {err}");
-        *last = Some(err);
-        match ctx.sleep(wait).await {
-            Ok(()) => Ok(()),
-            Err(Interrupted::Cancelled) => Err(Error::Cancelled),
-            Err(Interrupted::DeadlineReached) => Err(Error::Timeout {
-                last: last.take().map(Box::new),
-            }),
+        let refusal = Refusal::read(&answer, sent.described, sent.correlation_id, now);
+        match answer.status {
+            401 => self.unauthorized(sent, &answer.headers, refusal, progress).await,
+            429 => {
+                let policy = pipeline.retry_policy();
+                let error = sent.call.refused(refusal.kind(), refusal, None);
+                progress.throttled(&answer, error, policy, elapsed, now)
+            }
+            _ => {
+                let error = sent.call.refused(refusal.kind(), refusal, None);
+                Ok(Next::Failed(Failed::answered(error, &answer)))
+            }
         }
     }
 
-    /// One attempt: status, headers and body, or the transport error and whether it happened before
-    /// the request could reach the vault.
+    /// A 401: the challenge to learn (then send again with a token), a refused token to replace once,
+    /// or the refusal that stands.
+    async fn unauthorized(
+        &self,
+        sent: &Sent<'_>,
+        headers: &HeaderMap,
+        refusal: Refusal,
+        progress: &mut Progress,
+    ) -> Result<Next, Error> {
+        let call = sent.call;
+        let inner = &self.client.inner;
+        let audience = inner.audiences.key_vault;
+        let (token, kind, challenged) = match sent.credential {
+            Credential::Challenge => {
+                let learnt = progress.challenge(call, headers, refusal, audience)?;
+                self.lock().insert(call.vault.as_str().to_owned(), learnt);
+                return Ok(Next::Again);
+            }
+            Credential::Token {
+                token,
+                kind,
+                challenged,
+            } => (token, *kind, challenged),
+        };
+        // The token was refused (revoked, or expired by the vault's clock): one more try with a fresh
+        // one, then the refusal stands.
+        if !progress.token_refreshed {
+            progress.token_refreshed = true;
+            tracing::debug!(vault = %call.vault, "{}; fetching a new token and retrying once", refusal.answer);
+            inner.auth.invalidate(audience, kind, token).await;
+            return Ok(Next::Again);
+        }
+        // Learn the challenge again next time: the vault may have moved tenants.
+        self.lock().remove(call.vault.as_str());
+        let detail = format!(
+            "a fresh token for {audience} from tenant {} was refused{}",
+            inner.auth.tenant_id(),
+            challenged
+                .tenant
+                .as_ref()
+                .map(|t| format!("; the vault's challenge names tenant {t}"))
+                .unwrap_or_default()
+        );
+        Err(call.refused(KeyVaultErrorKind::Unauthorized, refusal, Some(detail)))
+    }
+
+    /// One attempt: the call with its credential, sent once.
     async fn attempt(
         &self,
         http: &reqwest::Client,
         call: &Call<'_>,
-        token: Option<&Secret>,
-        challenge: bool,
+        credential: &Credential,
         correlation_id: &str,
-        timeout: Duration,
-    ) -> Result<(u16, HeaderMap, Vec<u8>), (bool, reqwest::Error)> {
+    ) -> Attempted {
         let mut b = http
             .request(call.method.clone(), call.url.clone())
             .header(ACCEPT, "application/json")
             // Key Vault echoes it and logs it with its own x-ms-request-id.
             .header("x-ms-client-request-id", correlation_id);
-        if let Some(token) = token {
-            let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
-            v.set_sensitive(true);
-            b = b.header(AUTHORIZATION, v);
+        if let Credential::Token { token, .. } = credential {
+            b = b.header(AUTHORIZATION, bearer(token));
         }
-        match (&call.body, challenge) {
-            (Some(bytes), false) => {
+        match (&call.body, credential) {
+            (Some(bytes), Credential::Token { .. }) => {
                 if tracing::enabled!(tracing::Level::TRACE) {
                     tracing::trace!(service = %Service::KeyVault, correlation_id, body = %redact_body(bytes), "request body");
                 }
@@ -1680,33 +1501,231 @@ impl KeyVault {
             }
             // The challenge: the body is removed, and `Content-Length: 0` says so (hyper leaves the
             // header out for an empty body unless it is set).
-            (Some(_), true) => b = b.header(CONTENT_LENGTH, "0").body(Vec::new()),
+            (Some(_), Credential::Challenge) => b = b.header(CONTENT_LENGTH, "0").body(Vec::new()),
             // A POST without a body (recover) still says how long it is.
             (None, _) if call.method == Method::POST => b = b.header(CONTENT_LENGTH, "0").body(Vec::new()),
             (None, _) => {}
         }
-        b = b.timeout(timeout);
-        let resp = b.send().await.map_err(|e| (e.is_connect(), e.without_url()))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| (false, e.without_url()))?;
-        Ok((status, headers, body.to_vec()))
+        let timeout = self.client.inner.pipeline.retry_policy().attempt_timeout;
+        send_once(b, timeout).await
     }
 }
 
-/// The error and its causes on one line; reqwest's own message hides the cause.
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cause = c.source();
+/// How an attempt authenticates.
+enum Credential {
+    /// The vault is new to this client: no token and no body, to learn its challenge.
+    Challenge,
+    /// A token for the vault's audience (and the kind the cache keeps it under); what the vault's
+    /// challenge said, for a later refusal.
+    Token {
+        token: Secret,
+        kind: TokenKind,
+        challenged: Challenged,
+    },
+}
+
+impl Credential {
+    fn is_token(&self) -> bool {
+        matches!(self, Self::Token { .. })
     }
-    out
+}
+
+/// What to do after an answer.
+enum Next {
+    /// A 2xx: its status and body.
+    Done(u16, Vec<u8>),
+    /// Send again at once: the challenge was learnt, or a fresh token replaces a refused one.
+    Again,
+    /// A 429: wait as Key Vault prescribes, then send again.
+    Throttled { wait: Duration, error: Error },
+    /// A failure for the shared classifier (5xx and the like).
+    Failed(Failed),
+}
+
+/// What one call has been through, for Key Vault's own bounds.
+#[derive(Default)]
+struct Progress {
+    /// 429s waited for (the index into [`THROTTLE_BACKOFF_SECS`]).
+    throttled: usize,
+    /// Whether a refused token was replaced already.
+    token_refreshed: bool,
+    /// Challenges answered.
+    challenges: u32,
+}
+
+impl Progress {
+    /// A 401 to the challenge request: the vault's challenge, verified before any token is sent.
+    /// Bounded: a vault (or a concurrent call forgetting it) cannot keep this call challenging forever.
+    fn challenge(
+        &mut self,
+        call: &Call<'_>,
+        headers: &HeaderMap,
+        refusal: Refusal,
+        audience: &str,
+    ) -> Result<Challenged, Error> {
+        self.challenges += 1;
+        let refused =
+            |refusal, why: String| call.refused(KeyVaultErrorKind::ChallengeRefused, refusal, Some(why));
+        if self.challenges > 2 {
+            return Err(refused(
+                refusal,
+                "the vault kept asking for a token without accepting one".to_owned(),
+            ));
+        }
+        let Some(challenge) = Challenge::from_headers(headers) else {
+            return Err(refused(
+                refusal,
+                "the vault answered 401 without a Bearer challenge (WWW-Authenticate); no token was sent"
+                    .to_owned(),
+            ));
+        };
+        if let Err(why) = verify_challenge(call.vault, &challenge, audience) {
+            return Err(refused(refusal, why));
+        }
+        Ok(Challenged {
+            tenant: challenge.tenant(),
+        })
+    }
+
+    /// A 429 means "not processed", also for a write: wait for `Retry-After` (within the policy), or
+    /// as Key Vault prescribes without one; after the last wait the 429 stands.
+    fn throttled(
+        &mut self,
+        answer: &Answer,
+        error: Error,
+        policy: &RetryPolicy,
+        elapsed: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Next, Error> {
+        let retry_after = answer
+            .header(RETRY_AFTER.as_str())
+            .and_then(|v| parse_retry_after(&v, now));
+        let wait = match retry_after {
+            Some(d) if d <= policy.max_retry_after => Some(d),
+            Some(_) => None,
+            None => THROTTLE_BACKOFF_SECS
+                .get(self.throttled)
+                .map(|s| Duration::from_secs(*s)),
+        };
+        match wait.filter(|w| elapsed.saturating_add(*w) <= policy.max_elapsed) {
+            Some(wait) => {
+                self.throttled += 1;
+                Ok(Next::Throttled { wait, error })
+            }
+            None => Err(error),
+        }
+    }
+}
+
+/// One attempt of a call, as sent.
+struct Sent<'a> {
+    call: &'a Call<'a>,
+    credential: &'a Credential,
+    attempt: u32,
+    correlation_id: &'a str,
+    described: &'a str,
+}
+
+impl Sent<'_> {
+    fn trace(&self, answer: &Answer) {
+        let call = self.call;
+        tracing::debug!(
+            service = %Service::KeyVault, method = %call.method, url = %redact_url(&call.url),
+            status = answer.status, elapsed_ms = answer.elapsed.as_millis() as u64, attempt = self.attempt,
+            challenge = !self.credential.is_token(),
+            response_request_id = answer.header("x-ms-request-id").as_deref().unwrap_or(""),
+            correlation_id = %self.correlation_id, "http"
+        );
+        if tracing::enabled!(tracing::Level::TRACE) {
+            tracing::trace!(service = %Service::KeyVault, correlation_id = %self.correlation_id, body = %redact_body(&answer.body), "response body");
+        }
+    }
+
+    /// A 2xx. To the challenge request of a write it is a refusal: a vault that serves a body-less
+    /// write without credentials is not Key Vault, and its answer cannot be the write's.
+    fn accepted(&self, answer: Answer) -> Result<Next, Error> {
+        if matches!(self.credential, Credential::Token { .. }) {
+            return Ok(Next::Done(answer.status, answer.body));
+        }
+        if self.call.body.is_some() {
+            let status = answer.status;
+            wipe(answer.body);
+            let refusal = Refusal {
+                answer: decode_error(
+                    Service::KeyVault,
+                    status,
+                    self.described.to_owned(),
+                    ResponseIds::default(),
+                    b"",
+                ),
+                codes: Vec::new(),
+            };
+            return Err(self.call.refused(
+                KeyVaultErrorKind::ChallengeRefused,
+                refusal,
+                Some("the vault accepted a request without credentials instead of asking for a token; nothing was written".to_owned()),
+            ));
+        }
+        // A vault that needs no token (a proxy in front): nothing to learn.
+        tracing::debug!(vault = %self.call.vault, "the vault answered without asking for a token");
+        Ok(Next::Done(answer.status, answer.body))
+    }
+}
+
+/// A vault's error answer: the shared decoding plus the nested `innererror` codes it does not keep.
+struct Refusal {
+    answer: ApiError,
+    /// Every `code`, outermost first.
+    codes: Vec<String>,
+}
+
+impl Refusal {
+    fn read(answer: &Answer, described: &str, correlation_id: &str, now: DateTime<Utc>) -> Self {
+        let ids = ResponseIds {
+            request_id: answer.header("x-ms-request-id"),
+            correlation_id: answer
+                .header("x-ms-client-request-id")
+                .or_else(|| Some(correlation_id.to_owned())),
+            retry_after: answer
+                .header(RETRY_AFTER.as_str())
+                .and_then(|v| parse_retry_after(&v, now)),
+        };
+        Self {
+            answer: decode_error(
+                Service::KeyVault,
+                answer.status,
+                described.to_owned(),
+                ids,
+                &answer.body,
+            ),
+            codes: error_codes(&answer.body),
+        }
+    }
+
+    fn kind(&self) -> KeyVaultErrorKind {
+        kind_of(self.answer.status, &self.codes)
+    }
+
+    /// The innermost code, when there are nested ones.
+    fn inner_code(&self) -> Option<String> {
+        self.codes.last().filter(|_| self.codes.len() > 1).cloned()
+    }
+}
+
+impl Call<'_> {
+    /// The refusal as a fact about this call: what was being done, where, and what the vault said.
+    fn refused(&self, kind: KeyVaultErrorKind, refusal: Refusal, detail: Option<String>) -> Error {
+        let inner_code = refusal.inner_code();
+        Error::KeyVault(Box::new(KeyVaultError {
+            kind,
+            operation: self.operation,
+            vault: self.vault.to_string(),
+            secret: self.secret.map(str::to_owned),
+            answer: refusal.answer,
+            inner_code,
+            detail,
+        }))
+    }
 }
 
 fn decode_bundle(
