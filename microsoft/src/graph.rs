@@ -4,7 +4,7 @@
 use crate::auth::Access;
 use crate::client::Client;
 use crate::context::CallContext;
-use crate::endpoints::join;
+use crate::endpoints::{join, next_link_on};
 use crate::error::{Error, Service};
 use crate::http::{Body, Request, Response};
 use crate::secret::Secret;
@@ -543,31 +543,16 @@ impl Graph {
         );
         let mut out = Vec::new();
         let mut next = Some(url);
-        let graph_origin = self.client.inner.endpoints.graph.origin();
+        let graph = &self.client.inner.endpoints.graph;
         while let Some(url) = next.take() {
             let req = Request::new(Service::Graph, Method::GET, url);
             let r = self.send(ctx, "listing delegated permission grants", req).await?;
-            #[derive(Deserialize)]
-            struct Page {
-                #[serde(default)]
-                value: Vec<PermissionGrant>,
-                #[serde(rename = "@odata.nextLink", default)]
-                next_link: Option<String>,
-            }
-            let page: Page = r.json("a list of permission grants")?;
+            let page: GrantPage = r.json("a list of permission grants")?;
             out.extend(page.value);
-            if let Some(link) = page.next_link {
-                let u = Url::parse(&link)
-                    .map_err(|e| Error::Config(format!("Graph's next link is not a URL: {e}")))?;
-                // The bearer token goes only to the configured Graph host.
-                if u.origin() != graph_origin {
-                    return Err(Error::Config(format!(
-                        "Graph's next link points to another host: {}",
-                        u.origin().ascii_serialization()
-                    )));
-                }
-                next = Some(u);
-            }
+            next = match page.next_link {
+                Some(link) => Some(next_link_on(Service::Graph, graph, Url::parse(&link))?),
+                None => None,
+            };
         }
         Ok(out)
     }
@@ -619,6 +604,15 @@ impl Graph {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A page of `GET /oauth2PermissionGrants`.
+#[derive(Deserialize)]
+pub(crate) struct GrantPage {
+    #[serde(default)]
+    pub(crate) value: Vec<PermissionGrant>,
+    #[serde(rename = "@odata.nextLink", default)]
+    next_link: Option<String>,
 }
 
 /// Graph answers removePassword for an unknown key with 400 and a message naming the key; treat it as

@@ -12,7 +12,7 @@
 use crate::auth::{Access, TokenKind};
 use crate::client::Client;
 use crate::context::CallContext;
-use crate::endpoints::{check_endpoint, is_loopback};
+use crate::endpoints::{check_endpoint, is_loopback, next_link_on};
 use crate::error::{ApiError, Error, ResponseIds, Service, decode_error, strip_bom};
 use crate::http::{Answer, Attempted, Failed, Retries, bearer, describe, safe_serde_message, send_once};
 use crate::redact::{redact_json, redact_url};
@@ -211,7 +211,9 @@ impl SecretId {
         }
         let (name, version) = (segments[n - 2], segments[n - 1]);
         check_secret_name(name)?;
-        check_version(version).map_err(|()| bad("the version is empty or not alphanumeric"))?;
+        if !is_version(version) {
+            return Err(bad("the version is empty or not alphanumeric"));
+        }
         let mut vault = url.clone();
         vault.set_query(None);
         vault.set_fragment(None);
@@ -228,12 +230,9 @@ impl SecretId {
     }
 }
 
-fn check_version(v: &str) -> Result<(), ()> {
-    if !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric()) {
-        Ok(())
-    } else {
-        Err(())
-    }
+/// Whether `v` can be a version: 1-64 letters and digits (Key Vault makes 32 hex characters).
+fn is_version(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 impl PartialEq for SecretId {
@@ -438,7 +437,7 @@ fn name_and_version(id: &str) -> Result<(String, String), String> {
         [.., secrets, name, version]
             if secrets.eq_ignore_ascii_case("secrets")
                 && check_secret_name(name).is_ok()
-                && check_version(version).is_ok() =>
+                && is_version(version) =>
         {
             Ok(((*name).to_owned(), (*version).to_owned()))
         }
@@ -1070,9 +1069,10 @@ impl KeyVault {
         version: &str,
     ) -> Result<(SecretBundle, Secret), Error> {
         check_secret_name(name)?;
-        if !version.is_empty() {
-            check_version(version)
-                .map_err(|()| Error::Config(format!("{version:?} is not a Key Vault secret version")))?;
+        if !version.is_empty() && !is_version(version) {
+            return Err(Error::Config(format!(
+                "{version:?} is not a Key Vault secret version"
+            )));
         }
         // An empty version (`…/secrets/{name}/`) is the latest, as the SDKs send it.
         let url = vault.url_for(&["secrets", name, version])?;
@@ -1169,10 +1169,10 @@ impl KeyVault {
         let mut seen = std::collections::HashSet::new();
         while let Some(url) = next.take() {
             if !seen.insert(url.to_string()) {
-                return Err(Error::Config(format!(
-                    "Key Vault's nextLink repeats an earlier page ({})",
-                    redact_url(&url)
-                )));
+                return Err(Error::Protocol {
+                    service: Service::KeyVault,
+                    detail: format!("repeated an earlier page in nextLink ({})", redact_url(&url)),
+                });
             }
             let call = Call {
                 operation: SecretOperation::ListVersions,
@@ -1771,13 +1771,12 @@ fn decode_deleted(body: &[u8], status: u16, vault: &VaultUri, name: &str) -> Res
 /// The next page's URL: absolute, on the vault's own origin and under its path (a token must not go
 /// elsewhere), with this client's api-version in place of whatever the link carries.
 fn next_link(vault: &VaultUri, link: &str) -> Result<Url, Error> {
-    let refuse = |why: &str| Error::Config(format!("Key Vault's nextLink is refused: {why}"));
-    let url = vault
-        .url()
-        .join(link.trim())
-        .map_err(|e| refuse(&format!("not a URL: {e}")))?;
-    if url.origin() != vault.url().origin() || !url.path().starts_with(vault.url().path()) {
-        return Err(refuse("it points outside the vault"));
+    let url = next_link_on(Service::KeyVault, vault.url(), vault.url().join(link.trim()))?;
+    if !url.path().starts_with(vault.url().path()) {
+        return Err(Error::Protocol {
+            service: Service::KeyVault,
+            detail: "sent a nextLink outside the vault".to_owned(),
+        });
     }
     let pairs: Vec<(String, String)> = url
         .query_pairs()

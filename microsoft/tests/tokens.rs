@@ -5,7 +5,7 @@ mod common;
 use chrono::{TimeZone, Utc};
 use common::*;
 use partnercenter_microsoft::{
-    CLIENT_ASSERTION_TYPE, Client, Credentials, Error, FederatedToken, LOGIN_COMMAND, ManualClock, Secret,
+    CLIENT_ASSERTION_TYPE, Client, Credentials, Error, FederatedToken, ManualClock, Secret,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,16 +195,21 @@ async fn app_user_only_route_without_refresh_token_says_how_to_get_one() {
         .organization_profile(&ctx())
         .await
         .expect_err("needs app+user");
-    assert!(matches!(err, Error::RefreshTokenNeeded { .. }), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains("reading the organization profile"), "{msg}");
+    // Facts only: the provider words how to get one (src/provider/errors.rs).
+    let Error::RefreshTokenNeeded {
+        operation,
+        tenant_id,
+        client_id,
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(operation, "reading the organization profile");
+    assert_eq!((tenant_id.as_str(), client_id.as_str()), (TENANT, APP_ID));
     assert!(
-        msg.contains(&format!(
-            "{LOGIN_COMMAND} --tenant-id {TENANT} --client-id {APP_ID}"
-        )),
-        "{msg}"
+        err.to_string().contains("reading the organization profile"),
+        "{err}"
     );
-    assert!(msg.contains("refresh_token_file_path"), "{msg}");
     assert!(f.requests().is_empty(), "nothing sent");
     // Without any credential, even app-only routes say what they need.
     let client = f.client(Credentials {
@@ -244,7 +249,7 @@ async fn only_a_refresh_token_serves_app_only_routes_too() {
 }
 
 #[tokio::test]
-async fn wrong_secret_shows_the_aadsts_code_and_what_to_do() {
+async fn wrong_secret_shows_the_aadsts_code() {
     let f = Fixture::start().await;
     let body = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -265,7 +270,6 @@ async fn wrong_secret_shows_the_aadsts_code_and_what_to_do() {
         msg.starts_with("Entra ID login answered 401 invalid_client: AADSTS7000215"),
         "{msg}"
     );
-    assert!(msg.contains("check client_secret"), "{msg}");
     assert!(!msg.contains(SECRET));
     assert_eq!(f.requests_to(TOKEN_PATH).len(), 1, "401 is not retried");
 }
