@@ -10,6 +10,7 @@ use crate::http::{Body, Request, Response};
 use crate::secret::Secret;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
@@ -355,21 +356,31 @@ impl Graph {
         Ok(Request::new(Service::Graph, method, self.url(path)?))
     }
 
+    /// `GET {path}` read as `what`; `None` when Graph answers 404 (no such object).
+    async fn get_if_found<T: DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        operation: &str,
+        path: &str,
+        what: &'static str,
+    ) -> Result<Option<T>, Error> {
+        let req = self.request(Method::GET, path)?;
+        match self.send(ctx, operation, req).await {
+            Ok(r) => r.json(what).map(Some),
+            Err(Error::Api(e)) if e.status == 404 => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `GET /applications(appId='{app_id}')`; `None` when there is no such application.
     pub async fn application_by_app_id(
         &self,
         ctx: &CallContext,
         app_id: &str,
     ) -> Result<Option<Application>, Error> {
-        let req = self.request(
-            Method::GET,
-            &format!("applications(appId='{}')", odata_literal(app_id)?),
-        )?;
-        match self.send(ctx, "reading an application", req).await {
-            Ok(r) => r.json("an application").map(Some),
-            Err(Error::Api(e)) if e.status == 404 => Ok(None),
-            Err(e) => Err(e),
-        }
+        let path = format!("applications(appId='{}')", odata_literal(app_id)?);
+        self.get_if_found(ctx, "reading an application", &path, "an application")
+            .await
     }
 
     /// `POST /applications/{id}/addPassword`. Not retried when it may have been applied
@@ -473,15 +484,9 @@ impl Graph {
         ctx: &CallContext,
         app_id: &str,
     ) -> Result<Option<ServicePrincipal>, Error> {
-        let req = self.request(
-            Method::GET,
-            &format!("servicePrincipals(appId='{}')", odata_literal(app_id)?),
-        )?;
-        match self.send(ctx, "reading a service principal", req).await {
-            Ok(r) => r.json("a service principal").map(Some),
-            Err(Error::Api(e)) if e.status == 404 => Ok(None),
-            Err(e) => Err(e),
-        }
+        let path = format!("servicePrincipals(appId='{}')", odata_literal(app_id)?);
+        self.get_if_found(ctx, "reading a service principal", &path, "a service principal")
+            .await
     }
 
     /// `GET /policies/defaultAppManagementPolicy`: the tenant's default app management policy (needs
@@ -502,18 +507,17 @@ impl Graph {
         ctx: &CallContext,
         policy_id: &str,
     ) -> Result<Option<AppManagementPolicy>, Error> {
-        let req = self.request(
-            Method::GET,
-            &format!(
-                "policies/appManagementPolicies/{}",
-                id_segment("policy id", policy_id)?
-            ),
-        )?;
-        match self.send(ctx, "reading an app management policy", req).await {
-            Ok(r) => r.json("an app management policy").map(Some),
-            Err(Error::Api(e)) if e.status == 404 => Ok(None),
-            Err(e) => Err(e),
-        }
+        let path = format!(
+            "policies/appManagementPolicies/{}",
+            id_segment("policy id", policy_id)?
+        );
+        self.get_if_found(
+            ctx,
+            "reading an app management policy",
+            &path,
+            "an app management policy",
+        )
+        .await
     }
 
     /// `POST /servicePrincipals` `{appId}`. Not retried when it may have been applied.
@@ -652,11 +656,7 @@ fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::fixtures::fixture;
 
     #[test]
     fn application_decodes_and_drops_unknown_fields() {

@@ -86,6 +86,8 @@ mod context;
 pub mod decode;
 mod endpoints;
 mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod graph;
 mod http;
 pub mod key_vault;
