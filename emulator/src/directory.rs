@@ -198,28 +198,29 @@ impl Directory {
     }
 
     /// Adds a new application registration (a write that replicates).
-    pub fn add_application(&mut self, mut app: Application, replicator: &mut Replicator, now: DateTime<Utc>) {
-        app.replication = replicator.created(now);
-        self.applications.push(app);
+    pub fn add_application(&mut self, app: Application, replicator: &mut Replicator, now: DateTime<Utc>) {
+        add_created(&mut self.applications, app, replicator, now);
     }
 
     /// Deletes the application at `index` (its service principal is the caller's business).
     pub fn remove_application(&mut self, index: usize, replicator: &mut Replicator, now: DateTime<Utc>) {
-        if index < self.applications.len() {
-            let app = self.applications.remove(index);
-            replicator.removed(app, &mut self.removed_applications, now);
-        }
+        remove_at(
+            &mut self.applications,
+            &mut self.removed_applications,
+            index,
+            replicator,
+            now,
+        );
     }
 
     /// Adds a new service principal (a write that replicates).
     pub fn add_service_principal(
         &mut self,
-        mut sp: ServicePrincipal,
+        sp: ServicePrincipal,
         replicator: &mut Replicator,
         now: DateTime<Utc>,
     ) {
-        sp.replication = replicator.created(now);
-        self.service_principals.push(sp);
+        add_created(&mut self.service_principals, sp, replicator, now);
     }
 
     /// Deletes the service principal at `index` and, as Entra does, the grants that name it.
@@ -229,20 +230,25 @@ impl Directory {
         replicator: &mut Replicator,
         now: DateTime<Utc>,
     ) {
-        if index >= self.service_principals.len() {
+        let Some(sp_id) = self.service_principals.get(index).map(|sp| sp.id.clone()) else {
             return;
-        }
-        let sp = self.service_principals.remove(index);
+        };
         let (orphaned, kept) = std::mem::take(&mut self.oauth2_permission_grants)
             .into_iter()
             .partition(|g| {
-                g.client_id.eq_ignore_ascii_case(&sp.id) || g.resource_id.eq_ignore_ascii_case(&sp.id)
+                g.client_id.eq_ignore_ascii_case(&sp_id) || g.resource_id.eq_ignore_ascii_case(&sp_id)
             });
         self.oauth2_permission_grants = kept;
         for grant in orphaned {
             replicator.removed(grant, &mut self.removed_oauth2_permission_grants, now);
         }
-        replicator.removed(sp, &mut self.removed_service_principals, now);
+        remove_at(
+            &mut self.service_principals,
+            &mut self.removed_service_principals,
+            index,
+            replicator,
+            now,
+        );
     }
 
     /// The index of the service principal of `app_id` on the primary.
@@ -253,17 +259,19 @@ impl Directory {
     }
 
     /// Adds a new delegated permission grant (a write that replicates).
-    pub fn add_grant(&mut self, mut grant: PermissionGrant, replicator: &mut Replicator, now: DateTime<Utc>) {
-        grant.replication = replicator.created(now);
-        self.oauth2_permission_grants.push(grant);
+    pub fn add_grant(&mut self, grant: PermissionGrant, replicator: &mut Replicator, now: DateTime<Utc>) {
+        add_created(&mut self.oauth2_permission_grants, grant, replicator, now);
     }
 
     /// Deletes the grant at `index`.
     pub fn remove_grant(&mut self, index: usize, replicator: &mut Replicator, now: DateTime<Utc>) {
-        if index < self.oauth2_permission_grants.len() {
-            let grant = self.oauth2_permission_grants.remove(index);
-            replicator.removed(grant, &mut self.removed_oauth2_permission_grants, now);
-        }
+        remove_at(
+            &mut self.oauth2_permission_grants,
+            &mut self.removed_oauth2_permission_grants,
+            index,
+            replicator,
+            now,
+        );
     }
 
     /// Sets a grant's scope (a write that replicates: lagging requests see the old scope).
@@ -285,18 +293,18 @@ impl Directory {
     /// Every pending write reaches every replica at once: what a test means by "a while later".
     pub fn settle(&mut self) {
         for app in &mut self.applications {
-            *replication::Replicated::pending(app) = None;
-            for key in &mut app.password_credentials {
-                *replication::Replicated::pending(key) = None;
-            }
+            *app.pending() = None;
+            app.password_credentials
+                .iter_mut()
+                .for_each(|key| *key.pending() = None);
             app.removed_password_credentials.clear();
         }
-        for sp in &mut self.service_principals {
-            *replication::Replicated::pending(sp) = None;
-        }
-        for grant in &mut self.oauth2_permission_grants {
-            *replication::Replicated::pending(grant) = None;
-        }
+        self.service_principals
+            .iter_mut()
+            .for_each(|sp| *sp.pending() = None);
+        self.oauth2_permission_grants
+            .iter_mut()
+            .for_each(|grant| *grant.pending() = None);
         self.removed_applications.clear();
         self.removed_service_principals.clear();
         self.removed_oauth2_permission_grants.clear();
@@ -305,20 +313,45 @@ impl Directory {
     pub fn forget_replicated(&mut self, now: DateTime<Utc>) {
         for app in &mut self.applications {
             replication::forget_if_over(app, now);
-            for key in &mut app.password_credentials {
-                replication::forget_if_over(key, now);
-            }
+            app.password_credentials
+                .iter_mut()
+                .for_each(|key| replication::forget_if_over(key, now));
             replication::forget_tombstones(&mut app.removed_password_credentials, now);
         }
-        for sp in &mut self.service_principals {
-            replication::forget_if_over(sp, now);
-        }
-        for grant in &mut self.oauth2_permission_grants {
-            replication::forget_if_over(grant, now);
-        }
+        self.service_principals
+            .iter_mut()
+            .for_each(|sp| replication::forget_if_over(sp, now));
+        self.oauth2_permission_grants
+            .iter_mut()
+            .for_each(|grant| replication::forget_if_over(grant, now));
         replication::forget_tombstones(&mut self.removed_applications, now);
         replication::forget_tombstones(&mut self.removed_service_principals, now);
         replication::forget_tombstones(&mut self.removed_oauth2_permission_grants, now);
+    }
+}
+
+/// Adds a new object to `list`; its creation replicates.
+fn add_created<T: Replicated>(
+    list: &mut Vec<T>,
+    mut object: T,
+    replicator: &mut Replicator,
+    now: DateTime<Utc>,
+) {
+    *object.pending() = replicator.created(now);
+    list.push(object);
+}
+
+/// Deletes `list[index]` on the primary; lagging replicas keep serving it from `removed`.
+fn remove_at<T: Replicated>(
+    list: &mut Vec<T>,
+    removed: &mut Vec<T>,
+    index: usize,
+    replicator: &mut Replicator,
+    now: DateTime<Utc>,
+) {
+    if index < list.len() {
+        let object = list.remove(index);
+        replicator.removed(object, removed, now);
     }
 }
 
@@ -341,14 +374,8 @@ impl Application {
     }
 
     /// Adds a key (a write that replicates: lagging requests do not list it yet).
-    pub fn add_password(
-        &mut self,
-        mut key: PasswordCredential,
-        replicator: &mut Replicator,
-        now: DateTime<Utc>,
-    ) {
-        key.replication = replicator.created(now);
-        self.password_credentials.push(key);
+    pub fn add_password(&mut self, key: PasswordCredential, replicator: &mut Replicator, now: DateTime<Utc>) {
+        add_created(&mut self.password_credentials, key, replicator, now);
     }
 
     /// Removes a key (a write that replicates: lagging requests still list it). False if there is none.
