@@ -8,91 +8,60 @@ use http::{Method, StatusCode};
 use rand::Rng as _;
 use serde_json::{Value, json};
 
+use super::entity_set::{EntitySet, addressed, one, seen};
 use super::error::GraphError;
 use super::odata::EntityKey;
-use super::{GraphRequest, body_json, collection, entity, graph_precision, graph_time};
+use super::{GraphRequest, body_json, entity, graph_precision, graph_time};
 use crate::app_policies::PasswordRefusal;
-use crate::directory::{Application, PasswordCredential, RequiredResourceAccess};
+use crate::directory::{Application, Directory, PasswordCredential, RequiredResourceAccess};
 use crate::emulator::{Emulator, State};
 
-pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, GraphError> {
-    let mut guard = emu.state();
-    let state = &mut *guard;
-    let Some(key) = request.key.clone() else {
-        return match *request.method {
-            Method::GET => list(state, &request),
-            Method::POST => create(state, &request),
-            _ => Err(GraphError::method_not_allowed()),
-        };
-    };
-    let action = request.rest.first().map(|s| s.to_ascii_lowercase());
-    match (request.method.clone(), action.as_deref(), request.rest.len()) {
-        (Method::GET, None, _) => get(state, &key, &request),
-        (Method::PATCH, None, _) => patch(state, &key, &request),
-        (Method::DELETE, None, _) => delete(state, &key, request.now),
-        (Method::POST, Some("addpassword"), 1) => add_password(state, &key, &request),
-        (Method::POST, Some("removepassword"), 1) => remove_password(state, &key, &request),
-        (_, Some("addpassword" | "removepassword"), 1) => Err(GraphError::method_not_allowed()),
-        (_, Some(segment), _) => Err(GraphError::segment_not_found(segment)),
-        _ => Err(GraphError::method_not_allowed()),
+impl EntitySet for Application {
+    const NAME: &'static str = "applications";
+    const TYPE_NAME: &'static str = "Application";
+    const FILTERABLE: &'static [&'static str] = &["appId", "id", "displayName"];
+
+    fn sets(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
+        (&mut directory.applications, &mut directory.removed_applications)
     }
-}
 
-/// The committed application a write addresses: 404 while this request misses its creation (addPassword
-/// on an app created moments ago fails like this in Entra).
-fn addressed(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<usize, GraphError> {
-    state
-        .replicator
-        .for_write(
-            &mut state.directory.applications,
-            |a| key.names(&a.id, &a.app_id),
-            now,
-        )
-        .ok_or_else(|| GraphError::not_found(key.shown()))
-}
-
-fn get(state: &mut State, key: &EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    let directory = &mut state.directory;
-    let seen = state
-        .replicator
-        .find(
-            &mut directory.applications,
-            &mut directory.removed_applications,
-            |a| key.names(&a.id, &a.app_id),
-            request.now,
-        )
-        .ok_or_else(|| GraphError::not_found(key.shown()))?;
-    Ok(entity(
-        StatusCode::OK,
-        "applications/$entity",
-        to_json(&seen, &state.partner.domain),
-    ))
-}
-
-fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    request
-        .query
-        .only(&["appId", "id", "displayName"], "Application")?;
-    let wanted = |a: &Application| {
-        request.query.matches(|p| match p {
-            "appid" => Some(a.app_id.clone()),
-            "id" => Some(a.id.clone()),
-            "displayname" => Some(a.display_name.clone()),
+    fn property(&self, name: &str) -> Option<String> {
+        match name {
+            "appid" => Some(self.app_id.clone()),
+            "id" => Some(self.id.clone()),
+            "displayname" => Some(self.display_name.clone()),
             _ => None,
-        })
-    };
-    let directory = &mut state.directory;
-    let seen = state.replicator.list(
-        &mut directory.applications,
-        &mut directory.removed_applications,
-        wanted,
-        request.now,
-    );
-    let domain = &state.partner.domain;
-    Ok(collection(
-        "applications",
-        seen.iter().map(|a| to_json(a, domain)).collect(),
-    ))
+        }
+    }
+
+    fn is(&self, key: &EntityKey) -> bool {
+        key.names(&self.id, &self.app_id)
+    }
+
+    fn to_json(&self, state: &State) -> Value {
+        to_json(self, &state.partner.domain)
+    }
+
+    fn create(_: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+        create(state, request)
+    }
+
+    fn member(state: &mut State, key: EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+        let action = request.rest.first().map(|s| s.to_ascii_lowercase());
+        match (request.method.clone(), action.as_deref(), request.rest.len()) {
+            (Method::GET, None, _) => {
+                let seen = seen::<Application>(state, &key, request.now)?;
+                Ok(one(StatusCode::OK, &seen, state))
+            }
+            (Method::PATCH, None, _) => patch(state, &key, request),
+            (Method::DELETE, None, _) => delete(state, &key, request.now),
+            (Method::POST, Some("addpassword"), 1) => add_password(state, &key, request),
+            (Method::POST, Some("removepassword"), 1) => remove_password(state, &key, request),
+            (_, Some("addpassword" | "removepassword"), 1) => Err(GraphError::method_not_allowed()),
+            (_, Some(segment), _) => Err(GraphError::segment_not_found(segment)),
+            _ => Err(GraphError::method_not_allowed()),
+        }
+    }
 }
 
 /// `POST /applications` `{displayName, requiredResourceAccess?, signInAudience?}` → 201.
@@ -121,15 +90,15 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
     })?;
     let mut app = Application::new(display_name, graph_precision(request.now));
     app.required_resource_access = required;
-    let shown = to_json(&app, &state.partner.domain);
+    let shown = one(StatusCode::CREATED, &app, state);
     state
         .directory
         .add_application(app, &mut state.replicator, request.now);
-    Ok(entity(StatusCode::CREATED, "applications/$entity", shown))
+    Ok(shown)
 }
 
 fn delete(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<Response, GraphError> {
-    let index = addressed(state, key, now)?;
+    let index = addressed::<Application>(state, key, now)?;
     let app_id = state.directory.applications[index].app_id.clone();
     state
         .directory
@@ -187,7 +156,7 @@ fn required_resource_access(value: Value) -> Result<Vec<RequiredResourceAccess>,
 }
 
 fn patch(state: &mut State, key: &EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    let index = addressed(state, key, request.now)?;
+    let index = addressed::<Application>(state, key, request.now)?;
     let body = body_json(request.body)?;
     let Value::Object(fields) = body else {
         return Err(GraphError::bad_request("The request body must be a JSON object."));
@@ -256,7 +225,7 @@ fn add_password(
     key: &EntityKey,
     request: &GraphRequest<'_>,
 ) -> Result<Response, GraphError> {
-    let index = addressed(state, key, request.now)?;
+    let index = addressed::<Application>(state, key, request.now)?;
     let body = body_json(request.body)?;
     let credential = body.get("passwordCredential").cloned().unwrap_or(Value::Null);
     // Graph keeps what the client sent to its 100 ns tick (7 fractional digits).
@@ -308,7 +277,7 @@ fn remove_password(
     key: &EntityKey,
     request: &GraphRequest<'_>,
 ) -> Result<Response, GraphError> {
-    let index = addressed(state, key, request.now)?;
+    let index = addressed::<Application>(state, key, request.now)?;
     let body = body_json(request.body)?;
     let key_id = body
         .get("keyId")

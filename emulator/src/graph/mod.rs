@@ -2,6 +2,7 @@
 //! management policies.
 
 pub mod applications;
+mod entity_set;
 pub mod error;
 pub mod odata;
 pub mod permission_grants;
@@ -19,6 +20,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use serde_json::Value;
 
 use crate::access_token::{self, AccessClaims, TokenProblem};
+use crate::directory::{Application, PermissionGrant, ServicePrincipal};
 use crate::emulator::{Emulator, RequestContext};
 use crate::well_known::Api;
 use error::GraphError;
@@ -95,9 +97,9 @@ fn handle(
         now,
     };
     match set.to_ascii_lowercase().as_str() {
-        "applications" => applications::handle(emu, request),
-        "serviceprincipals" => service_principals::handle(emu, request),
-        "oauth2permissiongrants" => permission_grants::handle(emu, request),
+        "applications" => entity_set::route::<Application>(emu, &request),
+        "serviceprincipals" => entity_set::route::<ServicePrincipal>(emu, &request),
+        "oauth2permissiongrants" => entity_set::route::<PermissionGrant>(emu, &request),
         "policies" => policies::handle(emu, request),
         _ => Err(GraphError::segment_not_found(&set)),
     }
