@@ -197,58 +197,27 @@ impl Directory {
             .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
 
-    /// Adds a new application registration (a write that replicates).
-    pub fn add_application(&mut self, app: Application, replicator: &mut Replicator, now: DateTime<Utc>) {
-        add_created(&mut self.applications, app, replicator, now);
+    /// Adds a new object (a write that replicates: lagging requests do not see it yet).
+    pub fn add<T: DirectoryObject>(&mut self, object: T, replicator: &mut Replicator, now: DateTime<Utc>) {
+        let (committed, _) = T::collections(self);
+        add_created(committed, object, replicator, now);
     }
 
-    /// Deletes the application at `index` (its service principal is the caller's business).
-    pub fn remove_application(&mut self, index: usize, replicator: &mut Replicator, now: DateTime<Utc>) {
-        remove_at(
-            &mut self.applications,
-            &mut self.removed_applications,
-            index,
-            replicator,
-            now,
-        );
-    }
-
-    /// Adds a new service principal (a write that replicates).
-    pub fn add_service_principal(
-        &mut self,
-        sp: ServicePrincipal,
-        replicator: &mut Replicator,
-        now: DateTime<Utc>,
-    ) {
-        add_created(&mut self.service_principals, sp, replicator, now);
-    }
-
-    /// Deletes the service principal at `index` and, as Entra does, the grants that name it.
-    pub fn remove_service_principal(
+    /// Deletes the object at `index` on the primary, with what Entra deletes along (a service principal's
+    /// grants); lagging replicas keep serving them. An application's service principal is the caller's
+    /// business.
+    pub fn remove<T: DirectoryObject>(
         &mut self,
         index: usize,
         replicator: &mut Replicator,
         now: DateTime<Utc>,
     ) {
-        let Some(sp_id) = self.service_principals.get(index).map(|sp| sp.id.clone()) else {
-            return;
-        };
-        let (orphaned, kept) = std::mem::take(&mut self.oauth2_permission_grants)
-            .into_iter()
-            .partition(|g| {
-                g.client_id.eq_ignore_ascii_case(&sp_id) || g.resource_id.eq_ignore_ascii_case(&sp_id)
-            });
-        self.oauth2_permission_grants = kept;
-        for grant in orphaned {
-            replicator.removed(grant, &mut self.removed_oauth2_permission_grants, now);
+        T::remove_dependents(self, index, replicator, now);
+        let (committed, removed) = T::collections(self);
+        if index < committed.len() {
+            let object = committed.remove(index);
+            replicator.removed(object, removed, now);
         }
-        remove_at(
-            &mut self.service_principals,
-            &mut self.removed_service_principals,
-            index,
-            replicator,
-            now,
-        );
     }
 
     /// The index of the service principal of `app_id` on the primary.
@@ -256,22 +225,6 @@ impl Directory {
         self.service_principals
             .iter()
             .position(|sp| sp.app_id.eq_ignore_ascii_case(app_id))
-    }
-
-    /// Adds a new delegated permission grant (a write that replicates).
-    pub fn add_grant(&mut self, grant: PermissionGrant, replicator: &mut Replicator, now: DateTime<Utc>) {
-        add_created(&mut self.oauth2_permission_grants, grant, replicator, now);
-    }
-
-    /// Deletes the grant at `index`.
-    pub fn remove_grant(&mut self, index: usize, replicator: &mut Replicator, now: DateTime<Utc>) {
-        remove_at(
-            &mut self.oauth2_permission_grants,
-            &mut self.removed_oauth2_permission_grants,
-            index,
-            replicator,
-            now,
-        );
     }
 
     /// Sets a grant's scope (a write that replicates: lagging requests see the old scope).
@@ -341,17 +294,64 @@ fn add_created<T: Replicated>(
     list.push(object);
 }
 
-/// Deletes `list[index]` on the primary; lagging replicas keep serving it from `removed`.
-fn remove_at<T: Replicated>(
-    list: &mut Vec<T>,
-    removed: &mut Vec<T>,
-    index: usize,
-    replicator: &mut Replicator,
-    now: DateTime<Utc>,
-) {
-    if index < list.len() {
-        let object = list.remove(index);
-        replicator.removed(object, removed, now);
+/// A kind of top-level directory object.
+pub trait DirectoryObject: Replicated {
+    /// Where the directory keeps them: the committed ones, and the deleted ones lagging replicas still
+    /// serve.
+    fn collections(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>);
+
+    /// Deletes what Entra deletes along with the object at `index`.
+    fn remove_dependents(
+        _directory: &mut Directory,
+        _index: usize,
+        _replicator: &mut Replicator,
+        _now: DateTime<Utc>,
+    ) {
+    }
+}
+
+impl DirectoryObject for Application {
+    fn collections(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
+        (&mut directory.applications, &mut directory.removed_applications)
+    }
+}
+
+impl DirectoryObject for ServicePrincipal {
+    fn collections(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
+        (
+            &mut directory.service_principals,
+            &mut directory.removed_service_principals,
+        )
+    }
+
+    /// The grants that name the service principal, as client or resource.
+    fn remove_dependents(
+        directory: &mut Directory,
+        index: usize,
+        replicator: &mut Replicator,
+        now: DateTime<Utc>,
+    ) {
+        let Some(sp_id) = directory.service_principals.get(index).map(|sp| sp.id.clone()) else {
+            return;
+        };
+        let (orphaned, kept) = std::mem::take(&mut directory.oauth2_permission_grants)
+            .into_iter()
+            .partition(|g| {
+                g.client_id.eq_ignore_ascii_case(&sp_id) || g.resource_id.eq_ignore_ascii_case(&sp_id)
+            });
+        directory.oauth2_permission_grants = kept;
+        for grant in orphaned {
+            replicator.removed(grant, &mut directory.removed_oauth2_permission_grants, now);
+        }
+    }
+}
+
+impl DirectoryObject for PermissionGrant {
+    fn collections(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
+        (
+            &mut directory.oauth2_permission_grants,
+            &mut directory.removed_oauth2_permission_grants,
+        )
     }
 }
 

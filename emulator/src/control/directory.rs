@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ControlError, ControlResult, Shared, parse_json, rfc3339};
-use crate::directory::{Application, PermissionGrant, RequiredResourceAccess};
+use crate::directory::{Application, PermissionGrant, RequiredResourceAccess, ServicePrincipal};
 use crate::emulator::{Emulator, State};
 
 pub fn routes() -> Router<Arc<Emulator>> {
@@ -72,7 +72,7 @@ async fn create_applications(AxumState(emu): Shared, body: axum::body::Bytes) ->
         };
         let app = Application::new(display_name, crate::graph::graph_precision(now));
         created.push(json!({ "id": app.id, "appId": app.app_id, "displayName": app.display_name }));
-        state.directory.add_application(app, &mut state.replicator, now);
+        state.directory.add(app, &mut state.replicator, now);
     }
     Ok((StatusCode::CREATED, Json(json!({ "applications": created }))).into_response())
 }
@@ -96,7 +96,7 @@ async fn delete_application(AxumState(emu): Shared, Path(app_id): Path<String>) 
     let index = application_index(state, &app_id)?;
     state
         .directory
-        .remove_application(index, &mut state.replicator, now);
+        .remove::<Application>(index, &mut state.replicator, now);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -172,7 +172,7 @@ async fn delete_service_principal(AxumState(emu): Shared, Path(app_id): Path<Str
         .ok_or_else(|| ControlError::not_found(format!("no service principal for appId {app_id}")))?;
     state
         .directory
-        .remove_service_principal(index, &mut state.replicator, now);
+        .remove::<ServicePrincipal>(index, &mut state.replicator, now);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -235,7 +235,7 @@ async fn create_grant(AxumState(emu): Shared, body: axum::body::Bytes) -> Contro
         replication: None,
     };
     let id = grant.id.clone();
-    state.directory.add_grant(grant, &mut state.replicator, now);
+    state.directory.add(grant, &mut state.replicator, now);
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
 
@@ -253,7 +253,9 @@ async fn delete_grant(AxumState(emu): Shared, Path(grant_id): Path<String>) -> C
     let mut guard = emu.state();
     let state = &mut *guard;
     let index = grant_index(state, &grant_id)?;
-    state.directory.remove_grant(index, &mut state.replicator, now);
+    state
+        .directory
+        .remove::<PermissionGrant>(index, &mut state.replicator, now);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -13,17 +13,13 @@ use super::error::GraphError;
 use super::odata::EntityKey;
 use super::{GraphRequest, body_json, entity, graph_precision, graph_time};
 use crate::app_policies::PasswordRefusal;
-use crate::directory::{Application, Directory, PasswordCredential, RequiredResourceAccess};
+use crate::directory::{Application, PasswordCredential, RequiredResourceAccess, ServicePrincipal};
 use crate::emulator::{Emulator, State};
 
 impl EntitySet for Application {
     const NAME: &'static str = "applications";
     const TYPE_NAME: &'static str = "Application";
     const FILTERABLE: &'static [&'static str] = &["appId", "id", "displayName"];
-
-    fn sets(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
-        (&mut directory.applications, &mut directory.removed_applications)
-    }
 
     fn property(&self, name: &str) -> Option<String> {
         match name {
@@ -91,9 +87,7 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
     let mut app = Application::new(display_name, graph_precision(request.now));
     app.required_resource_access = required;
     let shown = one(StatusCode::CREATED, &app, state);
-    state
-        .directory
-        .add_application(app, &mut state.replicator, request.now);
+    state.directory.add(app, &mut state.replicator, request.now);
     Ok(shown)
 }
 
@@ -102,12 +96,12 @@ fn delete(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<Resp
     let app_id = state.directory.applications[index].app_id.clone();
     state
         .directory
-        .remove_application(index, &mut state.replicator, now);
+        .remove::<Application>(index, &mut state.replicator, now);
     // Deleting a registration deletes its service principal in the home tenant too.
     if let Some(sp) = state.directory.service_principal_index(&app_id) {
         state
             .directory
-            .remove_service_principal(sp, &mut state.replicator, now);
+            .remove::<ServicePrincipal>(sp, &mut state.replicator, now);
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -10,21 +10,17 @@ use serde_json::Value;
 use super::error::GraphError;
 use super::odata::EntityKey;
 use super::{GraphRequest, collection, entity};
-use crate::directory::Directory;
+use crate::directory::DirectoryObject;
 use crate::emulator::{Emulator, State};
-use crate::replication::Replicated;
 
 /// One kind of directory object served as a Graph entity set.
-pub trait EntitySet: Replicated {
+pub trait EntitySet: DirectoryObject {
     /// The set's name in `@odata.context`, e.g. `applications`.
     const NAME: &'static str;
     /// The entity type `$filter` errors name, e.g. `Application`.
     const TYPE_NAME: &'static str;
     /// The properties `$filter` may name.
     const FILTERABLE: &'static [&'static str];
-
-    /// The committed objects, and the deleted ones lagging replicas still serve.
-    fn sets(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>);
 
     /// The value of a filterable property (its name lowercased).
     fn property(&self, name: &str) -> Option<String>;
@@ -58,7 +54,7 @@ pub fn route<T: EntitySet>(emu: &Emulator, request: &GraphRequest<'_>) -> Result
 fn list<T: EntitySet>(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
     request.query.only(T::FILTERABLE, T::TYPE_NAME)?;
     let wanted = |object: &T| request.query.matches(|p| object.property(p));
-    let (committed, removed) = T::sets(&mut state.directory);
+    let (committed, removed) = T::collections(&mut state.directory);
     let seen = state.replicator.list(committed, removed, wanted, request.now);
     Ok(collection(
         T::NAME,
@@ -74,7 +70,7 @@ pub fn one<T: EntitySet>(status: StatusCode, object: &T, state: &State) -> Respo
 /// The member `key` addresses as this request sees it: 404 while its creation is missed; a deleted one
 /// while its deletion is missed.
 pub fn seen<T: EntitySet>(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<T, GraphError> {
-    let (committed, removed) = T::sets(&mut state.directory);
+    let (committed, removed) = T::collections(&mut state.directory);
     state
         .replicator
         .find(committed, removed, |object| object.is(key), now)
@@ -88,7 +84,7 @@ pub fn addressed<T: EntitySet>(
     key: &EntityKey,
     now: DateTime<Utc>,
 ) -> Result<usize, GraphError> {
-    let (committed, _) = T::sets(&mut state.directory);
+    let (committed, _) = T::collections(&mut state.directory);
     state
         .replicator
         .for_write(committed, |object| object.is(key), now)

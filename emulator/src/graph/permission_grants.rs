@@ -10,20 +10,13 @@ use super::entity_set::{EntitySet, addressed, one, seen};
 use super::error::GraphError;
 use super::odata::EntityKey;
 use super::{GraphRequest, body_json};
-use crate::directory::{Directory, PermissionGrant};
+use crate::directory::PermissionGrant;
 use crate::emulator::{Emulator, State};
 
 impl EntitySet for PermissionGrant {
     const NAME: &'static str = "oauth2PermissionGrants";
     const TYPE_NAME: &'static str = "OAuth2PermissionGrant";
     const FILTERABLE: &'static [&'static str] = &["clientId", "resourceId", "consentType", "principalId"];
-
-    fn sets(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
-        (
-            &mut directory.oauth2_permission_grants,
-            &mut directory.removed_oauth2_permission_grants,
-        )
-    }
 
     fn property(&self, name: &str) -> Option<String> {
         match name {
@@ -77,7 +70,9 @@ impl EntitySet for PermissionGrant {
             }
             Method::DELETE => {
                 let index = addressed::<PermissionGrant>(state, &key, now)?;
-                state.directory.remove_grant(index, &mut state.replicator, now);
+                state
+                    .directory
+                    .remove::<PermissionGrant>(index, &mut state.replicator, now);
                 Ok(StatusCode::NO_CONTENT.into_response())
             }
             _ => Err(GraphError::method_not_allowed()),
@@ -162,9 +157,7 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
         replication: None,
     };
     let shown = one(StatusCode::CREATED, &grant, state);
-    state
-        .directory
-        .add_grant(grant, &mut state.replicator, request.now);
+    state.directory.add(grant, &mut state.replicator, request.now);
     Ok(shown)
 }
 

@@ -10,7 +10,7 @@ use super::entity_set::{EntitySet, addressed, one, seen};
 use super::error::GraphError;
 use super::odata::EntityKey;
 use super::{GraphRequest, body_json, collection, permission_grants};
-use crate::directory::{Directory, MICROSOFT_TENANT_ID, ServicePrincipal};
+use crate::directory::{MICROSOFT_TENANT_ID, ServicePrincipal};
 use crate::emulator::{Emulator, State};
 use crate::well_known;
 
@@ -18,13 +18,6 @@ impl EntitySet for ServicePrincipal {
     const NAME: &'static str = "servicePrincipals";
     const TYPE_NAME: &'static str = "ServicePrincipal";
     const FILTERABLE: &'static [&'static str] = &["appId", "id", "displayName"];
-
-    fn sets(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
-        (
-            &mut directory.service_principals,
-            &mut directory.removed_service_principals,
-        )
-    }
 
     fn property(&self, name: &str) -> Option<String> {
         match name {
@@ -67,7 +60,7 @@ impl EntitySet for ServicePrincipal {
                 let index = addressed::<ServicePrincipal>(state, &key, request.now)?;
                 state
                     .directory
-                    .remove_service_principal(index, &mut state.replicator, request.now);
+                    .remove::<ServicePrincipal>(index, &mut state.replicator, request.now);
                 Ok(StatusCode::NO_CONTENT.into_response())
             }
             (_, Some(segment)) => Err(GraphError::segment_not_found(segment)),
@@ -154,9 +147,7 @@ fn create(emu: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Resu
         replication: None,
     };
     let shown = one(StatusCode::CREATED, &sp, state);
-    state
-        .directory
-        .add_service_principal(sp, &mut state.replicator, request.now);
+    state.directory.add(sp, &mut state.replicator, request.now);
     Ok(shown)
 }
 
