@@ -8,7 +8,7 @@ use http::{Method, StatusCode};
 use rand::Rng as _;
 use serde_json::{Value, json};
 
-use super::entity_set::{EntitySet, addressed, one, seen};
+use super::entity_set::{APP_OBJECT_FILTERABLE, EntitySet, addressed, app_object_property, one, seen};
 use super::error::GraphError;
 use super::odata::EntityKey;
 use super::{GraphRequest, body_json, entity, graph_precision, graph_time};
@@ -19,15 +19,10 @@ use crate::emulator::{Emulator, State};
 impl EntitySet for Application {
     const NAME: &'static str = "applications";
     const TYPE_NAME: &'static str = "Application";
-    const FILTERABLE: &'static [&'static str] = &["appId", "id", "displayName"];
+    const FILTERABLE: &'static [&'static str] = APP_OBJECT_FILTERABLE;
 
     fn property(&self, name: &str) -> Option<String> {
-        match name {
-            "appid" => Some(self.app_id.clone()),
-            "id" => Some(self.id.clone()),
-            "displayname" => Some(self.display_name.clone()),
-            _ => None,
-        }
+        app_object_property(name, &self.id, &self.app_id, &self.display_name)
     }
 
     fn is(&self, key: &EntityKey) -> bool {
@@ -51,8 +46,15 @@ impl EntitySet for Application {
             }
             (Method::PATCH, None, _) => patch(state, &key, request),
             (Method::DELETE, None, _) => delete(state, &key, request.now),
-            (Method::POST, Some("addpassword"), 1) => add_password(state, &key, request),
-            (Method::POST, Some("removepassword"), 1) => remove_password(state, &key, request),
+            (Method::POST, Some(action @ ("addpassword" | "removepassword")), 1) => {
+                let index = addressed::<Application>(state, &key, request.now)?;
+                let body = body_json(request.body)?;
+                if action == "addpassword" {
+                    add_password(state, index, &body, request.now)
+                } else {
+                    remove_password(state, index, &body, request.now)
+                }
+            }
             (_, Some("addpassword" | "removepassword"), 1) => Err(GraphError::method_not_allowed()),
             (_, Some(segment), _) => Err(GraphError::segment_not_found(segment)),
             _ => Err(GraphError::method_not_allowed()),
@@ -214,16 +216,16 @@ fn new_secret() -> String {
     format!("{head}8Q~{tail}")
 }
 
+/// `POST /applications/{id}/addPassword` to the application at `index`.
 fn add_password(
     state: &mut State,
-    key: &EntityKey,
-    request: &GraphRequest<'_>,
+    index: usize,
+    body: &Value,
+    now: DateTime<Utc>,
 ) -> Result<Response, GraphError> {
-    let index = addressed::<Application>(state, key, request.now)?;
-    let body = body_json(request.body)?;
     let credential = body.get("passwordCredential").cloned().unwrap_or(Value::Null);
     // Graph keeps what the client sent to its 100 ns tick (7 fractional digits).
-    let start = parse_time(credential.get("startDateTime"), "startDateTime")?.unwrap_or(request.now);
+    let start = parse_time(credential.get("startDateTime"), "startDateTime")?.unwrap_or(now);
     let start = graph_precision(start);
     let end = match parse_time(credential.get("endDateTime"), "endDateTime")? {
         Some(end) => graph_precision(end),
@@ -258,7 +260,7 @@ fn add_password(
         replication: None,
     };
     let shown = password_json(&key, true);
-    state.directory.applications[index].add_password(key, &mut state.replicator, request.now);
+    state.directory.applications[index].add_password(key, &mut state.replicator, now);
     Ok(entity(
         StatusCode::OK,
         "microsoft.graph.passwordCredential",
@@ -266,20 +268,20 @@ fn add_password(
     ))
 }
 
+/// `POST /applications/{id}/removePassword` to the application at `index`.
 fn remove_password(
     state: &mut State,
-    key: &EntityKey,
-    request: &GraphRequest<'_>,
+    index: usize,
+    body: &Value,
+    now: DateTime<Utc>,
 ) -> Result<Response, GraphError> {
-    let index = addressed::<Application>(state, key, request.now)?;
-    let body = body_json(request.body)?;
     let key_id = body
         .get("keyId")
         .and_then(Value::as_str)
         .ok_or_else(|| GraphError::bad_request("Required parameter 'keyId' is missing."))?
         .to_owned();
     let app = &mut state.directory.applications[index];
-    if !app.remove_password(&key_id, &mut state.replicator, request.now) {
+    if !app.remove_password(&key_id, &mut state.replicator, now) {
         return Err(GraphError::bad_request(format!(
             "No password credential found with keyId '{key_id}' on application '{}'.",
             app.app_id

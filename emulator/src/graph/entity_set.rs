@@ -90,3 +90,17 @@ pub fn addressed<T: EntitySet>(
         .for_write(committed, |object| object.is(key), now)
         .ok_or_else(|| GraphError::not_found(key.shown()))
 }
+
+/// `$filter`able properties of the objects an App ID names too (applications, service principals).
+pub const APP_OBJECT_FILTERABLE: &[&str] = &["appId", "id", "displayName"];
+
+/// The value of one of [`APP_OBJECT_FILTERABLE`] (its name lowercased).
+pub fn app_object_property(name: &str, id: &str, app_id: &str, display_name: &str) -> Option<String> {
+    let value = match name {
+        "appid" => app_id,
+        "id" => id,
+        "displayname" => display_name,
+        _ => return None,
+    };
+    Some(value.to_owned())
+}

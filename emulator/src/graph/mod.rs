@@ -11,7 +11,6 @@ pub mod service_principals;
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::response::{IntoResponse, Response};
@@ -21,7 +20,7 @@ use serde_json::Value;
 
 use crate::access_token::{self, AccessClaims, TokenProblem};
 use crate::directory::{Application, PermissionGrant, ServicePrincipal};
-use crate::emulator::{Emulator, RequestContext};
+use crate::emulator::{Emulator, ServiceRequest};
 use crate::well_known::Api;
 use error::GraphError;
 use odata::{EntityKey, Query};
@@ -42,15 +41,15 @@ pub struct GraphRequest<'a> {
 
 /// Every `/v1.0/...` request lands here: token check, then routing by entity set (case-insensitive,
 /// as Graph's segment names are).
-pub async fn dispatch(
-    AxumState(emu): AxumState<Arc<Emulator>>,
-    Extension(ctx): Extension<RequestContext>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn dispatch(AxumState(emu): AxumState<Arc<Emulator>>, request: ServiceRequest) -> Response {
     let now = emu.clock.now();
+    let ServiceRequest {
+        method,
+        uri,
+        headers,
+        body,
+        ctx,
+    } = request;
     match handle(&emu, &method, &uri, &headers, &body, now) {
         Ok(response) => response,
         Err(error) => error.render(now, &ctx),

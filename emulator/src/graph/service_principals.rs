@@ -6,7 +6,7 @@ use axum::response::{IntoResponse as _, Response};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::entity_set::{EntitySet, addressed, one, seen};
+use super::entity_set::{APP_OBJECT_FILTERABLE, EntitySet, addressed, app_object_property, one, seen};
 use super::error::GraphError;
 use super::odata::EntityKey;
 use super::{GraphRequest, body_json, collection, permission_grants};
@@ -17,15 +17,10 @@ use crate::well_known;
 impl EntitySet for ServicePrincipal {
     const NAME: &'static str = "servicePrincipals";
     const TYPE_NAME: &'static str = "ServicePrincipal";
-    const FILTERABLE: &'static [&'static str] = &["appId", "id", "displayName"];
+    const FILTERABLE: &'static [&'static str] = APP_OBJECT_FILTERABLE;
 
     fn property(&self, name: &str) -> Option<String> {
-        match name {
-            "appid" => Some(self.app_id.clone()),
-            "id" => Some(self.id.clone()),
-            "displayname" => Some(self.display_name.clone()),
-            _ => None,
-        }
+        app_object_property(name, &self.id, &self.app_id, &self.display_name)
     }
 
     fn is(&self, key: &EntityKey) -> bool {
