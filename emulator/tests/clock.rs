@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{GRAPH, start};
+use common::{GRAPH, GRAPH_DEFAULT, TokenForm, start};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -69,14 +69,11 @@ async fn advancing_the_clock_expires_keys_and_reset_restores_it() {
         let emu = &emu;
         let secret = secret.clone();
         async move {
-            emu.post_form(
-                &emu.token_url("v2"),
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", demo::APP_ID),
-                    ("client_secret", &secret),
-                    ("scope", "https://graph.microsoft.com/.default"),
-                ],
+            emu.token(
+                "v2",
+                &TokenForm::grant("client_credentials")
+                    .set("client_secret", &secret)
+                    .set("scope", GRAPH_DEFAULT),
             )
             .await
         }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{GRAPH, PARTNER_CENTER, start, start_without_lag};
+use common::{GRAPH, GRAPH_DEFAULT, PARTNER_CENTER, TokenForm, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -151,15 +151,7 @@ async fn out_of_band_changes_show_up_in_graph_and_login() {
     assert_eq!(status, 204);
     assert_eq!(emu.get_json(&app, &token).await.0, 404);
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
+        .token("v2", &TokenForm::client_credentials(GRAPH_DEFAULT))
         .await;
     assert_eq!((status, common::aadsts(&body)), (400, 700016));
 

@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{GRAPH, start, start_without_lag};
+use common::{GRAPH, GRAPH_DEFAULT, TokenForm, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::json;
@@ -132,14 +132,11 @@ async fn add_password_returns_the_secret_once_with_a_two_year_default() {
 
     // The new secret works at the token endpoint.
     let (status, _) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", &secret),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
+        .token(
+            "v2",
+            &TokenForm::grant("client_credentials")
+                .set("client_secret", &secret)
+                .set("scope", GRAPH_DEFAULT),
         )
         .await;
     assert_eq!(status, 200);
