@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{GRAPH, GRAPH_DEFAULT, PARTNER_CENTER, TokenForm, aadsts, start};
-use partnercenter_emulator::{FaultSpec, demo};
+use common::{GRAPH, GRAPH_DEFAULT, PARTNER_CENTER, TokenForm, aadsts, demo_app_path, start};
+use partnercenter_emulator::FaultSpec;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -32,9 +32,7 @@ async fn status_faults_use_each_services_error_shape_with_retry_after() {
     emu.fault(FaultSpec::on("POST /*/oauth2/v2.0/token").status(500).times(1))
         .await;
 
-    let response = emu
-        .get(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &graph)
-        .await;
+    let response = emu.get(&demo_app_path(), &graph).await;
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.headers()["retry-after"], "7");
     let body: Value = response.json().await.unwrap();
@@ -57,13 +55,7 @@ async fn status_faults_use_each_services_error_shape_with_retry_after() {
     assert!(aadsts(&body) > 0 && body["error_description"].as_str().unwrap().starts_with("AADSTS"));
 
     // count: 1 means the next calls pass.
-    assert_eq!(
-        emu.get(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &graph)
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(emu.get(&demo_app_path(), &graph).await.status().as_u16(), 200);
     assert_eq!(
         emu.get("/v1/customers", &partner_center).await.status().as_u16(),
         200
@@ -154,7 +146,7 @@ async fn latency_delays_the_answer() {
 async fn dropped_connection_after_the_write_is_applied() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    let app = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
+    let app = demo_app_path();
     assert_eq!(
         emu.get_json(&app, &token).await.0,
         200,

@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{GRAPH, GRAPH_DEFAULT, TokenForm, start, start_without_lag};
+use common::{GRAPH, GRAPH_DEFAULT, TokenForm, demo_app_path, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::json;
@@ -12,9 +12,7 @@ use serde_json::json;
 async fn application_by_object_id_app_id_and_filter() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    let (status, by_id) = emu
-        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
-        .await;
+    let (status, by_id) = emu.get_json(&demo_app_path(), &token).await;
     assert_eq!(status, 200, "{by_id}");
     assert_eq!(by_id["appId"], demo::APP_ID);
     assert!(
@@ -118,9 +116,7 @@ async fn add_password_returns_the_secret_once_with_a_two_year_default() {
     assert_eq!(end, start.checked_add_months(chrono::Months::new(24)).unwrap());
 
     // Readable afterwards, but never with its secret.
-    let (_, app) = emu
-        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
-        .await;
+    let (_, app) = emu.get_json(&demo_app_path(), &token).await;
     let listed = app["passwordCredentials"]
         .as_array()
         .unwrap()
@@ -171,9 +167,7 @@ async fn remove_password_deletes_and_unknown_key_ids_are_refused() {
         .send_json(Method::POST, &remove, &token, json!({ "keyId": key["keyId"] }))
         .await;
     assert_eq!(status, 204);
-    let (_, app) = emu
-        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
-        .await;
+    let (_, app) = emu.get_json(&demo_app_path(), &token).await;
     assert!(
         app["passwordCredentials"]
             .as_array()
@@ -194,7 +188,7 @@ async fn remove_password_deletes_and_unknown_key_ids_are_refused() {
 async fn patch_replaces_required_resource_access_whole() {
     let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
-    let path = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
+    let path = demo_app_path();
     let first = json!({ "requiredResourceAccess": [
         { "resourceAppId": demo::PARTNER_CENTER_APP_ID, "resourceAccess": [{ "id": demo::PARTNER_CENTER_USER_IMPERSONATION_ID, "type": "Scope" }] },
         { "resourceAppId": demo::MICROSOFT_GRAPH_APP_ID, "resourceAccess": [{ "id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope" }] }
@@ -228,9 +222,7 @@ async fn add_password_keeps_sub_second_times_to_graphs_100_ns_tick() {
     assert_eq!(status, 200, "{key}");
     assert_eq!(key["startDateTime"], "2026-01-01T08:30:00.1234567Z");
     assert_eq!(key["endDateTime"], "2027-01-01T08:30:00.123456Z");
-    let (_, app) = emu
-        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
-        .await;
+    let (_, app) = emu.get_json(&demo_app_path(), &token).await;
     let listed = app["passwordCredentials"]
         .as_array()
         .unwrap()

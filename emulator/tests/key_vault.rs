@@ -33,17 +33,20 @@ struct Answer {
 /// Requests to vaults with one token (or none).
 struct Caller<'a> {
     emu: &'a Emu,
-    token: Option<&'a str>,
+    token: Option<String>,
 }
 
 impl<'a> Caller<'a> {
-    fn new(emu: &'a Emu, token: Option<&'a str>) -> Self {
-        Self { emu, token }
+    fn new(emu: &'a Emu, token: Option<&str>) -> Self {
+        Self {
+            emu,
+            token: token.map(str::to_owned),
+        }
     }
 
     async fn send(&self, method: Method, url: &str, body: Option<Value>) -> Answer {
         let mut req = self.emu.http.request(method, url);
-        if let Some(t) = self.token {
+        if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
@@ -79,6 +82,13 @@ impl<'a> Caller<'a> {
     async fn delete(&self, url: &str) -> Answer {
         self.send(Method::DELETE, url, None).await
     }
+}
+
+/// Vault `kv1`, its URI, and a caller with an app-only vault token.
+async fn kv1(emu: &Emu) -> (String, Caller<'_>) {
+    let base = vault(emu, "kv1").await;
+    let token = emu.app_token(VAULT_AUDIENCE).await;
+    (base, Caller::new(emu, Some(&token)))
 }
 
 fn version_of(id: &str) -> String {
@@ -222,18 +232,11 @@ async fn first_request_gets_the_challenge_and_vault_tokens_come_from_the_login()
 #[tokio::test]
 async fn versions_latest_patch_disabled_and_missing() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Caller::new(&emu, Some(&token));
+    let (base, t) = kv1(&emu).await;
     let put = |value: &'static str| {
         let url = format!("{base}secrets/n?{API}");
-        let token = token.clone();
-        let emu = &emu;
-        async move {
-            Caller::new(emu, Some(&token))
-                .put(&url, json!({ "value": value }))
-                .await
-        }
+        let t = &t;
+        async move { t.put(&url, json!({ "value": value })).await }
     };
     let v1 = version_of(put("one").await.body["id"].as_str().expect("id"));
     let v2 = version_of(put("two").await.body["id"].as_str().expect("id"));
@@ -330,9 +333,7 @@ async fn versions_latest_patch_disabled_and_missing() {
 #[tokio::test]
 async fn versions_and_secrets_are_listed_in_pages_with_absolute_next_links() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Caller::new(&emu, Some(&token));
+    let (base, t) = kv1(&emu).await;
     for i in 0..30 {
         let r = t
             .put(
@@ -400,9 +401,7 @@ async fn versions_and_secrets_are_listed_in_pages_with_absolute_next_links() {
 #[tokio::test]
 async fn soft_delete_recover_purge_and_the_409s() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Caller::new(&emu, Some(&token));
+    let (base, t) = kv1(&emu).await;
     let url = format!("{base}secrets/n?{API}");
     t.put(&url, json!({"value": "x"})).await;
     let deleted = t.delete(&url).await;
@@ -476,9 +475,7 @@ async fn soft_delete_recover_purge_and_the_409s() {
 #[tokio::test]
 async fn rbac_policy_and_firewall_switches_refuse_with_the_real_shapes() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Caller::new(&emu, Some(&token));
+    let (base, t) = kv1(&emu).await;
     let url = format!("{base}secrets/n?{API}");
     t.put(&url, json!({"value": "x"})).await;
 
@@ -562,9 +559,7 @@ async fn rbac_policy_and_firewall_switches_refuse_with_the_real_shapes() {
 #[tokio::test]
 async fn faults_use_key_vaults_error_shape_and_can_drop_after_the_write() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Caller::new(&emu, Some(&token));
+    let (base, t) = kv1(&emu).await;
     let url = format!("{base}secrets/n?{API}");
     emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").status(429).times(1))
         .await;
@@ -589,7 +584,7 @@ async fn faults_use_key_vaults_error_shape_and_can_drop_after_the_write() {
     let dropped = emu
         .http
         .put(&url)
-        .bearer_auth(&token)
+        .bearer_auth(t.token.as_deref().unwrap_or_default())
         .json(&json!({"value": "applied"}))
         .send()
         .await;

@@ -230,6 +230,28 @@ impl Emu {
         body.as_array().cloned().unwrap_or_default()
     }
 
+    /// `POST {demo app}/removePassword {keyId}`.
+    pub async fn remove_password(&self, graph_token: &str, key_id: &str) -> (u16, Value) {
+        self.send_json(
+            reqwest::Method::POST,
+            &format!("{}/removePassword", demo_app_path()),
+            graph_token,
+            json!({ "keyId": key_id }),
+        )
+        .await
+    }
+
+    /// `POST /v1.0/applications {displayName}`.
+    pub async fn create_application(&self, graph_token: &str, display_name: &str) -> (u16, Value) {
+        self.send_json(
+            reqwest::Method::POST,
+            "/v1.0/applications",
+            graph_token,
+            json!({ "displayName": display_name }),
+        )
+        .await
+    }
+
     /// `POST /v1.0/servicePrincipals {appId}`.
     pub async fn create_service_principal(&self, graph_token: &str, app_id: &str) -> (u16, Value) {
         self.send_json(
@@ -241,11 +263,35 @@ impl Emu {
         .await
     }
 
+    /// The two ends of a grant: the web app's service principal, created now, and the one of the API
+    /// `resource_app_id`; their object ids.
+    pub async fn grant_ends(&self, graph_token: &str, resource_app_id: &str) -> (String, String) {
+        let (_, client) = self.create_service_principal(graph_token, demo::APP_ID).await;
+        let client_id = client["id"].as_str().expect("client id").to_owned();
+        let resource_id = self.service_principal_id(graph_token, resource_app_id).await;
+        (client_id, resource_id)
+    }
+
+    /// `POST /v1.0/oauth2PermissionGrants`.
+    pub async fn create_grant(&self, graph_token: &str, grant: Value) -> (u16, Value) {
+        self.send_json(
+            reqwest::Method::POST,
+            "/v1.0/oauth2PermissionGrants",
+            graph_token,
+            grant,
+        )
+        .await
+    }
+
+    /// `GET /v1.0/servicePrincipals(appId='{app_id}')`.
+    pub async fn get_service_principal(&self, graph_token: &str, app_id: &str) -> (u16, Value) {
+        self.get_json(&format!("/v1.0/servicePrincipals(appId='{app_id}')"), graph_token)
+            .await
+    }
+
     /// The object id of the service principal of `app_id`.
     pub async fn service_principal_id(&self, graph_token: &str, app_id: &str) -> String {
-        let (status, body) = self
-            .get_json(&format!("/v1.0/servicePrincipals(appId='{app_id}')"), graph_token)
-            .await;
+        let (status, body) = self.get_service_principal(graph_token, app_id).await;
         assert_eq!(status, 200, "{body}");
         body["id"].as_str().expect("id").to_owned()
     }
@@ -274,4 +320,9 @@ pub fn access_token((status, body): (u16, Value)) -> String {
 /// An admin-consent (AllPrincipals) grant body.
 pub fn admin_grant(client_id: &str, resource_id: &str, scope: &str) -> Value {
     json!({ "clientId": client_id, "consentType": "AllPrincipals", "resourceId": resource_id, "scope": scope })
+}
+
+/// The demo web app's Graph path, by object id.
+pub fn demo_app_path() -> String {
+    format!("/v1.0/applications/{}", demo::APP_OBJECT_ID)
 }
