@@ -4,7 +4,6 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::{GRAPH, GRAPH_DEFAULT, TokenForm, start};
-use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -57,9 +56,7 @@ async fn advancing_the_clock_expires_keys_and_reset_restores_it() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
     let (_, key) = emu
-        .send_json(
-            Method::POST,
-            &format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID),
+        .add_password(
             &token,
             json!({ "passwordCredential": { "endDateTime": (Utc::now() + chrono::TimeDelta::days(10)).to_rfc3339() } }),
         )

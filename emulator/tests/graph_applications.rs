@@ -97,11 +97,8 @@ async fn unknown_application_is_a_graph_404_with_request_ids() {
 async fn add_password_returns_the_secret_once_with_a_two_year_default() {
     let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
-    let path = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
     let (status, key) = emu
-        .send_json(
-            Method::POST,
-            &path,
+        .add_password(
             &token,
             json!({ "passwordCredential": { "displayName": "terraform" } }),
         )
@@ -160,8 +157,7 @@ async fn add_password_by_app_id_honours_given_dates() {
 async fn remove_password_deletes_and_unknown_key_ids_are_refused() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    let add = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
-    let (_, key) = emu.send_json(Method::POST, &add, &token, json!({})).await;
+    let (_, key) = emu.add_password(&token, json!({})).await;
     let remove = format!("/v1.0/applications/{}/removePassword", demo::APP_OBJECT_ID);
     let (status, _) = emu
         .send_json(Method::POST, &remove, &token, json!({ "keyId": key["keyId"] }))
@@ -214,11 +210,10 @@ async fn patch_replaces_required_resource_access_whole() {
 async fn add_password_keeps_sub_second_times_to_graphs_100_ns_tick() {
     let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
-    let path = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
     let body = json!({ "passwordCredential": {
         "startDateTime": "2026-01-01T08:30:00.1234567Z",
         "endDateTime": "2027-01-01T08:30:00.123456Z" } });
-    let (status, key) = emu.send_json(Method::POST, &path, &token, body).await;
+    let (status, key) = emu.add_password(&token, body).await;
     assert_eq!(status, 200, "{key}");
     assert_eq!(key["startDateTime"], "2026-01-01T08:30:00.1234567Z");
     assert_eq!(key["endDateTime"], "2027-01-01T08:30:00.123456Z");
@@ -237,7 +232,7 @@ async fn add_password_keeps_sub_second_times_to_graphs_100_ns_tick() {
     let body = json!({ "passwordCredential": {
         "startDateTime": "2026-01-01T10:30:00.123456789+02:00",
         "endDateTime": "2027-01-01T08:30:00.5Z" } });
-    let (_, key) = emu.send_json(Method::POST, &path, &token, body).await;
+    let (_, key) = emu.add_password(&token, body).await;
     assert_eq!(key["startDateTime"], "2026-01-01T08:30:00.1234567Z");
     assert_eq!(key["endDateTime"], "2027-01-01T08:30:00.5Z");
 }

@@ -23,14 +23,7 @@ async fn key_ids(emu: &Emu, token: &str) -> Vec<String> {
 }
 
 async fn add_key(emu: &Emu, token: &str) -> String {
-    let (status, key) = emu
-        .send_json(
-            Method::POST,
-            &format!("{}/addPassword", demo_app_path()),
-            token,
-            json!({}),
-        )
-        .await;
+    let (status, key) = emu.add_password(token, json!({})).await;
     assert_eq!(status, 200, "{key}");
     key["keyId"].as_str().expect("keyId").to_owned()
 }
@@ -474,14 +467,7 @@ async fn a_deleted_application_stays_readable_until_replicated_but_takes_no_writ
         "removed"
     );
     // A write goes to the primary, where the application is gone (and it meets no lagging replica).
-    let (status, _) = emu
-        .send_json(
-            Method::POST,
-            &format!("{}/addPassword", demo_app_path()),
-            &token,
-            json!({}),
-        )
-        .await;
+    let (status, _) = emu.add_password(&token, json!({})).await;
     assert_eq!(status, 404);
     let by_app_id = format!("/v1.0/applications(appId='{}')", demo::APP_ID);
     assert_eq!(emu.get_json(&by_app_id, &token).await.0, 200);

@@ -230,6 +230,17 @@ impl Emu {
         body.as_array().cloned().unwrap_or_default()
     }
 
+    /// `POST {demo app}/addPassword` with `body`.
+    pub async fn add_password(&self, graph_token: &str, body: Value) -> (u16, Value) {
+        self.send_json(
+            reqwest::Method::POST,
+            &format!("{}/addPassword", demo_app_path()),
+            graph_token,
+            body,
+        )
+        .await
+    }
+
     /// `POST {demo app}/removePassword {keyId}`.
     pub async fn remove_password(&self, graph_token: &str, key_id: &str) -> (u16, Value) {
         self.send_json(
