@@ -6,83 +6,33 @@
 
 mod common;
 
+use common::emulator::{Emu, demo_app_only};
+use common::key_vault::{VAULT_PATH, challenge_401, fixture_vault};
 use common::{Canned, Fixture, secret_only};
-use partnercenter_emulator::{EmulatorConfig, RunningEmulator, demo};
+use partnercenter_emulator::{FaultSpec, demo};
 use partnercenter_microsoft::{
-    CallContext, Client, ClientOptions, Credentials, Endpoints, Environment, Error, KeyVault,
-    KeyVaultErrorKind, RetryPolicy, Secret, SecretAttributes, SecretId, SecretOperation, VaultUri,
-    VersionStatus,
+    CallContext, Error, KeyVault, KeyVaultErrorKind, Secret, SecretAttributes, SecretId, SecretOperation,
+    VaultUri, VersionStatus,
 };
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use url::Url;
 
 const VALUE: &str = "kv~Key.Value-0123456789abcdefghijklmnop";
 
-struct Emu {
-    _running: RunningEmulator,
-    base: Url,
-    http: reqwest::Client,
+/// Creates vault `name` through the control API.
+async fn vault(emu: &Emu, name: &str) -> VaultUri {
+    let made = emu
+        .control(reqwest::Method::POST, "/vaults", Some(json!({ "name": name })))
+        .await;
+    VaultUri::parse(made["vault_uri"].as_str().expect("vault_uri")).expect("vault uri")
 }
 
-impl Emu {
-    async fn start() -> Self {
-        let running = partnercenter_emulator::spawn(EmulatorConfig::default())
-            .await
-            .expect("emulator starts");
-        let base = Url::parse(&running.base_url()).expect("url");
-        Self {
-            _running: running,
-            base,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn client(&self) -> Client {
-        let credentials = Credentials {
-            tenant_id: demo::TENANT_ID.into(),
-            client_id: demo::APP_ID.into(),
-            client_secret: Some(Secret::new(demo::CLIENT_SECRET)),
-            ..Credentials::default()
-        };
-        let mut o = ClientOptions::new(Environment::Public, credentials);
-        o.endpoints = Endpoints {
-            login: self.base.clone(),
-            graph: self.base.clone(),
-            partner_center: self.base.clone(),
-        };
-        o.retry = RetryPolicy {
-            base_delay: Duration::from_millis(20),
-            ..RetryPolicy::default()
-        };
-        Client::new(o).expect("client")
-    }
-
-    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .request(method, self.base.join(&format!("_emulator{path}")).expect("url"))
-            .json(&body)
-            .send()
-            .await
-            .expect("control call");
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        resp.json().await.unwrap_or(Value::Null)
-    }
-
-    async fn vault(&self, name: &str) -> VaultUri {
-        let made = self
-            .control(reqwest::Method::POST, "/vaults", json!({ "name": name }))
-            .await;
-        VaultUri::parse(made["vault_uri"].as_str().expect("vault_uri")).expect("vault uri")
-    }
-
-    async fn dump(&self, name: &str) -> Value {
-        self.control(reqwest::Method::GET, &format!("/vaults/{name}"), Value::Null)
-            .await
-    }
+/// The vault's dump: versions, switches, its request log.
+async fn vault_dump(emu: &Emu, name: &str) -> Value {
+    emu.control(reqwest::Method::GET, &format!("/vaults/{name}"), None)
+        .await
 }
 
 fn ctx() -> CallContext {
@@ -119,8 +69,8 @@ fn key_attributes() -> SecretAttributes {
 #[tokio::test]
 async fn versions_are_written_read_listed_and_disabled() {
     let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
+    let vault = vault(&emu, "kv1").await;
+    let kv = emu.client(demo_app_only()).key_vault();
     assert_eq!(
         kv.latest_version(&ctx(), &vault, "app-key").await.expect("read"),
         None
@@ -158,7 +108,7 @@ async fn versions_are_written_read_listed_and_disabled() {
             .expect("latest"),
         Some(id.clone())
     );
-    let dump = emu.dump("kv1").await;
+    let dump = vault_dump(&emu, "kv1").await;
     assert_eq!(
         dump["secrets"][0]["versions"][0]["value_sha256"],
         sha256(VALUE),
@@ -201,7 +151,7 @@ async fn versions_are_written_read_listed_and_disabled() {
         err.key_vault().map(|e| e.kind),
         Some(KeyVaultErrorKind::SecretDisabled)
     );
-    let dump = emu.dump("kv1").await;
+    let dump = vault_dump(&emu, "kv1").await;
     assert_eq!(
         dump["secrets"][0]["versions"][0]["value_sha256"],
         sha256(VALUE),
@@ -238,8 +188,8 @@ async fn versions_are_written_read_listed_and_disabled() {
 #[tokio::test]
 async fn all_version_pages_are_followed() {
     let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
+    let vault = vault(&emu, "kv1").await;
+    let kv = emu.client(demo_app_only()).key_vault();
     let mut written = Vec::new();
     for i in 0..30 {
         let b = kv
@@ -262,7 +212,7 @@ async fn all_version_pages_are_followed() {
         .map(|b| b.id)
         .collect();
     assert_eq!(listed, written);
-    let pages: Vec<Value> = emu.dump("kv1").await["requests"]
+    let pages: Vec<Value> = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .iter()
@@ -281,8 +231,8 @@ async fn all_version_pages_are_followed() {
 #[tokio::test]
 async fn the_first_request_to_a_vault_is_the_body_less_challenge() {
     let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
+    let vault = vault(&emu, "kv1").await;
+    let kv = emu.client(demo_app_only()).key_vault();
     kv.set_secret(
         &ctx(),
         &vault,
@@ -301,7 +251,7 @@ async fn the_first_request_to_a_vault_is_the_body_less_challenge() {
     )
     .await
     .expect("written again");
-    let log = emu.dump("kv1").await["requests"]
+    let log = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .clone();
@@ -321,12 +271,12 @@ async fn the_first_request_to_a_vault_is_the_body_less_challenge() {
     assert!(seen[1].0 && seen[1].1 > 0 && seen[1].2 == 200);
     assert!(seen[2].0 && seen[2].2 == 200, "the scope is cached per vault");
     // A new KeyVault learns again.
-    emu.client()
+    emu.client(demo_app_only())
         .key_vault()
         .latest_version(&ctx(), &vault, "app-key")
         .await
         .expect("read");
-    let log = emu.dump("kv1").await["requests"]
+    let log = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .clone();
@@ -336,8 +286,8 @@ async fn the_first_request_to_a_vault_is_the_body_less_challenge() {
 #[tokio::test]
 async fn refusals_come_back_as_typed_facts() {
     let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = KeyVault::new(&emu.client());
+    let vault = vault(&emu, "kv1").await;
+    let kv = KeyVault::new(&emu.client(demo_app_only()));
     let value = Secret::new(VALUE);
     kv.set_secret(&ctx(), &vault, "app-key", &value, &SecretAttributes::default())
         .await
@@ -346,7 +296,7 @@ async fn refusals_come_back_as_typed_facts() {
     emu.control(
         reqwest::Method::POST,
         "/vaults/kv1/switches",
-        json!({"denied_permissions": ["set"]}),
+        Some(json!({"denied_permissions": ["set"]})),
     )
     .await;
     let err = kv
@@ -385,7 +335,7 @@ async fn refusals_come_back_as_typed_facts() {
     emu.control(
         reqwest::Method::POST,
         "/vaults/kv1/switches",
-        json!({"permission_model": "access_policy"}),
+        Some(json!({"permission_model": "access_policy"})),
     )
     .await;
     let err = kv
@@ -399,7 +349,7 @@ async fn refusals_come_back_as_typed_facts() {
     emu.control(
         reqwest::Method::POST,
         "/vaults/kv1/switches",
-        json!({"denied_permissions": [], "firewall": true}),
+        Some(json!({"denied_permissions": [], "firewall": true})),
     )
     .await;
     let err = kv
@@ -413,17 +363,13 @@ async fn refusals_come_back_as_typed_facts() {
     emu.control(
         reqwest::Method::POST,
         "/vaults/kv1/switches",
-        json!({"firewall": false}),
+        Some(json!({"firewall": false})),
     )
     .await;
 
     // Soft-deleted by someone else: 409, then recover and write.
-    emu.control(
-        reqwest::Method::DELETE,
-        "/vaults/kv1/secrets/app-key",
-        Value::Null,
-    )
-    .await;
+    emu.control(reqwest::Method::DELETE, "/vaults/kv1/secrets/app-key", None)
+        .await;
     assert_eq!(
         kv.latest_version(&ctx(), &vault, "app-key").await.expect("read"),
         None
@@ -482,16 +428,12 @@ async fn refusals_come_back_as_typed_facts() {
 #[tokio::test]
 async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
     let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
+    let vault = vault(&emu, "kv1").await;
+    let kv = emu.client(demo_app_only()).key_vault();
     // Learn the challenge first, so the fault meets the write itself.
     kv.latest_version(&ctx(), &vault, "app-key").await.expect("read");
-    emu.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"route": "PUT /_vaults/kv1/secrets/*", "status": 429, "count": 1}),
-    )
-    .await;
+    emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").status(429).times(1))
+        .await;
     let started = std::time::Instant::now();
     kv.set_secret(
         &ctx(),
@@ -506,7 +448,7 @@ async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
         started.elapsed() >= Duration::from_secs(1),
         "waited the first backoff step"
     );
-    let statuses: Vec<u64> = emu.dump("kv1").await["requests"]
+    let statuses: Vec<u64> = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .iter()
@@ -518,7 +460,7 @@ async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
         vec![200],
         "the fault answered before the vault saw the first PUT"
     );
-    let log = emu.control(reqwest::Method::GET, "/requests", Value::Null).await;
+    let log = emu.control(reqwest::Method::GET, "/requests", None).await;
     let puts: Vec<u64> = log
         .as_array()
         .expect("log")
@@ -529,12 +471,8 @@ async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
     assert_eq!(puts, vec![429, 200]);
 
     // Throttled for longer than the deadline: the timeout carries the 429 as a fact.
-    emu.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"route": "PUT /_vaults/kv1/secrets/*", "status": 429}),
-    )
-    .await;
+    emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").status(429))
+        .await;
     let short = CallContext::default().with_timeout(Duration::from_millis(2500));
     let err = kv
         .set_secret(
@@ -557,13 +495,13 @@ async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
 #[tokio::test]
 async fn a_write_whose_answer_was_lost_is_ambiguous_and_can_be_looked_up() {
     let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
+    let vault = vault(&emu, "kv1").await;
+    let kv = emu.client(demo_app_only()).key_vault();
     kv.latest_version(&ctx(), &vault, "app-key").await.expect("read");
-    emu.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"route": "PUT /_vaults/kv1/secrets/*", "drop_connection_after_apply": true, "count": 1}),
+    emu.fault(
+        FaultSpec::on("PUT /_vaults/kv1/secrets/*")
+            .drop_after_apply()
+            .times(1),
     )
     .await;
     let err = kv
@@ -572,7 +510,7 @@ async fn a_write_whose_answer_was_lost_is_ambiguous_and_can_be_looked_up() {
         .expect_err("dropped");
     assert!(err.is_ambiguous(), "{err}");
     assert!(!format!("{err} {err:?}").contains(VALUE));
-    let puts = emu.dump("kv1").await["requests"]
+    let puts = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .iter()
@@ -588,10 +526,10 @@ async fn a_write_whose_answer_was_lost_is_ambiguous_and_can_be_looked_up() {
     assert_eq!(latest.tags, key_attributes().tags);
 
     // A PATCH is idempotent: retried after a dropped answer.
-    emu.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"route": "PATCH /_vaults/kv1/secrets/**", "drop_connection_after_apply": true, "count": 1}),
+    emu.fault(
+        FaultSpec::on("PATCH /_vaults/kv1/secrets/**")
+            .drop_after_apply()
+            .times(1),
     )
     .await;
     let b = kv
@@ -634,16 +572,6 @@ async fn bad_input_is_refused_before_any_request() {
 // ---------------------------------------------------------------------------------------------
 // Against a scripted server: the challenge as sent, and what is refused.
 
-const VAULT_PATH: &str = "/kv/secrets/app-key";
-
-fn challenge_401(params: &str) -> Canned {
-    Canned::json(
-        401,
-        json!({"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token."}}),
-    )
-    .header("WWW-Authenticate", &format!("Bearer {params}"))
-}
-
 fn bundle(version: &str) -> Canned {
     Canned::json(
         200,
@@ -651,10 +579,6 @@ fn bundle(version: &str) -> Canned {
                "attributes": {"enabled": true, "created": 1_800_000_000, "updated": 1_800_000_000, "recoveryLevel": "Recoverable+Purgeable"}}),
     )
     .header("x-ms-request-id", "kv-request-1")
-}
-
-fn fixture_vault(f: &Fixture) -> VaultUri {
-    VaultUri::parse(f.base.join("kv").expect("url").as_str()).expect("vault")
 }
 
 #[tokio::test]

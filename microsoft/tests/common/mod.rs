@@ -1,5 +1,10 @@
-//! A scripted local HTTP server for the client tests: canned answers per route, a request log.
+//! A scripted local HTTP server for the client tests: canned answers per route, a request log; and in
+//! the submodules the emulator, a scripted vault and captured traces.
 #![allow(dead_code)]
+
+pub mod emulator;
+pub mod key_vault;
+pub mod traces;
 
 use axum::body::Bytes;
 use axum::extract::State;
