@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::emulator::{Emu, demo_credentials};
+use common::emulator::{Emu, demo_app_only, demo_credentials};
 use futures::TryStreamExt;
 use partnercenter_emulator::{FaultSpec, demo};
 use partnercenter_microsoft::login::AuthCodeOptions;
@@ -11,6 +11,16 @@ use partnercenter_microsoft::{
 };
 use serde_json::json;
 use std::time::Duration;
+
+/// The MPN id read with the refresh token a sign-in gave.
+async fn mpn_id_signed_in_with(emu: &Emu, refresh_token: Secret) -> String {
+    let signed_in = emu.client(Credentials {
+        refresh_token: Some(refresh_token),
+        ..demo_credentials()
+    });
+    let profile = signed_in.partner_center().mpn_profile(&ctx(), None).await;
+    profile.expect("mpn").mpn_id
+}
 
 fn ctx() -> CallContext {
     CallContext::default().with_timeout(Duration::from_secs(30))
@@ -129,10 +139,7 @@ async fn auth_errors_are_clear() {
         "{err}"
     );
 
-    let app_only = emu.client(Credentials {
-        refresh_token: None,
-        ..demo_credentials()
-    });
+    let app_only = emu.client(demo_app_only());
     let err = app_only
         .partner_center()
         .mpn_profile(&ctx(), None)
@@ -376,10 +383,7 @@ async fn federated_assertion_instead_of_a_secret() {
 #[tokio::test]
 async fn device_code_login_against_the_emulator() {
     let emu = Emu::start().await;
-    let client = emu.client(Credentials {
-        refresh_token: None,
-        ..demo_credentials()
-    });
+    let client = emu.client(demo_app_only());
     let base = emu.base.clone();
     let rt = client
         .login()
@@ -396,28 +400,13 @@ async fn device_code_login_against_the_emulator() {
         })
         .await
         .expect("device code sign-in");
-    let signed_in = emu.client(Credentials {
-        refresh_token: Some(rt),
-        ..demo_credentials()
-    });
-    assert_eq!(
-        signed_in
-            .partner_center()
-            .mpn_profile(&ctx(), None)
-            .await
-            .expect("mpn")
-            .mpn_id,
-        demo::MPN_ID
-    );
+    assert_eq!(mpn_id_signed_in_with(&emu, rt).await, demo::MPN_ID);
 }
 
 #[tokio::test]
 async fn authorization_code_login_against_the_emulator() {
     let emu = Emu::start().await;
-    let client = emu.client(Credentials {
-        refresh_token: None,
-        ..demo_credentials()
-    });
+    let client = emu.client(demo_app_only());
     let rt = client
         .login()
         .authorization_code(&ctx(), AuthCodeOptions::default(), |url| {
@@ -429,19 +418,7 @@ async fn authorization_code_login_against_the_emulator() {
         })
         .await
         .expect("authorization code sign-in");
-    let signed_in = emu.client(Credentials {
-        refresh_token: Some(rt),
-        ..demo_credentials()
-    });
-    assert_eq!(
-        signed_in
-            .partner_center()
-            .mpn_profile(&ctx(), None)
-            .await
-            .expect("mpn")
-            .mpn_id,
-        demo::MPN_ID
-    );
+    assert_eq!(mpn_id_signed_in_with(&emu, rt).await, demo::MPN_ID);
 }
 
 #[tokio::test]

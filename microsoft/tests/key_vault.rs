@@ -11,8 +11,8 @@ use common::key_vault::{VAULT_PATH, challenge_401, fixture_vault};
 use common::{Canned, Fixture, secret_only};
 use partnercenter_emulator::{FaultSpec, demo};
 use partnercenter_microsoft::{
-    CallContext, Error, KeyVault, KeyVaultErrorKind, Secret, SecretAttributes, SecretId, SecretOperation,
-    VaultUri, VersionStatus,
+    CallContext, Error, KeyVault, KeyVaultErrorKind, Secret, SecretAttributes, SecretBundle, SecretId,
+    SecretOperation, VaultUri, VersionStatus,
 };
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -33,6 +33,47 @@ async fn vault(emu: &Emu, name: &str) -> VaultUri {
 async fn vault_dump(emu: &Emu, name: &str) -> Value {
     emu.control(reqwest::Method::GET, &format!("/vaults/{name}"), None)
         .await
+}
+
+/// An emulator with vault `kv1` and an app-only Key Vault client.
+async fn kv1() -> (Emu, VaultUri, KeyVault) {
+    let emu = Emu::start().await;
+    let vault = vault(&emu, "kv1").await;
+    let kv = emu.client(demo_app_only()).key_vault();
+    (emu, vault, kv)
+}
+
+/// Writes [`VALUE`] to `app-key` with no attributes.
+async fn write_value(kv: &KeyVault, vault: &VaultUri, ctx: &CallContext) -> Result<SecretBundle, Error> {
+    kv.set_secret(
+        ctx,
+        vault,
+        "app-key",
+        &Secret::new(VALUE),
+        &SecretAttributes::default(),
+    )
+    .await
+}
+
+/// Changes `kv1`'s switches through the control API.
+async fn switch_kv1(emu: &Emu, switches: Value) {
+    emu.control(reqwest::Method::POST, "/vaults/kv1/switches", Some(switches))
+        .await;
+}
+
+/// The latest version of `app-key`, which must be readable.
+async fn latest(kv: &KeyVault, vault: &VaultUri) -> Option<SecretId> {
+    kv.latest_version(&ctx(), vault, "app-key").await.expect("latest")
+}
+
+/// The next request on `route` is applied, and its connection closed without an answer.
+async fn drop_the_answer_once(emu: &Emu, route: &str) {
+    emu.fault(FaultSpec::on(route).drop_after_apply().times(1)).await;
+}
+
+/// What the vault's refusal means, if the error is one.
+fn refusal(err: &Error) -> Option<KeyVaultErrorKind> {
+    err.key_vault().map(|e| e.kind)
 }
 
 fn ctx() -> CallContext {
@@ -68,9 +109,7 @@ fn key_attributes() -> SecretAttributes {
 
 #[tokio::test]
 async fn versions_are_written_read_listed_and_disabled() {
-    let emu = Emu::start().await;
-    let vault = vault(&emu, "kv1").await;
-    let kv = emu.client(demo_app_only()).key_vault();
+    let (emu, vault, kv) = kv1().await;
     assert_eq!(
         kv.latest_version(&ctx(), &vault, "app-key").await.expect("read"),
         None
@@ -102,12 +141,7 @@ async fn versions_are_written_read_listed_and_disabled() {
     assert_eq!(kv.get_secret(&ctx(), &id).await.expect("read"), written);
     let (_, value) = kv.get_secret_value(&ctx(), &id).await.expect("value");
     assert_eq!(value.expose(), VALUE);
-    assert_eq!(
-        kv.latest_version(&ctx(), &vault, "app-key")
-            .await
-            .expect("latest"),
-        Some(id.clone())
-    );
+    assert_eq!(latest(&kv, &vault).await, Some(id.clone()));
     let dump = vault_dump(&emu, "kv1").await;
     assert_eq!(
         dump["secrets"][0]["versions"][0]["value_sha256"],
@@ -126,12 +160,7 @@ async fn versions_are_written_read_listed_and_disabled() {
         )
         .await
         .expect("second version");
-    assert_eq!(
-        kv.latest_version(&ctx(), &vault, "app-key")
-            .await
-            .expect("latest"),
-        Some(next.id.clone())
-    );
+    assert_eq!(latest(&kv, &vault).await, Some(next.id.clone()));
     let disabled = kv
         .update_secret_attributes(&ctx(), &id, false)
         .await
@@ -147,10 +176,7 @@ async fn versions_are_written_read_listed_and_disabled() {
         other => panic!("{other:?}"),
     }
     let err = kv.get_secret(&ctx(), &id).await.expect_err("disabled");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::SecretDisabled)
-    );
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::SecretDisabled), "{err}");
     let dump = vault_dump(&emu, "kv1").await;
     assert_eq!(
         dump["secrets"][0]["versions"][0]["value_sha256"],
@@ -162,12 +188,7 @@ async fn versions_are_written_read_listed_and_disabled() {
     kv.update_secret_attributes(&ctx(), &next.id, false)
         .await
         .expect("disabled");
-    assert_eq!(
-        kv.latest_version(&ctx(), &vault, "app-key")
-            .await
-            .expect("latest"),
-        Some(next.id.clone())
-    );
+    assert_eq!(latest(&kv, &vault).await, Some(next.id.clone()));
 
     let missing = SecretId {
         version: "0123456789abcdef0123456789abcdef".into(),
@@ -179,17 +200,12 @@ async fn versions_are_written_read_listed_and_disabled() {
     );
     let err = kv.get_secret(&ctx(), &missing).await.expect_err("missing");
     assert!(err.is_not_found(), "{err}");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::SecretNotFound)
-    );
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::SecretNotFound), "{err}");
 }
 
 #[tokio::test]
 async fn all_version_pages_are_followed() {
-    let emu = Emu::start().await;
-    let vault = vault(&emu, "kv1").await;
-    let kv = emu.client(demo_app_only()).key_vault();
+    let (emu, vault, kv) = kv1().await;
     let mut written = Vec::new();
     for i in 0..30 {
         let b = kv
@@ -230,27 +246,9 @@ async fn all_version_pages_are_followed() {
 
 #[tokio::test]
 async fn the_first_request_to_a_vault_is_the_body_less_challenge() {
-    let emu = Emu::start().await;
-    let vault = vault(&emu, "kv1").await;
-    let kv = emu.client(demo_app_only()).key_vault();
-    kv.set_secret(
-        &ctx(),
-        &vault,
-        "app-key",
-        &Secret::new(VALUE),
-        &SecretAttributes::default(),
-    )
-    .await
-    .expect("written");
-    kv.set_secret(
-        &ctx(),
-        &vault,
-        "app-key",
-        &Secret::new(VALUE),
-        &SecretAttributes::default(),
-    )
-    .await
-    .expect("written again");
+    let (emu, vault, kv) = kv1().await;
+    write_value(&kv, &vault, &ctx()).await.expect("written");
+    write_value(&kv, &vault, &ctx()).await.expect("written again");
     let log = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
@@ -293,12 +291,7 @@ async fn refusals_come_back_as_typed_facts() {
         .await
         .expect("written");
 
-    emu.control(
-        reqwest::Method::POST,
-        "/vaults/kv1/switches",
-        Some(json!({"denied_permissions": ["set"]})),
-    )
-    .await;
+    switch_kv1(&emu, json!({"denied_permissions": ["set"]})).await;
     let err = kv
         .set_secret(&ctx(), &vault, "app-key", &value, &SecretAttributes::default())
         .await
@@ -332,40 +325,23 @@ async fn refusals_come_back_as_typed_facts() {
         "one line: {shown}"
     );
 
-    emu.control(
-        reqwest::Method::POST,
-        "/vaults/kv1/switches",
-        Some(json!({"permission_model": "access_policy"})),
-    )
-    .await;
+    switch_kv1(&emu, json!({"permission_model": "access_policy"})).await;
     let err = kv
         .set_secret(&ctx(), &vault, "app-key", &value, &SecretAttributes::default())
         .await
         .expect_err("policy");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::ForbiddenByPolicy)
-    );
-    emu.control(
-        reqwest::Method::POST,
-        "/vaults/kv1/switches",
-        Some(json!({"denied_permissions": [], "firewall": true})),
-    )
-    .await;
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::ForbiddenByPolicy), "{err}");
+    switch_kv1(&emu, json!({"denied_permissions": [], "firewall": true})).await;
     let err = kv
         .latest_version(&ctx(), &vault, "app-key")
         .await
         .expect_err("firewall");
     assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::ForbiddenByFirewall)
+        refusal(&err),
+        Some(KeyVaultErrorKind::ForbiddenByFirewall),
+        "{err}"
     );
-    emu.control(
-        reqwest::Method::POST,
-        "/vaults/kv1/switches",
-        Some(json!({"firewall": false})),
-    )
-    .await;
+    switch_kv1(&emu, json!({"firewall": false})).await;
 
     // Soft-deleted by someone else: 409, then recover and write.
     emu.control(reqwest::Method::DELETE, "/vaults/kv1/secrets/app-key", None)
@@ -427,23 +403,15 @@ async fn refusals_come_back_as_typed_facts() {
 
 #[tokio::test]
 async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
-    let emu = Emu::start().await;
-    let vault = vault(&emu, "kv1").await;
-    let kv = emu.client(demo_app_only()).key_vault();
+    let (emu, vault, kv) = kv1().await;
     // Learn the challenge first, so the fault meets the write itself.
     kv.latest_version(&ctx(), &vault, "app-key").await.expect("read");
     emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").status(429).times(1))
         .await;
     let started = std::time::Instant::now();
-    kv.set_secret(
-        &ctx(),
-        &vault,
-        "app-key",
-        &Secret::new(VALUE),
-        &SecretAttributes::default(),
-    )
-    .await
-    .expect("written after one 429");
+    write_value(&kv, &vault, &ctx())
+        .await
+        .expect("written after one 429");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "waited the first backoff step"
@@ -485,25 +453,15 @@ async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
         .await
         .expect_err("throttled");
     assert!(err.is_timeout(), "{err}");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::Throttled)
-    );
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::Throttled), "{err}");
     assert!(!err.is_ambiguous(), "a 429 was not applied");
 }
 
 #[tokio::test]
 async fn a_write_whose_answer_was_lost_is_ambiguous_and_can_be_looked_up() {
-    let emu = Emu::start().await;
-    let vault = vault(&emu, "kv1").await;
-    let kv = emu.client(demo_app_only()).key_vault();
+    let (emu, vault, kv) = kv1().await;
     kv.latest_version(&ctx(), &vault, "app-key").await.expect("read");
-    emu.fault(
-        FaultSpec::on("PUT /_vaults/kv1/secrets/*")
-            .drop_after_apply()
-            .times(1),
-    )
-    .await;
+    drop_the_answer_once(&emu, "PUT /_vaults/kv1/secrets/*").await;
     let err = kv
         .set_secret(&ctx(), &vault, "app-key", &Secret::new(VALUE), &key_attributes())
         .await
@@ -526,12 +484,7 @@ async fn a_write_whose_answer_was_lost_is_ambiguous_and_can_be_looked_up() {
     assert_eq!(latest.tags, key_attributes().tags);
 
     // A PATCH is idempotent: retried after a dropped answer.
-    emu.fault(
-        FaultSpec::on("PATCH /_vaults/kv1/secrets/**")
-            .drop_after_apply()
-            .times(1),
-    )
-    .await;
+    drop_the_answer_once(&emu, "PATCH /_vaults/kv1/secrets/**").await;
     let b = kv
         .update_secret_attributes(&ctx(), &latest.id, false)
         .await
@@ -583,8 +536,7 @@ fn bundle(version: &str) -> Canned {
 
 #[tokio::test]
 async fn the_challenge_is_sent_without_body_and_the_token_asked_for_its_scope() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on(
         "PUT",
         VAULT_PATH,
@@ -643,8 +595,7 @@ async fn challenges_that_do_not_verify_get_no_token() {
         ),
         (r#"realm="x""#, "neither a scope nor a resource"),
     ] {
-        let f = Fixture::start().await;
-        f.token_endpoint(3600);
+        let f = Fixture::with_tokens().await;
         f.on("GET", &format!("{VAULT_PATH}/"), vec![challenge_401(params)]);
         let err = f
             .client(secret_only())
@@ -677,10 +628,7 @@ async fn challenges_that_do_not_verify_get_no_token() {
         .latest_version(&ctx(), &fixture_vault(&f), "app-key")
         .await
         .expect_err("refused");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::ChallengeRefused)
-    );
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::ChallengeRefused), "{err}");
 }
 
 #[tokio::test]
@@ -694,8 +642,7 @@ async fn a_refused_token_is_replaced_once_then_the_401_stands() {
         Canned::json(401, json!({"error":{"code":"Unauthorized","message":"AKV10032: Invalid issuer."}}))
             .header("WWW-Authenticate", r#"Bearer authorization="https://login.example/other-tenant", resource="https://vault.azure.net""#)
     };
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on(
         "GET",
         &format!("{VAULT_PATH}/"),
@@ -711,8 +658,7 @@ async fn a_refused_token_is_replaced_once_then_the_401_stands() {
         2
     );
 
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on("GET", &format!("{VAULT_PATH}/"), vec![challenge(), refused()]);
     let err = f
         .client(secret_only())

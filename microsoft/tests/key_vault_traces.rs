@@ -35,8 +35,7 @@ fn key_attributes() -> SecretAttributes {
 #[tokio::test]
 async fn the_value_never_reaches_traces_errors_or_debug_output() {
     let (traces, _guard) = Traces::capture();
-    let f = common::Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = common::Fixture::with_tokens().await;
     let challenge =
         challenge_401(r#"authorization="https://login.example/t", resource="https://vault.azure.net""#);
     let version = "0123456789abcdef0123456789abcdef";

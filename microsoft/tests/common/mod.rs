@@ -41,6 +41,13 @@ impl Canned {
             delay: Duration::ZERO,
         }
     }
+    /// Graph's error shape: `{"error": {"code", "message"}}`.
+    pub fn graph_error(status: u16, code: &str, message: &str) -> Self {
+        Self::json(
+            status,
+            serde_json::json!({"error": {"code": code, "message": message}}),
+        )
+    }
     pub fn raw(status: u16, body: &str) -> Self {
         Self {
             status,
@@ -115,6 +122,13 @@ impl Fixture {
             base: Url::parse(&format!("http://{addr}")).expect("url"),
             inner,
         }
+    }
+
+    /// A server whose token endpoint answers app tokens that live an hour.
+    pub async fn with_tokens() -> Self {
+        let f = Self::start().await;
+        f.token_endpoint(3600);
+        f
     }
 
     /// Answers `method path` with `answers` in order; the last one repeats.
@@ -243,4 +257,13 @@ async fn handle(
         );
     }
     resp
+}
+
+/// Reads the fixture application through Graph, which must succeed.
+pub async fn read_app(client: &Client) {
+    client
+        .graph()
+        .application_by_app_id(&ctx(), APP_ID)
+        .await
+        .expect("ok");
 }
