@@ -71,6 +71,12 @@ async fn drop_the_answer_once(emu: &Emu, route: &str) {
     emu.fault(FaultSpec::on(route).drop_after_apply().times(1)).await;
 }
 
+/// The latest version of `app-key` in the scripted vault, read by a new client.
+async fn latest_on(f: &Fixture) -> Result<Option<SecretId>, Error> {
+    let kv = f.client(secret_only()).key_vault();
+    kv.latest_version(&ctx(), &fixture_vault(f), "app-key").await
+}
+
 /// What the vault's refusal means, if the error is one.
 fn refusal(err: &Error) -> Option<KeyVaultErrorKind> {
     err.key_vault().map(|e| e.kind)
@@ -597,12 +603,7 @@ async fn challenges_that_do_not_verify_get_no_token() {
     ] {
         let f = Fixture::with_tokens().await;
         f.on("GET", &format!("{VAULT_PATH}/"), vec![challenge_401(params)]);
-        let err = f
-            .client(secret_only())
-            .key_vault()
-            .latest_version(&ctx(), &fixture_vault(&f), "app-key")
-            .await
-            .expect_err("refused");
+        let err = latest_on(&f).await.expect_err("refused");
         let e = err.key_vault().expect("refusal");
         assert_eq!(e.kind, KeyVaultErrorKind::ChallengeRefused, "{params}");
         assert!(e.detail.as_deref().unwrap_or_default().contains(why), "{err}");
@@ -622,12 +623,7 @@ async fn challenges_that_do_not_verify_get_no_token() {
             json!({"error":{"code":"Unauthorized","message":"no"}}),
         )],
     );
-    let err = f
-        .client(secret_only())
-        .key_vault()
-        .latest_version(&ctx(), &fixture_vault(&f), "app-key")
-        .await
-        .expect_err("refused");
+    let err = latest_on(&f).await.expect_err("refused");
     assert_eq!(refusal(&err), Some(KeyVaultErrorKind::ChallengeRefused), "{err}");
 }
 
@@ -660,12 +656,7 @@ async fn a_refused_token_is_replaced_once_then_the_401_stands() {
 
     let f = Fixture::with_tokens().await;
     f.on("GET", &format!("{VAULT_PATH}/"), vec![challenge(), refused()]);
-    let err = f
-        .client(secret_only())
-        .key_vault()
-        .latest_version(&ctx(), &fixture_vault(&f), "app-key")
-        .await
-        .expect_err("refused twice");
+    let err = latest_on(&f).await.expect_err("refused twice");
     let e = err.key_vault().expect("refusal");
     assert_eq!(e.kind, KeyVaultErrorKind::Unauthorized);
     let detail = e.detail.as_deref().unwrap_or_default();
