@@ -426,33 +426,27 @@ impl Replicated for Application {
     }
 }
 
-impl Replicated for PasswordCredential {
-    type Before = ();
+/// Objects that are only created and removed, never updated: a request that misses a write sees the
+/// object as it is.
+macro_rules! replicated_without_updates {
+    ($($object:ty),+) => {$(
+        impl Replicated for $object {
+            type Before = ();
 
-    fn pending(&mut self) -> &mut Option<Pending> {
-        &mut self.replication
-    }
+            fn pending(&mut self) -> &mut Option<Pending> {
+                &mut self.replication
+            }
 
-    fn properties(&self) {}
+            fn properties(&self) {}
 
-    fn as_before(&self, _: &()) -> Self {
-        self.clone()
-    }
+            fn as_before(&self, _: &()) -> Self {
+                self.clone()
+            }
+        }
+    )+};
 }
 
-impl Replicated for ServicePrincipal {
-    type Before = ();
-
-    fn pending(&mut self) -> &mut Option<Pending> {
-        &mut self.replication
-    }
-
-    fn properties(&self) {}
-
-    fn as_before(&self, _: &()) -> Self {
-        self.clone()
-    }
-}
+replicated_without_updates!(PasswordCredential, ServicePrincipal);
 
 impl PermissionGrant {
     /// A new grant id: real ones are 43-character base64url strings, not GUIDs.

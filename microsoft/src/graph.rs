@@ -356,6 +356,19 @@ impl Graph {
         Ok(Request::new(Service::Graph, method, self.url(path)?))
     }
 
+    /// `GET /{set}(appId='{app_id}')` read as `what`; `None` when there is none.
+    async fn by_app_id<T: DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        set: &str,
+        app_id: &str,
+        operation: &str,
+        what: &'static str,
+    ) -> Result<Option<T>, Error> {
+        let path = format!("{set}(appId='{}')", odata_literal(app_id)?);
+        self.get_if_found(ctx, operation, &path, what).await
+    }
+
     /// `GET {path}` read as `what`; `None` when Graph answers 404 (no such object).
     async fn get_if_found<T: DeserializeOwned>(
         &self,
@@ -378,9 +391,14 @@ impl Graph {
         ctx: &CallContext,
         app_id: &str,
     ) -> Result<Option<Application>, Error> {
-        let path = format!("applications(appId='{}')", odata_literal(app_id)?);
-        self.get_if_found(ctx, "reading an application", &path, "an application")
-            .await
+        self.by_app_id(
+            ctx,
+            "applications",
+            app_id,
+            "reading an application",
+            "an application",
+        )
+        .await
     }
 
     /// `POST /applications/{id}/addPassword`. Not retried when it may have been applied
@@ -484,9 +502,15 @@ impl Graph {
         ctx: &CallContext,
         app_id: &str,
     ) -> Result<Option<ServicePrincipal>, Error> {
-        let path = format!("servicePrincipals(appId='{}')", odata_literal(app_id)?);
-        self.get_if_found(ctx, "reading a service principal", &path, "a service principal")
-            .await
+        let what = "a service principal";
+        self.by_app_id(
+            ctx,
+            "servicePrincipals",
+            app_id,
+            "reading a service principal",
+            what,
+        )
+        .await
     }
 
     /// `GET /policies/defaultAppManagementPolicy`: the tenant's default app management policy (needs
