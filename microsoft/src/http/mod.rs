@@ -1,6 +1,6 @@
 //! The one HTTP pipeline: headers, retries, cancellation, tracing without secrets, error decoding and
 //! the server's clock. Login, Graph and Partner Center requests all pass through [`Pipeline::send`];
-//! Key Vault's own loop (`key_vault.rs`) shares its attempt ([`send_once`]) and retry loop ([`Retries`]).
+//! Key Vault's own loop (`key_vault/sending.rs`) shares its attempt ([`send_once`]) and retry loop ([`Retries`]).
 
 mod attempt;
 mod retries;
@@ -266,7 +266,7 @@ impl Pipeline {
             Service::PartnerCenter => b = b.header("MS-PartnerCenter-Client", self.user_agent.as_str()),
             // Entra and Graph echo client-request-id; it ties their logs to our correlation id.
             Service::Graph | Service::Login => b = b.header("client-request-id", ids.correlation_id.as_str()),
-            // Key Vault requests do not pass through here (see key_vault.rs).
+            // Key Vault requests do not pass through here (see key_vault/sending.rs).
             Service::FederatedTokenIssuer | Service::KeyVault => {}
         }
         if let Some(token) = &req.bearer {
