@@ -197,52 +197,27 @@ impl Directory {
             .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
 
-    /// Adds a new application registration (a write that replicates).
-    pub fn add_application(&mut self, mut app: Application, replicator: &mut Replicator, now: DateTime<Utc>) {
-        app.replication = replicator.created(now);
-        self.applications.push(app);
+    /// Adds a new object (a write that replicates: lagging requests do not see it yet).
+    pub fn add<T: DirectoryObject>(&mut self, object: T, replicator: &mut Replicator, now: DateTime<Utc>) {
+        let (committed, _) = T::collections(self);
+        add_created(committed, object, replicator, now);
     }
 
-    /// Deletes the application at `index` (its service principal is the caller's business).
-    pub fn remove_application(&mut self, index: usize, replicator: &mut Replicator, now: DateTime<Utc>) {
-        if index < self.applications.len() {
-            let app = self.applications.remove(index);
-            replicator.removed(app, &mut self.removed_applications, now);
-        }
-    }
-
-    /// Adds a new service principal (a write that replicates).
-    pub fn add_service_principal(
-        &mut self,
-        mut sp: ServicePrincipal,
-        replicator: &mut Replicator,
-        now: DateTime<Utc>,
-    ) {
-        sp.replication = replicator.created(now);
-        self.service_principals.push(sp);
-    }
-
-    /// Deletes the service principal at `index` and, as Entra does, the grants that name it.
-    pub fn remove_service_principal(
+    /// Deletes the object at `index` on the primary, with what Entra deletes along (a service principal's
+    /// grants); lagging replicas keep serving them. An application's service principal is the caller's
+    /// business.
+    pub fn remove<T: DirectoryObject>(
         &mut self,
         index: usize,
         replicator: &mut Replicator,
         now: DateTime<Utc>,
     ) {
-        if index >= self.service_principals.len() {
-            return;
+        T::remove_dependents(self, index, replicator, now);
+        let (committed, removed) = T::collections(self);
+        if index < committed.len() {
+            let object = committed.remove(index);
+            replicator.removed(object, removed, now);
         }
-        let sp = self.service_principals.remove(index);
-        let (orphaned, kept) = std::mem::take(&mut self.oauth2_permission_grants)
-            .into_iter()
-            .partition(|g| {
-                g.client_id.eq_ignore_ascii_case(&sp.id) || g.resource_id.eq_ignore_ascii_case(&sp.id)
-            });
-        self.oauth2_permission_grants = kept;
-        for grant in orphaned {
-            replicator.removed(grant, &mut self.removed_oauth2_permission_grants, now);
-        }
-        replicator.removed(sp, &mut self.removed_service_principals, now);
     }
 
     /// The index of the service principal of `app_id` on the primary.
@@ -250,20 +225,6 @@ impl Directory {
         self.service_principals
             .iter()
             .position(|sp| sp.app_id.eq_ignore_ascii_case(app_id))
-    }
-
-    /// Adds a new delegated permission grant (a write that replicates).
-    pub fn add_grant(&mut self, mut grant: PermissionGrant, replicator: &mut Replicator, now: DateTime<Utc>) {
-        grant.replication = replicator.created(now);
-        self.oauth2_permission_grants.push(grant);
-    }
-
-    /// Deletes the grant at `index`.
-    pub fn remove_grant(&mut self, index: usize, replicator: &mut Replicator, now: DateTime<Utc>) {
-        if index < self.oauth2_permission_grants.len() {
-            let grant = self.oauth2_permission_grants.remove(index);
-            replicator.removed(grant, &mut self.removed_oauth2_permission_grants, now);
-        }
     }
 
     /// Sets a grant's scope (a write that replicates: lagging requests see the old scope).
@@ -285,18 +246,18 @@ impl Directory {
     /// Every pending write reaches every replica at once: what a test means by "a while later".
     pub fn settle(&mut self) {
         for app in &mut self.applications {
-            *replication::Replicated::pending(app) = None;
-            for key in &mut app.password_credentials {
-                *replication::Replicated::pending(key) = None;
-            }
+            *app.pending() = None;
+            app.password_credentials
+                .iter_mut()
+                .for_each(|key| *key.pending() = None);
             app.removed_password_credentials.clear();
         }
-        for sp in &mut self.service_principals {
-            *replication::Replicated::pending(sp) = None;
-        }
-        for grant in &mut self.oauth2_permission_grants {
-            *replication::Replicated::pending(grant) = None;
-        }
+        self.service_principals
+            .iter_mut()
+            .for_each(|sp| *sp.pending() = None);
+        self.oauth2_permission_grants
+            .iter_mut()
+            .for_each(|grant| *grant.pending() = None);
         self.removed_applications.clear();
         self.removed_service_principals.clear();
         self.removed_oauth2_permission_grants.clear();
@@ -305,20 +266,92 @@ impl Directory {
     pub fn forget_replicated(&mut self, now: DateTime<Utc>) {
         for app in &mut self.applications {
             replication::forget_if_over(app, now);
-            for key in &mut app.password_credentials {
-                replication::forget_if_over(key, now);
-            }
+            app.password_credentials
+                .iter_mut()
+                .for_each(|key| replication::forget_if_over(key, now));
             replication::forget_tombstones(&mut app.removed_password_credentials, now);
         }
-        for sp in &mut self.service_principals {
-            replication::forget_if_over(sp, now);
-        }
-        for grant in &mut self.oauth2_permission_grants {
-            replication::forget_if_over(grant, now);
-        }
+        self.service_principals
+            .iter_mut()
+            .for_each(|sp| replication::forget_if_over(sp, now));
+        self.oauth2_permission_grants
+            .iter_mut()
+            .for_each(|grant| replication::forget_if_over(grant, now));
         replication::forget_tombstones(&mut self.removed_applications, now);
         replication::forget_tombstones(&mut self.removed_service_principals, now);
         replication::forget_tombstones(&mut self.removed_oauth2_permission_grants, now);
+    }
+}
+
+/// Adds a new object to `list`; its creation replicates.
+fn add_created<T: Replicated>(
+    list: &mut Vec<T>,
+    mut object: T,
+    replicator: &mut Replicator,
+    now: DateTime<Utc>,
+) {
+    *object.pending() = replicator.created(now);
+    list.push(object);
+}
+
+/// A kind of top-level directory object.
+pub trait DirectoryObject: Replicated {
+    /// Where the directory keeps them: the committed ones, and the deleted ones lagging replicas still
+    /// serve.
+    fn collections(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>);
+
+    /// Deletes what Entra deletes along with the object at `index`.
+    fn remove_dependents(
+        _directory: &mut Directory,
+        _index: usize,
+        _replicator: &mut Replicator,
+        _now: DateTime<Utc>,
+    ) {
+    }
+}
+
+impl DirectoryObject for Application {
+    fn collections(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
+        (&mut directory.applications, &mut directory.removed_applications)
+    }
+}
+
+impl DirectoryObject for ServicePrincipal {
+    fn collections(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
+        (
+            &mut directory.service_principals,
+            &mut directory.removed_service_principals,
+        )
+    }
+
+    /// The grants that name the service principal, as client or resource.
+    fn remove_dependents(
+        directory: &mut Directory,
+        index: usize,
+        replicator: &mut Replicator,
+        now: DateTime<Utc>,
+    ) {
+        let Some(sp_id) = directory.service_principals.get(index).map(|sp| sp.id.clone()) else {
+            return;
+        };
+        let (orphaned, kept) = std::mem::take(&mut directory.oauth2_permission_grants)
+            .into_iter()
+            .partition(|g| {
+                g.client_id.eq_ignore_ascii_case(&sp_id) || g.resource_id.eq_ignore_ascii_case(&sp_id)
+            });
+        directory.oauth2_permission_grants = kept;
+        for grant in orphaned {
+            replicator.removed(grant, &mut directory.removed_oauth2_permission_grants, now);
+        }
+    }
+}
+
+impl DirectoryObject for PermissionGrant {
+    fn collections(directory: &mut Directory) -> (&mut Vec<Self>, &mut Vec<Self>) {
+        (
+            &mut directory.oauth2_permission_grants,
+            &mut directory.removed_oauth2_permission_grants,
+        )
     }
 }
 
@@ -341,14 +374,8 @@ impl Application {
     }
 
     /// Adds a key (a write that replicates: lagging requests do not list it yet).
-    pub fn add_password(
-        &mut self,
-        mut key: PasswordCredential,
-        replicator: &mut Replicator,
-        now: DateTime<Utc>,
-    ) {
-        key.replication = replicator.created(now);
-        self.password_credentials.push(key);
+    pub fn add_password(&mut self, key: PasswordCredential, replicator: &mut Replicator, now: DateTime<Utc>) {
+        add_created(&mut self.password_credentials, key, replicator, now);
     }
 
     /// Removes a key (a write that replicates: lagging requests still list it). False if there is none.
@@ -399,33 +426,27 @@ impl Replicated for Application {
     }
 }
 
-impl Replicated for PasswordCredential {
-    type Before = ();
+/// Objects that are only created and removed, never updated: a request that misses a write sees the
+/// object as it is.
+macro_rules! replicated_without_updates {
+    ($($object:ty),+) => {$(
+        impl Replicated for $object {
+            type Before = ();
 
-    fn pending(&mut self) -> &mut Option<Pending> {
-        &mut self.replication
-    }
+            fn pending(&mut self) -> &mut Option<Pending> {
+                &mut self.replication
+            }
 
-    fn properties(&self) {}
+            fn properties(&self) {}
 
-    fn as_before(&self, _: &()) -> Self {
-        self.clone()
-    }
+            fn as_before(&self, _: &()) -> Self {
+                self.clone()
+            }
+        }
+    )+};
 }
 
-impl Replicated for ServicePrincipal {
-    type Before = ();
-
-    fn pending(&mut self) -> &mut Option<Pending> {
-        &mut self.replication
-    }
-
-    fn properties(&self) {}
-
-    fn as_before(&self, _: &()) -> Self {
-        self.clone()
-    }
-}
+replicated_without_updates!(PasswordCredential, ServicePrincipal);
 
 impl PermissionGrant {
     /// A new grant id: real ones are 43-character base64url strings, not GUIDs.

@@ -2,6 +2,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, Method, StatusCode, Uri};
 use rand::RngCore as _;
 
 use crate::access_token::TokenSigner;
@@ -177,4 +181,38 @@ pub struct RequestContext {
     pub request_id: String,
     pub client_request_id: String,
     pub correlation_id: String,
+}
+
+/// A request to an emulated service as its dispatcher reads it: the whole request, and the ids the
+/// middleware gave it.
+pub struct ServiceRequest {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub ctx: RequestContext,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ServiceRequest {
+    type Rejection = Response;
+
+    async fn from_request(mut request: Request, state: &S) -> Result<Self, Response> {
+        let ctx = request
+            .extensions_mut()
+            .remove::<RequestContext>()
+            .ok_or_else(|| (StatusCode::INTERNAL_SERVER_ERROR, "request ids missing").into_response())?;
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            method,
+            uri,
+            headers,
+            body,
+            ctx,
+        })
+    }
 }

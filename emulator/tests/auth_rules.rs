@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{GRAPH, PARTNER_CENTER, start};
-use partnercenter_emulator::demo;
+use common::{GRAPH, PARTNER_CENTER, TokenForm, start};
 use reqwest::Method;
 use serde_json::json;
 
@@ -56,14 +55,11 @@ async fn wrong_audience_is_401_on_both_apis() {
     assert!(response.headers().contains_key("www-authenticate"));
     // Azure AD Graph tokens are retired for Partner Center.
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v1"),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("resource", "https://graph.windows.net"),
-            ],
+        .token(
+            "v1",
+            &TokenForm::grant("client_credentials")
+                .with_secret()
+                .set("resource", "https://graph.windows.net"),
         )
         .await;
     assert_eq!(status, 200);

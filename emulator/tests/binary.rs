@@ -30,16 +30,21 @@ fn start(args: &[&str]) -> (Running, String) {
     (Running(child), url)
 }
 
+/// The served emulator's `/_emulator/state`.
+async fn state_of(url: &str) -> serde_json::Value {
+    reqwest::get(format!("{url}/_emulator/state"))
+        .await
+        .expect("state")
+        .json()
+        .await
+        .expect("state JSON")
+}
+
 #[tokio::test]
 async fn binary_serves_generated_customers_and_seed_files() {
     let (_running, url) = start(&["--port", "0", "--customers", "42"]);
     assert!(url.starts_with("http://127.0.0.1:"));
-    let state: serde_json::Value = reqwest::get(format!("{url}/_emulator/state"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = state_of(&url).await;
     assert_eq!(state["customers"].as_array().unwrap().len(), 42);
 
     let dir = std::env::temp_dir().join(format!("pc-emulator-seed-{}", std::process::id()));
@@ -60,12 +65,7 @@ async fn binary_serves_generated_customers_and_seed_files() {
     )
     .unwrap();
     let (_running, url) = start(&["--seed", file.to_str().unwrap()]);
-    let state: serde_json::Value = reqwest::get(format!("{url}/_emulator/state"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = state_of(&url).await;
     assert_eq!(state["tenants"][0]["mpnId"], "1234567");
     assert_eq!(state["customers"].as_array().unwrap().len(), 7);
     assert_eq!(state["resellers"][0]["name"], "Only Reseller");

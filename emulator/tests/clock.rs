@@ -3,8 +3,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{GRAPH, start};
-use partnercenter_emulator::demo;
+use common::{GRAPH, GRAPH_DEFAULT, TokenForm, start};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -57,9 +56,7 @@ async fn advancing_the_clock_expires_keys_and_reset_restores_it() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
     let (_, key) = emu
-        .send_json(
-            Method::POST,
-            &format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID),
+        .add_password(
             &token,
             json!({ "passwordCredential": { "endDateTime": (Utc::now() + chrono::TimeDelta::days(10)).to_rfc3339() } }),
         )
@@ -69,14 +66,11 @@ async fn advancing_the_clock_expires_keys_and_reset_restores_it() {
         let emu = &emu;
         let secret = secret.clone();
         async move {
-            emu.post_form(
-                &emu.token_url("v2"),
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", demo::APP_ID),
-                    ("client_secret", &secret),
-                    ("scope", "https://graph.microsoft.com/.default"),
-                ],
+            emu.token(
+                "v2",
+                &TokenForm::grant("client_credentials")
+                    .set("client_secret", &secret)
+                    .set("scope", GRAPH_DEFAULT),
             )
             .await
         }

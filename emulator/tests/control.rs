@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{GRAPH, PARTNER_CENTER, start, start_without_lag};
+use common::{
+    GRAPH, GRAPH_DEFAULT, PARTNER_CENTER, TokenForm, admin_grant, demo_app_path, start, start_without_lag,
+};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -58,7 +60,7 @@ async fn request_log_records_api_calls_but_not_control_calls() {
 async fn out_of_band_changes_show_up_in_graph_and_login() {
     let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
-    let app = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
+    let app = demo_app_path();
     let (status, _) = emu
         .control(
             Method::POST,
@@ -97,19 +99,12 @@ async fn out_of_band_changes_show_up_in_graph_and_login() {
     );
 
     // Grants: revoke one scope, then the whole grant.
-    let (_, client) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": demo::APP_ID }),
-        )
-        .await;
-    let resource = emu
-        .service_principal_id(&token, demo::MICROSOFT_GRAPH_APP_ID)
-        .await;
+    let (client_id, resource) = emu.grant_ends(&token, demo::MICROSOFT_GRAPH_APP_ID).await;
     let (_, grant) = emu
-        .send_json(Method::POST, "/v1.0/oauth2PermissionGrants", &token, json!({ "clientId": client["id"], "consentType": "AllPrincipals", "resourceId": resource, "scope": "User.Read Directory.AccessAsUser.All" }))
+        .create_grant(
+            &token,
+            admin_grant(&client_id, &resource, "User.Read Directory.AccessAsUser.All"),
+        )
         .await;
     let grant_id = grant["id"].as_str().unwrap();
     let (status, changed) = emu
@@ -151,15 +146,7 @@ async fn out_of_band_changes_show_up_in_graph_and_login() {
     assert_eq!(status, 204);
     assert_eq!(emu.get_json(&app, &token).await.0, 404);
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
+        .token("v2", &TokenForm::client_credentials(GRAPH_DEFAULT))
         .await;
     assert_eq!((status, common::aadsts(&body)), (400, 700016));
 

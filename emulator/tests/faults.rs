@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{GRAPH, PARTNER_CENTER, aadsts, start};
-use partnercenter_emulator::{FaultSpec, demo};
+use common::{GRAPH, GRAPH_DEFAULT, PARTNER_CENTER, TokenForm, aadsts, demo_app_path, start};
+use partnercenter_emulator::FaultSpec;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -15,16 +15,24 @@ async fn status_faults_use_each_services_error_shape_with_retry_after() {
     let emu = start().await;
     let graph = emu.app_token(GRAPH).await;
     let partner_center = emu.app_token(PARTNER_CENTER).await;
-    emu.fault(json!({ "route": "GET /v1.0/applications/*", "status": 503, "retry_after": 7, "count": 1 }))
-        .await;
-    emu.fault(json!({ "route": "GET /v1/customers", "status": 429, "retry_after": 12, "count": 1 }))
-        .await;
-    emu.fault(json!({ "route": "POST /*/oauth2/v2.0/token", "status": 500, "count": 1 }))
+    emu.fault(
+        FaultSpec::on("GET /v1.0/applications/*")
+            .status(503)
+            .retry_after(7)
+            .times(1),
+    )
+    .await;
+    emu.fault(
+        FaultSpec::on("GET /v1/customers")
+            .status(429)
+            .retry_after(12)
+            .times(1),
+    )
+    .await;
+    emu.fault(FaultSpec::on("POST /*/oauth2/v2.0/token").status(500).times(1))
         .await;
 
-    let response = emu
-        .get(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &graph)
-        .await;
+    let response = emu.get(&demo_app_path(), &graph).await;
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.headers()["retry-after"], "7");
     let body: Value = response.json().await.unwrap();
@@ -41,27 +49,13 @@ async fn status_faults_use_each_services_error_shape_with_retry_after() {
     );
 
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
+        .token("v2", &TokenForm::client_credentials(GRAPH_DEFAULT))
         .await;
     assert_eq!(status, 500);
     assert!(aadsts(&body) > 0 && body["error_description"].as_str().unwrap().starts_with("AADSTS"));
 
     // count: 1 means the next calls pass.
-    assert_eq!(
-        emu.get(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &graph)
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(emu.get(&demo_app_path(), &graph).await.status().as_u16(), 200);
     assert_eq!(
         emu.get("/v1/customers", &partner_center).await.status().as_u16(),
         200
@@ -73,7 +67,12 @@ async fn count_limits_applications_and_custom_bodies_are_sent() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
     let id = emu
-        .fault(json!({ "route": "* /v1.0/**", "status": 409, "count": 2, "body": { "error": { "code": "Conflict", "message": "custom" } } }))
+        .fault(
+            FaultSpec::on("* /v1.0/**")
+                .status(409)
+                .times(2)
+                .body(json!({"error": {"code": "Conflict", "message": "custom"}})),
+        )
         .await;
     for _ in 0..2 {
         let (status, body) = emu.get_json("/v1.0/applications", &token).await;
@@ -106,8 +105,12 @@ async fn probability_is_deterministic_for_a_seed() {
     async fn pattern() -> Vec<u16> {
         let emu = start().await;
         let token = emu.app_token(GRAPH).await;
-        emu.fault(json!({ "route": "GET /v1.0/applications", "status": 500, "probability": 0.5 }))
-            .await;
+        emu.fault(
+            FaultSpec::on("GET /v1.0/applications")
+                .status(500)
+                .probability(0.5),
+        )
+        .await;
         let mut statuses = Vec::new();
         for _ in 0..40 {
             statuses.push(emu.get("/v1.0/applications", &token).await.status().as_u16());
@@ -124,8 +127,12 @@ async fn probability_is_deterministic_for_a_seed() {
 async fn latency_delays_the_answer() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    emu.fault(json!({ "route": "GET /v1.0/servicePrincipals", "latency_ms": 300, "count": 1 }))
-        .await;
+    emu.fault(
+        FaultSpec::on("GET /v1.0/servicePrincipals")
+            .latency_ms(300)
+            .times(1),
+    )
+    .await;
     let started = Instant::now();
     let (status, _) = emu.get_json("/v1.0/servicePrincipals", &token).await;
     assert_eq!(status, 200, "latency alone does not change the answer");
@@ -139,7 +146,7 @@ async fn latency_delays_the_answer() {
 async fn dropped_connection_after_the_write_is_applied() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    let app = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
+    let app = demo_app_path();
     assert_eq!(
         emu.get_json(&app, &token).await.0,
         200,
@@ -148,8 +155,7 @@ async fn dropped_connection_after_the_write_is_applied() {
     emu.fault(
         FaultSpec::on("POST /v1.0/applications/*/addPassword")
             .drop_after_apply()
-            .times(1)
-            .to_json(),
+            .times(1),
     )
     .await;
     let result = emu
@@ -198,7 +204,7 @@ async fn faults_can_be_listed_removed_and_cleared() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
     let id = emu
-        .fault(json!({ "route": "GET /v1.0/applications", "status": 500 }))
+        .fault(FaultSpec::on("GET /v1.0/applications").status(500))
         .await;
     assert_eq!(emu.get_json("/v1.0/applications", &token).await.0, 500);
     let (status, _) = emu
@@ -206,7 +212,7 @@ async fn faults_can_be_listed_removed_and_cleared() {
         .await;
     assert_eq!(status, 204);
     assert_eq!(emu.get_json("/v1.0/applications", &token).await.0, 200);
-    emu.fault(json!({ "route": "GET /v1.0/applications", "status": 502 }))
+    emu.fault(FaultSpec::on("GET /v1.0/applications").status(502))
         .await;
     let (status, _) = emu.control(Method::DELETE, "/faults", Value::Null).await;
     assert_eq!(status, 204);
@@ -215,7 +221,7 @@ async fn faults_can_be_listed_removed_and_cleared() {
         .control(
             Method::POST,
             "/faults",
-            json!({ "route": "GET /x", "status": 200 }),
+            FaultSpec::on("GET /x").status(200).to_json(),
         )
         .await;
     assert_eq!(status, 400, "a fault status must be an error status");
@@ -226,16 +232,21 @@ async fn every_matching_fault_fires_latencies_add_and_the_first_status_decides()
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
     let slow = emu
-        .fault(json!({ "route": "GET /v1.0/applications", "latency_ms": 200, "count": 1 }))
+        .fault(FaultSpec::on("GET /v1.0/applications").latency_ms(200).times(1))
         .await;
     let slower = emu
-        .fault(json!({ "route": "GET /v1.0/**", "latency_ms": 150, "count": 1 }))
+        .fault(FaultSpec::on("GET /v1.0/**").latency_ms(150).times(1))
         .await;
     let unavailable = emu
-        .fault(json!({ "route": "GET /v1.0/applications", "status": 503, "retry_after": 3, "count": 1 }))
+        .fault(
+            FaultSpec::on("GET /v1.0/applications")
+                .status(503)
+                .retry_after(3)
+                .times(1),
+        )
         .await;
     let server_error = emu
-        .fault(json!({ "route": "* /v1.0/applications", "status": 500, "count": 1 }))
+        .fault(FaultSpec::on("* /v1.0/applications").status(500).times(1))
         .await;
     let started = Instant::now();
     let response = emu.get("/v1.0/applications", &token).await;
@@ -269,17 +280,11 @@ async fn a_drop_listed_first_decides_over_a_later_status() {
     emu.fault(
         FaultSpec::on("GET /v1.0/servicePrincipals")
             .drop_after_apply()
-            .times(1)
-            .to_json(),
+            .times(1),
     )
     .await;
-    emu.fault(
-        FaultSpec::on("GET /v1.0/servicePrincipals")
-            .status(500)
-            .times(1)
-            .to_json(),
-    )
-    .await;
+    emu.fault(FaultSpec::on("GET /v1.0/servicePrincipals").status(500).times(1))
+        .await;
     let result = emu
         .http
         .get(emu.url("/v1.0/servicePrincipals"))
@@ -317,12 +322,7 @@ async fn the_typed_builder_serializes_to_the_control_api_json() {
     // The control API takes it as is.
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    emu.fault(
-        FaultSpec::on("GET /v1.0/applications")
-            .status(418)
-            .times(1)
-            .to_json(),
-    )
-    .await;
+    emu.fault(FaultSpec::on("GET /v1.0/applications").status(418).times(1))
+        .await;
     assert_eq!(emu.get_json("/v1.0/applications", &token).await.0, 418);
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{GRAPH, start, start_without_lag};
+use common::{GRAPH, GRAPH_DEFAULT, TokenForm, demo_app_path, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::json;
@@ -12,9 +12,7 @@ use serde_json::json;
 async fn application_by_object_id_app_id_and_filter() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    let (status, by_id) = emu
-        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
-        .await;
+    let (status, by_id) = emu.get_json(&demo_app_path(), &token).await;
     assert_eq!(status, 200, "{by_id}");
     assert_eq!(by_id["appId"], demo::APP_ID);
     assert!(
@@ -99,11 +97,8 @@ async fn unknown_application_is_a_graph_404_with_request_ids() {
 async fn add_password_returns_the_secret_once_with_a_two_year_default() {
     let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
-    let path = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
     let (status, key) = emu
-        .send_json(
-            Method::POST,
-            &path,
+        .add_password(
             &token,
             json!({ "passwordCredential": { "displayName": "terraform" } }),
         )
@@ -118,9 +113,7 @@ async fn add_password_returns_the_secret_once_with_a_two_year_default() {
     assert_eq!(end, start.checked_add_months(chrono::Months::new(24)).unwrap());
 
     // Readable afterwards, but never with its secret.
-    let (_, app) = emu
-        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
-        .await;
+    let (_, app) = emu.get_json(&demo_app_path(), &token).await;
     let listed = app["passwordCredentials"]
         .as_array()
         .unwrap()
@@ -132,14 +125,11 @@ async fn add_password_returns_the_secret_once_with_a_two_year_default() {
 
     // The new secret works at the token endpoint.
     let (status, _) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", &secret),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
+        .token(
+            "v2",
+            &TokenForm::grant("client_credentials")
+                .set("client_secret", &secret)
+                .set("scope", GRAPH_DEFAULT),
         )
         .await;
     assert_eq!(status, 200);
@@ -167,16 +157,13 @@ async fn add_password_by_app_id_honours_given_dates() {
 async fn remove_password_deletes_and_unknown_key_ids_are_refused() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    let add = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
-    let (_, key) = emu.send_json(Method::POST, &add, &token, json!({})).await;
+    let (_, key) = emu.add_password(&token, json!({})).await;
     let remove = format!("/v1.0/applications/{}/removePassword", demo::APP_OBJECT_ID);
     let (status, _) = emu
         .send_json(Method::POST, &remove, &token, json!({ "keyId": key["keyId"] }))
         .await;
     assert_eq!(status, 204);
-    let (_, app) = emu
-        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
-        .await;
+    let (_, app) = emu.get_json(&demo_app_path(), &token).await;
     assert!(
         app["passwordCredentials"]
             .as_array()
@@ -197,7 +184,7 @@ async fn remove_password_deletes_and_unknown_key_ids_are_refused() {
 async fn patch_replaces_required_resource_access_whole() {
     let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
-    let path = format!("/v1.0/applications/{}", demo::APP_OBJECT_ID);
+    let path = demo_app_path();
     let first = json!({ "requiredResourceAccess": [
         { "resourceAppId": demo::PARTNER_CENTER_APP_ID, "resourceAccess": [{ "id": demo::PARTNER_CENTER_USER_IMPERSONATION_ID, "type": "Scope" }] },
         { "resourceAppId": demo::MICROSOFT_GRAPH_APP_ID, "resourceAccess": [{ "id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope" }] }
@@ -223,17 +210,14 @@ async fn patch_replaces_required_resource_access_whole() {
 async fn add_password_keeps_sub_second_times_to_graphs_100_ns_tick() {
     let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
-    let path = format!("/v1.0/applications/{}/addPassword", demo::APP_OBJECT_ID);
     let body = json!({ "passwordCredential": {
         "startDateTime": "2026-01-01T08:30:00.1234567Z",
         "endDateTime": "2027-01-01T08:30:00.123456Z" } });
-    let (status, key) = emu.send_json(Method::POST, &path, &token, body).await;
+    let (status, key) = emu.add_password(&token, body).await;
     assert_eq!(status, 200, "{key}");
     assert_eq!(key["startDateTime"], "2026-01-01T08:30:00.1234567Z");
     assert_eq!(key["endDateTime"], "2027-01-01T08:30:00.123456Z");
-    let (_, app) = emu
-        .get_json(&format!("/v1.0/applications/{}", demo::APP_OBJECT_ID), &token)
-        .await;
+    let (_, app) = emu.get_json(&demo_app_path(), &token).await;
     let listed = app["passwordCredentials"]
         .as_array()
         .unwrap()
@@ -248,7 +232,7 @@ async fn add_password_keeps_sub_second_times_to_graphs_100_ns_tick() {
     let body = json!({ "passwordCredential": {
         "startDateTime": "2026-01-01T10:30:00.123456789+02:00",
         "endDateTime": "2027-01-01T08:30:00.5Z" } });
-    let (_, key) = emu.send_json(Method::POST, &path, &token, body).await;
+    let (_, key) = emu.add_password(&token, body).await;
     assert_eq!(key["startDateTime"], "2026-01-01T08:30:00.1234567Z");
     assert_eq!(key["endDateTime"], "2027-01-01T08:30:00.5Z");
 }

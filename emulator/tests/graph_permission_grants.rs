@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{GRAPH, start, start_without_lag};
+use common::{GRAPH, admin_grant, start, start_without_lag};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::json;
@@ -11,29 +11,14 @@ use serde_json::json;
 async fn grant_lifecycle() {
     let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
-    let (_, client) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": demo::APP_ID }),
-        )
-        .await;
-    let client_id = client["id"].as_str().unwrap().to_owned();
-    let resource_id = emu
-        .service_principal_id(&token, demo::PARTNER_CENTER_APP_ID)
-        .await;
+    let (client_id, resource_id) = emu.grant_ends(&token, demo::PARTNER_CENTER_APP_ID).await;
 
-    let body = json!({ "clientId": client_id, "consentType": "AllPrincipals", "resourceId": resource_id, "scope": "user_impersonation" });
-    let (status, grant) = emu
-        .send_json(Method::POST, "/v1.0/oauth2PermissionGrants", &token, body.clone())
-        .await;
+    let body = admin_grant(&client_id, &resource_id, "user_impersonation");
+    let (status, grant) = emu.create_grant(&token, body.clone()).await;
     assert_eq!(status, 201, "{grant}");
     assert!(grant["principalId"].is_null());
     let grant_id = grant["id"].as_str().unwrap().to_owned();
-    let (status, dup) = emu
-        .send_json(Method::POST, "/v1.0/oauth2PermissionGrants", &token, body)
-        .await;
+    let (status, dup) = emu.create_grant(&token, body).await;
     assert_eq!(status, 409, "{dup}");
 
     let (status, list) = emu
@@ -90,10 +75,12 @@ async fn grants_need_existing_principals() {
     let resource_id = emu
         .service_principal_id(&token, demo::PARTNER_CENTER_APP_ID)
         .await;
-    let body = json!({ "clientId": "00000000-0000-0000-0000-000000000000", "consentType": "AllPrincipals", "resourceId": resource_id, "scope": "user_impersonation" });
-    let (status, error) = emu
-        .send_json(Method::POST, "/v1.0/oauth2PermissionGrants", &token, body)
-        .await;
+    let body = admin_grant(
+        "00000000-0000-0000-0000-000000000000",
+        &resource_id,
+        "user_impersonation",
+    );
+    let (status, error) = emu.create_grant(&token, body).await;
     assert_eq!(status, 400);
     assert!(
         error["error"]["message"]

@@ -21,10 +21,7 @@ async fn well_known_apis_have_their_published_scopes() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
     let (status, pc) = emu
-        .get_json(
-            &format!("/v1.0/servicePrincipals(appId='{}')", demo::PARTNER_CENTER_APP_ID),
-            &token,
-        )
+        .get_service_principal(&token, demo::PARTNER_CENTER_APP_ID)
         .await;
     assert_eq!(status, 200, "{pc}");
     assert_eq!(
@@ -50,13 +47,7 @@ async fn well_known_apis_have_their_published_scopes() {
         Some("311a71cc-e848-46a1-bdf8-97ff7156d8e6")
     );
     let (_, msgraph) = emu
-        .get_json(
-            &format!(
-                "/v1.0/servicePrincipals(appId='{}')",
-                demo::MICROSOFT_GRAPH_APP_ID
-            ),
-            &token,
-        )
+        .get_service_principal(&token, demo::MICROSOFT_GRAPH_APP_ID)
         .await;
     assert_eq!(
         scope_id(&msgraph, "Directory.AccessAsUser.All").as_deref(),
@@ -81,12 +72,7 @@ async fn dev_center_scope_id_is_only_discoverable_at_runtime() {
     let mut ids = Vec::new();
     for emu in [&one, &two] {
         let token = emu.app_token(GRAPH).await;
-        let (_, sp) = emu
-            .get_json(
-                &format!("/v1.0/servicePrincipals(appId='{}')", demo::DEV_CENTER_APP_ID),
-                &token,
-            )
-            .await;
+        let (_, sp) = emu.get_service_principal(&token, demo::DEV_CENTER_APP_ID).await;
         ids.push(scope_id(&sp, "user_impersonation").expect("Dev Center publishes user_impersonation"));
     }
     assert_ne!(
@@ -108,22 +94,14 @@ async fn partner_center_principal_can_be_removed_and_created_again() {
         .await;
     assert_eq!(status, 204);
     let (status, body) = emu
-        .get_json(
-            &format!("/v1.0/servicePrincipals(appId='{}')", demo::PARTNER_CENTER_APP_ID),
-            &token,
-        )
+        .get_service_principal(&token, demo::PARTNER_CENTER_APP_ID)
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("Request_ResourceNotFound"))
     );
     let (status, created) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": demo::PARTNER_CENTER_APP_ID }),
-        )
+        .create_service_principal(&token, demo::PARTNER_CENTER_APP_ID)
         .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(
@@ -131,12 +109,7 @@ async fn partner_center_principal_can_be_removed_and_created_again() {
         Some(demo::PARTNER_CENTER_USER_IMPERSONATION_ID)
     );
     let (status, body) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": demo::PARTNER_CENTER_APP_ID }),
-        )
+        .create_service_principal(&token, demo::PARTNER_CENTER_APP_ID)
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -155,23 +128,11 @@ async fn the_web_apps_own_principal_is_absent_until_created() {
         )
         .await;
     assert_eq!(list["value"], json!([]));
-    let (status, created) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": demo::APP_ID }),
-        )
-        .await;
+    let (status, created) = emu.create_service_principal(&token, demo::APP_ID).await;
     assert_eq!(status, 201);
     assert_eq!(created["appOwnerOrganizationId"], demo::TENANT_ID);
     let (status, body) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": "12345678-1234-1234-1234-123456789012" }),
-        )
+        .create_service_principal(&token, "12345678-1234-1234-1234-123456789012")
         .await;
     assert_eq!(status, 400);
     assert!(
@@ -186,14 +147,7 @@ async fn the_web_apps_own_principal_is_absent_until_created() {
 async fn principals_and_applications_can_be_deleted_through_graph() {
     let emu = start_without_lag().await;
     let token = emu.app_token(GRAPH).await;
-    let (_, created) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": demo::APP_ID }),
-        )
-        .await;
+    let (_, created) = emu.create_service_principal(&token, demo::APP_ID).await;
     let path = format!("/v1.0/servicePrincipals/{}", created["id"].as_str().expect("id"));
     assert_eq!(
         emu.send_json(Method::PATCH, &path, &token, json!({ "tags": ["x"] }))

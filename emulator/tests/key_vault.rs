@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Emu, GRAPH, start};
+use partnercenter_emulator::FaultSpec;
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -29,23 +30,65 @@ struct Answer {
     body: Value,
 }
 
-async fn kv(emu: &Emu, method: Method, url: &str, token: Option<&str>, body: Option<Value>) -> Answer {
-    let mut req = emu.http.request(method, url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
+/// Requests to vaults with one token (or none).
+struct Caller<'a> {
+    emu: &'a Emu,
+    token: Option<String>,
+}
+
+impl<'a> Caller<'a> {
+    fn new(emu: &'a Emu, token: Option<&str>) -> Self {
+        Self {
+            emu,
+            token: token.map(str::to_owned),
+        }
     }
-    if let Some(b) = body {
-        req = req.json(&b);
+
+    async fn send(&self, method: Method, url: &str, body: Option<Value>) -> Answer {
+        let mut req = self.emu.http.request(method, url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let response = req.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
     }
-    let response = req.send().await.expect("request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    Answer {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+
+    async fn get(&self, url: &str) -> Answer {
+        self.send(Method::GET, url, None).await
     }
+
+    async fn put(&self, url: &str, body: Value) -> Answer {
+        self.send(Method::PUT, url, Some(body)).await
+    }
+
+    async fn patch(&self, url: &str, body: Value) -> Answer {
+        self.send(Method::PATCH, url, Some(body)).await
+    }
+
+    async fn post(&self, url: &str) -> Answer {
+        self.send(Method::POST, url, None).await
+    }
+
+    async fn delete(&self, url: &str) -> Answer {
+        self.send(Method::DELETE, url, None).await
+    }
+}
+
+/// Vault `kv1`, its URI, and a caller with an app-only vault token.
+async fn kv1(emu: &Emu) -> (String, Caller<'_>) {
+    let base = vault(emu, "kv1").await;
+    let token = emu.app_token(VAULT_AUDIENCE).await;
+    (base, Caller::new(emu, Some(&token)))
 }
 
 fn version_of(id: &str) -> String {
@@ -100,13 +143,7 @@ async fn first_request_gets_the_challenge_and_vault_tokens_come_from_the_login()
         .await;
     assert_eq!(common::claims(&user)["idtyp"], "user");
 
-    let set = kv(
-        &emu,
-        Method::PUT,
-        &format!("{base}secrets/app-key?{API}"),
-        Some(&app),
-        Some(json!({"value": "s3cret", "contentType": "text/plain", "tags": {"app": "a1"}, "attributes": {"nbf": 1_800_000_000, "exp": 1_900_000_000}})),
-    )
+    let set = Caller::new(&emu, Some(&app)).put(&format!("{base}secrets/app-key?{API}"), json!({"value": "s3cret", "contentType": "text/plain", "tags": {"app": "a1"}, "attributes": {"nbf": 1_800_000_000, "exp": 1_900_000_000}}))
     .await;
     assert_eq!(set.status, 200, "{}", set.body);
     let id = set.body["id"].as_str().expect("id");
@@ -128,26 +165,16 @@ async fn first_request_gets_the_challenge_and_vault_tokens_come_from_the_login()
     assert_eq!(attributes["recoverableDays"], 90);
     assert!(set.headers.contains_key("x-ms-request-id"));
 
-    let read = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}secrets/app-key/?{API}"),
-        Some(&user),
-        None,
-    )
-    .await;
+    let read = Caller::new(&emu, Some(&user))
+        .get(&format!("{base}secrets/app-key/?{API}"))
+        .await;
     assert_eq!(read.body["value"], "s3cret");
 
     // Tokens for another audience, a forged token and a missing api-version are refused.
     let graph = emu.app_token(GRAPH).await;
-    let wrong = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}secrets/app-key?{API}"),
-        Some(&graph),
-        None,
-    )
-    .await;
+    let wrong = Caller::new(&emu, Some(&graph))
+        .get(&format!("{base}secrets/app-key?{API}"))
+        .await;
     assert_eq!(wrong.status, 401);
     assert!(wrong.headers.contains_key("www-authenticate"));
     assert!(
@@ -158,45 +185,25 @@ async fn first_request_gets_the_challenge_and_vault_tokens_come_from_the_login()
         "{}",
         wrong.body
     );
-    let forged = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}secrets/app-key?{API}"),
-        Some("a.b.c"),
-        None,
-    )
-    .await;
+    let forged = Caller::new(&emu, Some("a.b.c"))
+        .get(&format!("{base}secrets/app-key?{API}"))
+        .await;
     assert_eq!(forged.status, 401);
-    let none = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}secrets/app-key"),
-        Some(&app),
-        None,
-    )
-    .await;
+    let none = Caller::new(&emu, Some(&app))
+        .get(&format!("{base}secrets/app-key"))
+        .await;
     assert_eq!(
         (none.status, &none.body["error"]["code"]),
         (400, &json!("BadParameter"))
     );
-    let odd = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}secrets/app-key?api-version=1.0"),
-        Some(&app),
-        None,
-    )
-    .await;
+    let odd = Caller::new(&emu, Some(&app))
+        .get(&format!("{base}secrets/app-key?api-version=1.0"))
+        .await;
     assert_eq!(odd.status, 400);
     for v in ["7.4", "7.6", "2025-07-01", "2026-04-01"] {
-        let ok = kv(
-            &emu,
-            Method::GET,
-            &format!("{base}secrets/app-key?api-version={v}"),
-            Some(&app),
-            None,
-        )
-        .await;
+        let ok = Caller::new(&emu, Some(&app))
+            .get(&format!("{base}secrets/app-key?api-version={v}"))
+            .await;
         assert_eq!(ok.status, 200, "{v}");
     }
 
@@ -213,14 +220,9 @@ async fn first_request_gets_the_challenge_and_vault_tokens_come_from_the_login()
     assert_eq!(v["value_bytes"], 6);
     assert!(!dump.to_string().contains("s3cret"), "values never in the dump");
 
-    let missing = kv(
-        &emu,
-        Method::GET,
-        &emu.url(&format!("/_vaults/nope/secrets/x?{API}")),
-        Some(&app),
-        None,
-    )
-    .await;
+    let missing = Caller::new(&emu, Some(&app))
+        .get(&emu.url(&format!("/_vaults/nope/secrets/x?{API}")))
+        .await;
     assert_eq!(
         (missing.status, &missing.body["error"]["code"]),
         (404, &json!("VaultNotFound"))
@@ -230,23 +232,11 @@ async fn first_request_gets_the_challenge_and_vault_tokens_come_from_the_login()
 #[tokio::test]
 async fn versions_latest_patch_disabled_and_missing() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Some(token.as_str());
+    let (base, t) = kv1(&emu).await;
     let put = |value: &'static str| {
         let url = format!("{base}secrets/n?{API}");
-        let token = token.clone();
-        let emu = &emu;
-        async move {
-            kv(
-                emu,
-                Method::PUT,
-                &url,
-                Some(&token),
-                Some(json!({ "value": value })),
-            )
-            .await
-        }
+        let t = &t;
+        async move { t.put(&url, json!({ "value": value })).await }
     };
     let v1 = version_of(put("one").await.body["id"].as_str().expect("id"));
     let v2 = version_of(put("two").await.body["id"].as_str().expect("id"));
@@ -255,79 +245,61 @@ async fn versions_latest_patch_disabled_and_missing() {
         format!("{base}secrets/n?{API}"),
         format!("{base}secrets/n/?{API}"),
     ] {
-        let r = kv(&emu, Method::GET, &latest, t, None).await;
+        let r = t.get(&latest).await;
         assert_eq!((r.status, &r.body["value"]), (200, &json!("two")), "{latest}");
         assert_eq!(version_of(r.body["id"].as_str().expect("id")), v2);
     }
-    let r = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}secrets/N/{}?{API}", v1.to_uppercase()),
-        t,
-        None,
-    )
-    .await;
+    let r = t
+        .get(&format!("{base}secrets/N/{}?{API}", v1.to_uppercase()))
+        .await;
     assert_eq!(r.body["value"], "one", "names and versions are case-insensitive");
 
     // PATCH never changes the value and answers without it.
-    let patched = kv(
-        &emu,
-        Method::PATCH,
-        &format!("{base}secrets/n/{v1}?{API}"),
-        t,
-        Some(json!({"value": "changed?", "tags": {"k": "v"}, "attributes": {"enabled": false}})),
-    )
-    .await;
+    let patched = t
+        .patch(
+            &format!("{base}secrets/n/{v1}?{API}"),
+            json!({"value": "changed?", "tags": {"k": "v"}, "attributes": {"enabled": false}}),
+        )
+        .await;
     assert_eq!(patched.status, 200, "{}", patched.body);
     assert!(patched.body.get("value").is_none(), "{}", patched.body);
     assert_eq!(patched.body["attributes"]["enabled"], false);
     assert_eq!(patched.body["tags"], json!({"k": "v"}));
-    let disabled = kv(&emu, Method::GET, &format!("{base}secrets/n/{v1}?{API}"), t, None).await;
+    let disabled = t.get(&format!("{base}secrets/n/{v1}?{API}")).await;
     assert_eq!(disabled.status, 403);
     assert_eq!(
         disabled.body,
         json!({"error":{"code":"Forbidden","message":"Operation get is not allowed on a disabled secret.","innererror":{"code":"SecretDisabled"}}})
     );
-    let back = kv(
-        &emu,
-        Method::PATCH,
-        &format!("{base}secrets/n/{v1}?{API}"),
-        t,
-        Some(json!({"attributes": {"enabled": true}})),
-    )
-    .await;
+    let back = t
+        .patch(
+            &format!("{base}secrets/n/{v1}?{API}"),
+            json!({"attributes": {"enabled": true}}),
+        )
+        .await;
     assert_eq!(back.status, 200);
-    let r = kv(&emu, Method::GET, &format!("{base}secrets/n/{v1}?{API}"), t, None).await;
+    let r = t.get(&format!("{base}secrets/n/{v1}?{API}")).await;
     assert_eq!(r.body["value"], "one", "the value survived the PATCH");
 
     // An empty version PATCHes the latest (azurerm does that).
-    let latest = kv(
-        &emu,
-        Method::PATCH,
-        &format!("{base}secrets/n/?{API}"),
-        t,
-        Some(json!({"contentType": "text/plain"})),
-    )
-    .await;
+    let latest = t
+        .patch(
+            &format!("{base}secrets/n/?{API}"),
+            json!({"contentType": "text/plain"}),
+        )
+        .await;
     assert_eq!(version_of(latest.body["id"].as_str().expect("id")), v2);
 
     // nbf and exp are informational: a not-yet-valid and an expired secret are both served.
     let now = chrono::Utc::now().timestamp();
     for attributes in [json!({"nbf": now + 86_400}), json!({"exp": now - 86_400})] {
         let url = format!("{base}secrets/window?{API}");
-        let set = kv(
-            &emu,
-            Method::PUT,
-            &url,
-            t,
-            Some(json!({"value": "w", "attributes": attributes})),
-        )
-        .await;
+        let set = t.put(&url, json!({"value": "w", "attributes": attributes})).await;
         assert_eq!(set.status, 200);
-        assert_eq!(kv(&emu, Method::GET, &url, t, None).await.status, 200);
+        assert_eq!(t.get(&url).await.status, 200);
     }
 
-    let missing = kv(&emu, Method::GET, &format!("{base}secrets/absent?{API}"), t, None).await;
+    let missing = t.get(&format!("{base}secrets/absent?{API}")).await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body["error"]["code"], "SecretNotFound");
     assert!(
@@ -336,65 +308,44 @@ async fn versions_latest_patch_disabled_and_missing() {
             .expect("message")
             .starts_with("A secret with (name/id) absent was not found in this key vault.")
     );
-    let bad = kv(
-        &emu,
-        Method::PUT,
-        &format!("{base}secrets/bad_name?{API}"),
-        t,
-        Some(json!({"value": "x"})),
-    )
-    .await;
+    let bad = t
+        .put(&format!("{base}secrets/bad_name?{API}"), json!({"value": "x"}))
+        .await;
     assert_eq!(
         (bad.status, &bad.body["error"]["code"]),
         (400, &json!("BadParameter"))
     );
     let big = "x".repeat(25 * 1024 + 1);
-    let too_big = kv(
-        &emu,
-        Method::PUT,
-        &format!("{base}secrets/n?{API}"),
-        t,
-        Some(json!({"value": big})),
-    )
-    .await;
+    let too_big = t
+        .put(&format!("{base}secrets/n?{API}"), json!({"value": big}))
+        .await;
     assert_eq!(too_big.status, 400);
     let tags: serde_json::Map<String, Value> = (0..16).map(|i| (format!("t{i}"), json!("v"))).collect();
-    let many = kv(
-        &emu,
-        Method::PUT,
-        &format!("{base}secrets/n?{API}"),
-        t,
-        Some(json!({"value": "x", "tags": tags})),
-    )
-    .await;
+    let many = t
+        .put(
+            &format!("{base}secrets/n?{API}"),
+            json!({"value": "x", "tags": tags}),
+        )
+        .await;
     assert_eq!(many.status, 400);
 }
 
 #[tokio::test]
 async fn versions_and_secrets_are_listed_in_pages_with_absolute_next_links() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Some(token.as_str());
+    let (base, t) = kv1(&emu).await;
     for i in 0..30 {
-        let r = kv(
-            &emu,
-            Method::PUT,
-            &format!("{base}secrets/many?{API}"),
-            t,
-            Some(json!({"value": format!("v{i}")})),
-        )
-        .await;
+        let r = t
+            .put(
+                &format!("{base}secrets/many?{API}"),
+                json!({"value": format!("v{i}")}),
+            )
+            .await;
         assert_eq!(r.status, 200);
     }
-    let first = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}secrets/many/versions?api-version=7.4"),
-        t,
-        None,
-    )
-    .await;
+    let first = t
+        .get(&format!("{base}secrets/many/versions?api-version=7.4"))
+        .await;
     let items = first.body["value"].as_array().expect("value");
     assert_eq!(items.len(), 25);
     assert!(
@@ -412,7 +363,7 @@ async fn versions_and_secrets_are_listed_in_pages_with_absolute_next_links() {
     assert!(next.ends_with("&maxresults=25"), "{next}");
     // A client that puts its own api-version on the link is served too.
     let rewritten = next.replace("api-version=7.4", "api-version=2025-07-01");
-    let second = kv(&emu, Method::GET, &rewritten, t, None).await;
+    let second = t.get(&rewritten).await;
     assert_eq!(second.body["value"].as_array().expect("value").len(), 5);
     assert!(second.body["nextLink"].is_null());
 
@@ -420,7 +371,7 @@ async fn versions_and_secrets_are_listed_in_pages_with_absolute_next_links() {
     let mut seen = 0;
     let mut url = Some(format!("{base}secrets/many/versions?{API}&maxresults=10"));
     while let Some(u) = url {
-        let page = kv(&emu, Method::GET, &u, t, None).await;
+        let page = t.get(&u).await;
         assert_eq!(page.status, 200, "{}", page.body);
         pages += 1;
         seen += page.body["value"].as_array().expect("value").len();
@@ -428,26 +379,13 @@ async fn versions_and_secrets_are_listed_in_pages_with_absolute_next_links() {
     }
     assert_eq!((pages, seen), (3, 30));
     for bad in ["maxresults=0", "maxresults=26", "$skiptoken=junk"] {
-        let r = kv(
-            &emu,
-            Method::GET,
-            &format!("{base}secrets/many/versions?{API}&{bad}"),
-            t,
-            None,
-        )
-        .await;
+        let r = t.get(&format!("{base}secrets/many/versions?{API}&{bad}")).await;
         assert_eq!(r.status, 400, "{bad}");
     }
 
-    kv(
-        &emu,
-        Method::PUT,
-        &format!("{base}secrets/other?{API}"),
-        t,
-        Some(json!({"value": "o"})),
-    )
-    .await;
-    let list = kv(&emu, Method::GET, &format!("{base}secrets?{API}"), t, None).await;
+    t.put(&format!("{base}secrets/other?{API}"), json!({"value": "o"}))
+        .await;
+    let list = t.get(&format!("{base}secrets?{API}")).await;
     let ids: Vec<&str> = list.body["value"]
         .as_array()
         .expect("value")
@@ -463,12 +401,10 @@ async fn versions_and_secrets_are_listed_in_pages_with_absolute_next_links() {
 #[tokio::test]
 async fn soft_delete_recover_purge_and_the_409s() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Some(token.as_str());
+    let (base, t) = kv1(&emu).await;
     let url = format!("{base}secrets/n?{API}");
-    kv(&emu, Method::PUT, &url, t, Some(json!({"value": "x"}))).await;
-    let deleted = kv(&emu, Method::DELETE, &url, t, None).await;
+    t.put(&url, json!({"value": "x"})).await;
+    let deleted = t.delete(&url).await;
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_eq!(deleted.body["recoveryId"], format!("{base}deletedsecrets/n"));
     let (d, p) = (
@@ -480,61 +416,28 @@ async fn soft_delete_recover_purge_and_the_409s() {
     assert_eq!(p - d, 90 * 86_400);
     assert!(deleted.body.get("value").is_none());
 
-    let again = kv(&emu, Method::PUT, &url, t, Some(json!({"value": "y"}))).await;
+    let again = t.put(&url, json!({"value": "y"})).await;
     assert_eq!(again.status, 409);
     assert_eq!(
         again.body,
         json!({"error":{"code":"Conflict","message":"Secret n is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.","innererror":{"code":"ObjectIsDeletedButRecoverable"}}})
     );
-    assert_eq!(kv(&emu, Method::GET, &url, t, None).await.status, 404);
-    let got = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}deletedsecrets/n?{API}"),
-        t,
-        None,
-    )
-    .await;
+    assert_eq!(t.get(&url).await.status, 404);
+    let got = t.get(&format!("{base}deletedsecrets/n?{API}")).await;
     assert_eq!(got.body["recoveryId"], format!("{base}deletedsecrets/n"));
-    let recovered = kv(
-        &emu,
-        Method::POST,
-        &format!("{base}deletedsecrets/n/recover?{API}"),
-        t,
-        None,
-    )
-    .await;
+    let recovered = t.post(&format!("{base}deletedsecrets/n/recover?{API}")).await;
     assert_eq!(recovered.status, 200, "{}", recovered.body);
-    assert_eq!(kv(&emu, Method::GET, &url, t, None).await.body["value"], "x");
+    assert_eq!(t.get(&url).await.body["value"], "x");
 
-    kv(&emu, Method::DELETE, &url, t, None).await;
-    let purged = kv(
-        &emu,
-        Method::DELETE,
-        &format!("{base}deletedsecrets/n?{API}"),
-        t,
-        None,
-    )
-    .await;
+    t.delete(&url).await;
+    let purged = t.delete(&format!("{base}deletedsecrets/n?{API}")).await;
     assert_eq!(purged.status, 204);
-    let gone = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}deletedsecrets/n?{API}"),
-        t,
-        None,
-    )
-    .await;
+    let gone = t.get(&format!("{base}deletedsecrets/n?{API}")).await;
     assert_eq!(
         gone.body,
         json!({"error":{"code":"SecretNotFound","message":"Deleted Secret not found: n"}})
     );
-    assert_eq!(
-        kv(&emu, Method::PUT, &url, t, Some(json!({"value": "z"})))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(t.put(&url, json!({"value": "z"})).await.status, 200);
 
     // A delete that takes a while: ObjectIsBeingDeleted, then the usual 409.
     let (status, _) = emu
@@ -545,25 +448,24 @@ async fn soft_delete_recover_purge_and_the_409s() {
         )
         .await;
     assert_eq!(status, 200);
-    kv(&emu, Method::DELETE, &url, t, None).await;
-    let busy = kv(&emu, Method::PUT, &url, t, Some(json!({"value": "w"}))).await;
+    t.delete(&url).await;
+    let busy = t.put(&url, json!({"value": "w"})).await;
     assert_eq!(busy.body["error"]["innererror"]["code"], "ObjectIsBeingDeleted");
     emu.advance_clock(61).await;
     let token = emu.app_token(VAULT_AUDIENCE).await;
-    let later = kv(&emu, Method::PUT, &url, Some(&token), Some(json!({"value": "w"}))).await;
+    let later = Caller::new(&emu, Some(&token))
+        .put(&url, json!({"value": "w"}))
+        .await;
     assert_eq!(
         later.body["error"]["innererror"]["code"],
         "ObjectIsDeletedButRecoverable"
     );
-    kv(
-        &emu,
-        Method::POST,
-        &format!("{base}deletedsecrets/n/recover?{API}"),
-        Some(&token),
-        None,
-    )
-    .await;
-    let recovering = kv(&emu, Method::PUT, &url, Some(&token), Some(json!({"value": "w"}))).await;
+    Caller::new(&emu, Some(&token))
+        .post(&format!("{base}deletedsecrets/n/recover?{API}"))
+        .await;
+    let recovering = Caller::new(&emu, Some(&token))
+        .put(&url, json!({"value": "w"}))
+        .await;
     assert_eq!(
         recovering.body["error"]["innererror"]["code"],
         "ObjectIsBeingRecovered"
@@ -573,11 +475,9 @@ async fn soft_delete_recover_purge_and_the_409s() {
 #[tokio::test]
 async fn rbac_policy_and_firewall_switches_refuse_with_the_real_shapes() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Some(token.as_str());
+    let (base, t) = kv1(&emu).await;
     let url = format!("{base}secrets/n?{API}");
-    kv(&emu, Method::PUT, &url, t, Some(json!({"value": "x"}))).await;
+    t.put(&url, json!({"value": "x"})).await;
 
     let (status, dump) = emu
         .control(
@@ -588,7 +488,7 @@ async fn rbac_policy_and_firewall_switches_refuse_with_the_real_shapes() {
         .await;
     assert_eq!(status, 200, "{dump}");
     assert_eq!(dump["settings"]["denied_permissions"], json!(["set"]));
-    let rbac = kv(&emu, Method::PUT, &url, t, Some(json!({"value": "y"}))).await;
+    let rbac = t.put(&url, json!({"value": "y"})).await;
     assert_eq!(rbac.status, 403);
     assert_eq!(rbac.body["error"]["code"], "Forbidden");
     assert_eq!(rbac.body["error"]["innererror"]["code"], "ForbiddenByRbac");
@@ -605,19 +505,8 @@ async fn rbac_policy_and_firewall_switches_refuse_with_the_real_shapes() {
         message.contains("Action: 'Microsoft.KeyVault/vaults/secrets/setSecret/action'"),
         "{message}"
     );
-    assert_eq!(
-        kv(&emu, Method::GET, &url, t, None).await.status,
-        200,
-        "get is still allowed"
-    );
-    let patch = kv(
-        &emu,
-        Method::PATCH,
-        &format!("{base}secrets/n/?{API}"),
-        t,
-        Some(json!({})),
-    )
-    .await;
+    assert_eq!(t.get(&url).await.status, 200, "get is still allowed");
+    let patch = t.patch(&format!("{base}secrets/n/?{API}"), json!({})).await;
     assert!(
         patch.body["error"]["message"]
             .as_str()
@@ -631,7 +520,7 @@ async fn rbac_policy_and_firewall_switches_refuse_with_the_real_shapes() {
         json!({"permission_model": "access_policy"}),
     )
     .await;
-    let policy = kv(&emu, Method::PUT, &url, t, Some(json!({"value": "y"}))).await;
+    let policy = t.put(&url, json!({"value": "y"})).await;
     assert_eq!(policy.body["error"]["innererror"]["code"], "ForbiddenByPolicy");
     let message = policy.body["error"]["message"].as_str().expect("message");
     assert!(
@@ -645,14 +534,14 @@ async fn rbac_policy_and_firewall_switches_refuse_with_the_real_shapes() {
         json!({"denied_permissions": ["*"], "firewall": false}),
     )
     .await;
-    assert_eq!(kv(&emu, Method::GET, &url, t, None).await.status, 403);
+    assert_eq!(t.get(&url).await.status, 403);
     emu.control(
         Method::POST,
         "/vaults/kv1/switches",
         json!({"denied_permissions": [], "firewall": true}),
     )
     .await;
-    let firewall = kv(&emu, Method::GET, &url, t, None).await;
+    let firewall = t.get(&url).await;
     assert_eq!(
         firewall.body["error"]["innererror"]["code"],
         "ForbiddenByFirewall"
@@ -670,13 +559,11 @@ async fn rbac_policy_and_firewall_switches_refuse_with_the_real_shapes() {
 #[tokio::test]
 async fn faults_use_key_vaults_error_shape_and_can_drop_after_the_write() {
     let emu = start().await;
-    let base = vault(&emu, "kv1").await;
-    let token = emu.app_token(VAULT_AUDIENCE).await;
-    let t = Some(token.as_str());
+    let (base, t) = kv1(&emu).await;
     let url = format!("{base}secrets/n?{API}");
-    emu.fault(json!({"route": "PUT /_vaults/kv1/secrets/*", "status": 429, "count": 1}))
+    emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").status(429).times(1))
         .await;
-    let throttled = kv(&emu, Method::PUT, &url, t, Some(json!({"value": "x"}))).await;
+    let throttled = t.put(&url, json!({"value": "x"})).await;
     assert_eq!(throttled.status, 429);
     assert!(!throttled.headers.contains_key("retry-after"));
     assert!(throttled.headers.contains_key("x-ms-request-id"));
@@ -684,21 +571,20 @@ async fn faults_use_key_vaults_error_shape_and_can_drop_after_the_write() {
         throttled.body,
         json!({"error":{"code":"Throttled","message":"Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached"}})
     );
-    emu.fault(json!({"route": "GET /_vaults/kv1/**", "status": 503, "count": 1}))
+    emu.fault(FaultSpec::on("GET /_vaults/kv1/**").status(503).times(1))
         .await;
-    assert_eq!(
-        kv(&emu, Method::GET, &url, t, None).await.body["error"]["code"],
-        "ServiceUnavailable"
-    );
+    assert_eq!(t.get(&url).await.body["error"]["code"], "ServiceUnavailable");
 
     emu.fault(
-        json!({"route": "PUT /_vaults/kv1/secrets/*", "drop_connection_after_apply": true, "count": 1}),
+        FaultSpec::on("PUT /_vaults/kv1/secrets/*")
+            .drop_after_apply()
+            .times(1),
     )
     .await;
     let dropped = emu
         .http
         .put(&url)
-        .bearer_auth(&token)
+        .bearer_auth(t.token.as_deref().unwrap_or_default())
         .json(&json!({"value": "applied"}))
         .send()
         .await;
@@ -752,14 +638,9 @@ async fn control_api_out_of_band_changes_and_reset() {
     assert!(written.get("value").is_none());
     let version = version_of(written["id"].as_str().expect("id"));
     let token = emu.app_token(VAULT_AUDIENCE).await;
-    let read = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}secrets/n?{API}"),
-        Some(&token),
-        None,
-    )
-    .await;
+    let read = Caller::new(&emu, Some(&token))
+        .get(&format!("{base}secrets/n?{API}"))
+        .await;
     assert_eq!(read.body["value"], "theirs");
     let (status, _) = emu
         .control(
@@ -769,14 +650,9 @@ async fn control_api_out_of_band_changes_and_reset() {
         )
         .await;
     assert_eq!(status, 200);
-    let read = kv(
-        &emu,
-        Method::GET,
-        &format!("{base}secrets/n?{API}"),
-        Some(&token),
-        None,
-    )
-    .await;
+    let read = Caller::new(&emu, Some(&token))
+        .get(&format!("{base}secrets/n?{API}"))
+        .await;
     assert_eq!(read.status, 403);
     let (status, _) = emu
         .control(Method::DELETE, "/vaults/kv1/secrets/n", Value::Null)

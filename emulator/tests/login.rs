@@ -4,7 +4,10 @@
 mod common;
 
 use base64::Engine as _;
-use common::{GRAPH, PARTNER_CENTER, aadsts, claims, start};
+use common::{
+    DEVICE_CODE_GRANT, GRAPH, GRAPH_DEFAULT, PARTNER_CENTER, PARTNER_CENTER_USER, TokenForm, aadsts, claims,
+    start,
+};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::json;
@@ -14,15 +17,7 @@ use sha2::Digest as _;
 async fn client_credentials_v2_gives_an_app_only_graph_token() {
     let emu = start().await;
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
+        .token("v2", &TokenForm::client_credentials(GRAPH_DEFAULT))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
@@ -42,14 +37,11 @@ async fn client_credentials_v2_gives_an_app_only_graph_token() {
 async fn client_credentials_v1_uses_resource_and_string_numbers() {
     let emu = start().await;
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v1"),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("resource", PARTNER_CENTER),
-            ],
+        .token(
+            "v1",
+            &TokenForm::grant("client_credentials")
+                .with_secret()
+                .set("resource", PARTNER_CENTER),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -95,68 +87,31 @@ async fn tenant_can_be_named_by_domain_and_unknown_tenants_fail_with_90002() {
 #[tokio::test]
 async fn bad_secret_unknown_client_and_bad_scopes_give_their_aadsts_codes() {
     let emu = start().await;
-    let url = emu.token_url("v2");
+    let app_only = TokenForm::client_credentials(GRAPH_DEFAULT);
     let (status, body) = emu
-        .post_form(
-            &url,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", "wrong"),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
+        .token("v2", &app_only.clone().set("client_secret", "wrong"))
         .await;
     assert_eq!(
         (status, aadsts(&body), body["error"].as_str()),
         (401, 7000215, Some("invalid_client"))
     );
-    let (status, body) = emu
-        .post_form(
-            &url,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", "11111111-2222-3333-4444-555555555555"),
-                ("client_secret", "x"),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
-        .await;
+    let unknown_client = app_only
+        .clone()
+        .set("client_id", "11111111-2222-3333-4444-555555555555")
+        .set("client_secret", "x");
+    let (status, body) = emu.token("v2", &unknown_client).await;
     assert_eq!((status, aadsts(&body)), (400, 700016));
-    let (status, body) = emu
-        .post_form(
-            &url,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("scope", "https://graph.microsoft.com/User.Read"),
-            ],
-        )
-        .await;
+    let user_scope = app_only
+        .clone()
+        .set("scope", "https://graph.microsoft.com/User.Read");
+    let (status, body) = emu.token("v2", &user_scope).await;
     assert_eq!((status, aadsts(&body)), (400, 1002012));
-    let (status, body) = emu
-        .post_form(
-            &url,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("scope", "https://unknown.example.com/.default"),
-            ],
-        )
-        .await;
+    let unknown_resource = app_only
+        .clone()
+        .set("scope", "https://unknown.example.com/.default");
+    let (status, body) = emu.token("v2", &unknown_resource).await;
     assert_eq!((status, aadsts(&body)), (400, 500011));
-    let (status, body) = emu
-        .post_form(
-            &url,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
-        .await;
+    let (status, body) = emu.token("v2", &app_only.without("client_secret")).await;
     assert_eq!((status, aadsts(&body)), (401, 7000218));
 }
 
@@ -166,18 +121,12 @@ async fn refresh_token_rotates_and_the_old_one_stays_valid_by_default() {
     let refresh = |rt: String| {
         let emu = &emu;
         async move {
-            emu.post_form(
-                &emu.token_url("v2"),
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("client_id", demo::APP_ID),
-                    ("client_secret", demo::CLIENT_SECRET),
-                    ("refresh_token", &rt),
-                    (
-                        "scope",
-                        "https://api.partnercenter.microsoft.com/user_impersonation offline_access",
-                    ),
-                ],
+            emu.token(
+                "v2",
+                &TokenForm::grant("refresh_token")
+                    .with_secret()
+                    .set("refresh_token", &rt)
+                    .set("scope", PARTNER_CENTER_USER),
             )
             .await
         }
@@ -219,29 +168,20 @@ async fn refresh_token_rotates_and_the_old_one_stays_valid_by_default() {
 #[tokio::test]
 async fn refresh_tokens_fail_when_revoked_inactive_or_unknown() {
     let emu = start().await;
-    let form = |rt: &'static str| {
-        vec![
-            ("grant_type", "refresh_token"),
-            ("client_id", demo::APP_ID),
-            ("refresh_token", rt),
-            (
-                "scope",
-                "https://api.partnercenter.microsoft.com/user_impersonation",
-            ),
-        ]
+    let form = |rt: &str| {
+        TokenForm::grant("refresh_token").set("refresh_token", rt).set(
+            "scope",
+            "https://api.partnercenter.microsoft.com/user_impersonation",
+        )
     };
-    let (status, body) = emu
-        .post_form(&emu.token_url("v2"), &form("emu-refresh-unknown"))
-        .await;
+    let (status, body) = emu.token("v2", &form("emu-refresh-unknown")).await;
     assert_eq!(
         (status, aadsts(&body), body["error"].as_str()),
         (400, 9002313, Some("invalid_grant"))
     );
 
     emu.advance_clock(91 * 24 * 3600).await;
-    let (status, body) = emu
-        .post_form(&emu.token_url("v2"), &form(demo::REFRESH_TOKEN))
-        .await;
+    let (status, body) = emu.token("v2", &form(demo::REFRESH_TOKEN)).await;
     assert_eq!((status, aadsts(&body)), (400, 700082), "{body}");
     assert!(
         body["error_description"]
@@ -251,17 +191,13 @@ async fn refresh_tokens_fail_when_revoked_inactive_or_unknown() {
     );
 
     emu.control(Method::POST, "/reset", json!({})).await;
-    let (status, _) = emu
-        .post_form(&emu.token_url("v2"), &form(demo::REFRESH_TOKEN))
-        .await;
+    let (status, _) = emu.token("v2", &form(demo::REFRESH_TOKEN)).await;
     assert_eq!(status, 200);
     let (_, revoked) = emu
         .control(Method::POST, "/refresh-tokens/revoke", json!({}))
         .await;
     assert!(revoked["revoked"].as_u64().unwrap() >= 1);
-    let (status, body) = emu
-        .post_form(&emu.token_url("v2"), &form(demo::REFRESH_TOKEN))
-        .await;
+    let (status, body) = emu.token("v2", &form(demo::REFRESH_TOKEN)).await;
     assert_eq!((status, aadsts(&body)), (400, 50173));
 }
 
@@ -320,21 +256,23 @@ async fn authorization_code_with_pkce_signs_in_the_demo_user_once() {
             .any(|(k, v)| k == "state" && v == "xyz-state")
     );
 
-    let redeem =
-        |code: String, verifier: String| {
-            let emu = &emu;
-            async move {
-                emu.post_form(&emu.token_url("v2"), &[
-                ("grant_type", "authorization_code"),
-                ("client_id", demo::APP_ID),
-                ("code", &code),
-                ("redirect_uri", redirect),
-                ("code_verifier", &verifier),
-                ("scope", "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid"),
-            ])
+    let redeem = |code: String, verifier: String| {
+        let emu = &emu;
+        async move {
+            emu.token(
+                "v2",
+                &TokenForm::grant("authorization_code")
+                    .set("code", &code)
+                    .set("redirect_uri", redirect)
+                    .set("code_verifier", &verifier)
+                    .set(
+                        "scope",
+                        "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid",
+                    ),
+            )
             .await
-            }
-        };
+        }
+    };
     let (status, body) = redeem(
         code.clone(),
         "wrong-verifier-wrong-verifier-wrong-verifier".into(),
@@ -413,13 +351,9 @@ async fn device_code_is_pending_until_approved() {
         let emu = &emu;
         let device_code = device_code.clone();
         async move {
-            emu.post_form(
-                &emu.token_url("v2"),
-                &[
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                    ("client_id", demo::APP_ID),
-                    ("device_code", &device_code),
-                ],
+            emu.token(
+                "v2",
+                &TokenForm::grant(DEVICE_CODE_GRANT).set("device_code", &device_code),
             )
             .await
         }
@@ -453,13 +387,9 @@ async fn device_codes_expire() {
         .await;
     emu.advance_clock(901).await;
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("client_id", demo::APP_ID),
-                ("device_code", started["device_code"].as_str().unwrap()),
-            ],
+        .token(
+            "v2",
+            &TokenForm::grant(DEVICE_CODE_GRANT).set("device_code", started["device_code"].as_str().unwrap()),
         )
         .await;
     assert_eq!(
@@ -475,28 +405,16 @@ async fn federated_client_assertion_authenticates_the_app() {
     assert_eq!(status, 200);
     let assertion = oidc["value"].as_str().unwrap().to_owned();
     let form = |assertion: &str| {
-        vec![
-            ("grant_type".to_owned(), "client_credentials".to_owned()),
-            ("client_id".to_owned(), demo::APP_ID.to_owned()),
-            (
-                "client_assertion_type".to_owned(),
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
-            ),
-            ("client_assertion".to_owned(), assertion.to_owned()),
-            (
-                "scope".to_owned(),
-                "https://api.partnercenter.microsoft.com/.default".to_owned(),
-            ),
-        ]
+        TokenForm::grant("client_credentials")
+            .set(
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            )
+            .set("client_assertion", assertion)
+            .set("scope", "https://api.partnercenter.microsoft.com/.default")
     };
-    let response = emu
-        .http
-        .post(emu.token_url("v2"))
-        .form(&form(&assertion))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    let (status, _) = emu.token("v2", &form(&assertion)).await;
+    assert_eq!(status, 200);
 
     let (_, other) = emu
         .control(
@@ -505,25 +423,13 @@ async fn federated_client_assertion_authenticates_the_app() {
             json!({ "subject": "repo:contoso/onboarding:ref:refs/heads/evil" }),
         )
         .await;
-    let response = emu
-        .http
-        .post(emu.token_url("v2"))
-        .form(&form(other["value"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 400);
-    assert_eq!(aadsts(&response.json().await.unwrap()), 70021);
+    let (status, body) = emu.token("v2", &form(other["value"].as_str().unwrap())).await;
+    assert_eq!(status, 400);
+    assert_eq!(aadsts(&body), 70021);
 
     emu.advance_clock(600).await;
-    let response = emu
-        .http
-        .post(emu.token_url("v2"))
-        .form(&form(&assertion))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(aadsts(&response.json().await.unwrap()), 700024);
+    let (_, body) = emu.token("v2", &form(&assertion)).await;
+    assert_eq!(aadsts(&body), 700024);
 }
 
 #[tokio::test]
@@ -542,15 +448,7 @@ async fn an_expired_key_fails_with_7000222() {
         .await;
     assert_eq!(status, 200);
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
+        .token("v2", &TokenForm::client_credentials(GRAPH_DEFAULT))
         .await;
     assert_eq!((status, aadsts(&body)), (401, 7000222));
 }
@@ -582,16 +480,13 @@ async fn v1_authorize_form_post_and_v1_device_code() {
         .and_then(|rest| rest.split('"').next())
         .expect("code field");
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v1"),
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", demo::APP_ID),
-                ("client_secret", demo::CLIENT_SECRET),
-                ("code", code),
-                ("redirect_uri", "http://localhost:8400/"),
-                ("resource", PARTNER_CENTER),
-            ],
+        .token(
+            "v1",
+            &TokenForm::grant("authorization_code")
+                .with_secret()
+                .set("code", code)
+                .set("redirect_uri", "http://localhost:8400/")
+                .set("resource", PARTNER_CENTER),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -609,14 +504,11 @@ async fn v1_authorize_form_post_and_v1_device_code() {
     emu.control(Method::POST, "/device-codes/approve", json!({}))
         .await;
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v1"),
-            &[
-                ("grant_type", "device_code"),
-                ("client_id", demo::APP_ID),
-                ("code", started["device_code"].as_str().expect("device code")),
-                ("resource", PARTNER_CENTER),
-            ],
+        .token(
+            "v1",
+            &TokenForm::grant("device_code")
+                .set("code", started["device_code"].as_str().expect("device code"))
+                .set("resource", PARTNER_CENTER),
         )
         .await;
     assert_eq!(status, 200, "{body}");

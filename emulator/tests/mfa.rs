@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Emu, PARTNER_CENTER, aadsts, claims, start};
+use common::{DEVICE_CODE_GRANT, Emu, PARTNER_CENTER, TokenForm, aadsts, claims, start};
 use partnercenter_emulator::demo;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -22,15 +22,12 @@ async fn refresh_token(emu: &Emu, mfa: bool) -> String {
 
 /// Redeems `refresh_token` for Partner Center: (status, body).
 async fn redeem(emu: &Emu, refresh_token: &str) -> (u16, Value) {
-    emu.post_form(
-        &emu.token_url("v2"),
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", demo::APP_ID),
-            ("client_secret", demo::CLIENT_SECRET),
-            ("refresh_token", refresh_token),
-            ("scope", PC_SCOPE),
-        ],
+    emu.token(
+        "v2",
+        &TokenForm::grant("refresh_token")
+            .with_secret()
+            .set("refresh_token", refresh_token)
+            .set("scope", PC_SCOPE),
     )
     .await
 }
@@ -65,15 +62,12 @@ async fn sign_in(emu: &Emu, extra: &[(&str, &str)]) -> String {
         .map(|(_, v)| v.into_owned())
         .expect("code");
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", demo::APP_ID),
-                ("code", &code),
-                ("redirect_uri", "http://localhost:5000/cb"),
-                ("scope", PC_SCOPE),
-            ],
+        .token(
+            "v2",
+            &TokenForm::grant("authorization_code")
+                .set("code", &code)
+                .set("redirect_uri", "http://localhost:5000/cb")
+                .set("scope", PC_SCOPE),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -196,13 +190,9 @@ async fn device_code_sign_ins_follow_sign_ins_use_mfa() {
     emu.control(Method::POST, "/device-codes/approve", json!({}))
         .await;
     let (status, body) = emu
-        .post_form(
-            &emu.token_url("v2"),
-            &[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("client_id", demo::APP_ID),
-                ("device_code", started["device_code"].as_str().unwrap()),
-            ],
+        .token(
+            "v2",
+            &TokenForm::grant(DEVICE_CODE_GRANT).set("device_code", started["device_code"].as_str().unwrap()),
         )
         .await;
     assert_eq!(status, 200, "{body}");

@@ -37,28 +37,23 @@ async fn mpn_profile_and_lookup_by_mpn_id() {
     assert_eq!(body["source"], "PartnerFD");
 }
 
+async fn organization_profile_bytes(emu: &common::Emu, token: &str) -> Vec<u8> {
+    let response = emu.get("/v1/profiles/organization", token).await;
+    response.bytes().await.expect("body").to_vec()
+}
+
 #[tokio::test]
 async fn organization_profile_starts_with_a_bom_unless_switched_off() {
     let emu = start().await;
     let token = emu.partner_center_user_token().await;
-    let bytes = emu
-        .get("/v1/profiles/organization", &token)
-        .await
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = organization_profile_bytes(&emu, &token).await;
     assert_eq!(&bytes[..3], &[0xEF, 0xBB, 0xBF]);
     let body: Value = serde_json::from_slice(&bytes[3..]).unwrap();
     assert_eq!(body["domain"], demo::DOMAIN);
     assert_eq!(body["tenantId"], demo::TENANT_ID);
     assert_eq!(body["companyName"], demo::COMPANY_NAME);
     emu.settings(json!({ "organization_profile_bom": false })).await;
-    let bytes = emu
-        .get("/v1/profiles/organization", &token)
-        .await
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = organization_profile_bytes(&emu, &token).await;
     assert_eq!(bytes[0], b'{');
 }
 

@@ -4,19 +4,15 @@
 
 mod common;
 
-use common::{Emu, GRAPH, start, start_with};
+use common::{Emu, GRAPH, admin_grant, demo_app_path, start, start_with};
 use partnercenter_emulator::{EmulatorConfig, demo};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 const NOT_PRESENT: &str = "does not exist or one of its queried reference-property objects are not present.";
 
-fn app_path() -> String {
-    format!("/v1.0/applications/{}", demo::APP_OBJECT_ID)
-}
-
 async fn key_ids(emu: &Emu, token: &str) -> Vec<String> {
-    let (status, app) = emu.get_json(&app_path(), token).await;
+    let (status, app) = emu.get_json(&demo_app_path(), token).await;
     assert_eq!(status, 200, "{app}");
     app["passwordCredentials"]
         .as_array()
@@ -27,14 +23,7 @@ async fn key_ids(emu: &Emu, token: &str) -> Vec<String> {
 }
 
 async fn add_key(emu: &Emu, token: &str) -> String {
-    let (status, key) = emu
-        .send_json(
-            Method::POST,
-            &format!("{}/addPassword", app_path()),
-            token,
-            json!({}),
-        )
-        .await;
+    let (status, key) = emu.add_password(token, json!({})).await;
     assert_eq!(status, 200, "{key}");
     key["keyId"].as_str().expect("keyId").to_owned()
 }
@@ -83,14 +72,7 @@ async fn a_removed_key_stays_listed_until_replicated_and_state_shows_the_truth()
         key_ids(&emu, &token).await;
     }
 
-    let (status, _) = emu
-        .send_json(
-            Method::POST,
-            &format!("{}/removePassword", app_path()),
-            &token,
-            json!({ "keyId": key_id }),
-        )
-        .await;
+    let (status, _) = emu.remove_password(&token, &key_id).await;
     assert_eq!(status, 204);
     let truth = demo_app(&state(&emu).await);
     assert!(
@@ -113,14 +95,7 @@ async fn a_removed_key_stays_listed_until_replicated_and_state_shows_the_truth()
     assert!(truth.get("removedPasswordCredentials").is_none(), "{truth}");
 
     // A removePassword of a key that is gone on the primary fails at once.
-    let (status, _) = emu
-        .send_json(
-            Method::POST,
-            &format!("{}/removePassword", app_path()),
-            &token,
-            json!({ "keyId": key_id }),
-        )
-        .await;
+    let (status, _) = emu.remove_password(&token, &key_id).await;
     assert_eq!(status, 400);
 }
 
@@ -150,14 +125,7 @@ async fn keys_deleted_out_of_band_replicate_too() {
 async fn a_new_application_answers_404_to_reads_and_writes_until_replicated() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    let (status, app) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/applications",
-            &token,
-            json!({ "displayName": "fresh" }),
-        )
-        .await;
+    let (status, app) = emu.create_application(&token, "fresh").await;
     assert_eq!(status, 201, "{app}");
     let id = app["id"].as_str().unwrap();
     let app_id = app["appId"].as_str().unwrap();
@@ -196,24 +164,10 @@ async fn a_new_application_answers_404_to_reads_and_writes_until_replicated() {
 async fn a_service_principal_for_a_lagging_application_is_refused() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    let (_, app) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/applications",
-            &token,
-            json!({ "displayName": "fresh" }),
-        )
-        .await;
+    let (_, app) = emu.create_application(&token, "fresh").await;
     let app_id = app["appId"].as_str().unwrap();
     for _ in 0..2 {
-        let (status, body) = emu
-            .send_json(
-                Method::POST,
-                "/v1.0/servicePrincipals",
-                &token,
-                json!({ "appId": app_id }),
-            )
-            .await;
+        let (status, body) = emu.create_service_principal(&token, app_id).await;
         assert_eq!(status, 400);
         assert_eq!(
             body["error"]["message"],
@@ -222,27 +176,13 @@ async fn a_service_principal_for_a_lagging_application_is_refused() {
             )
         );
     }
-    let (status, _) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": app_id }),
-        )
-        .await;
+    let (status, _) = emu.create_service_principal(&token, app_id).await;
     assert_eq!(status, 201);
 }
 
 /// Creates the demo app's service principal and lets it replicate; answers its object id.
 async fn replicated_client_principal(emu: &Emu, token: &str) -> String {
-    let (status, sp) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            token,
-            json!({ "appId": demo::APP_ID }),
-        )
-        .await;
+    let (status, sp) = emu.create_service_principal(token, demo::APP_ID).await;
     assert_eq!(status, 201);
     let path = format!("/v1.0/servicePrincipals/{}", sp["id"].as_str().expect("id"));
     assert_eq!(emu.get_json(&path, token).await.0, 404);
@@ -255,38 +195,18 @@ async fn replicated_client_principal(emu: &Emu, token: &str) -> String {
 async fn grants_lag_when_created_updated_and_deleted() {
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
-    let (_, sp) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": demo::APP_ID }),
-        )
-        .await;
-    let client_id = sp["id"].as_str().unwrap().to_owned();
-    let resource_id = emu
-        .service_principal_id(&token, demo::PARTNER_CENTER_APP_ID)
-        .await;
-    let grant = json!({ "clientId": client_id, "consentType": "AllPrincipals", "resourceId": resource_id, "scope": "user_impersonation" });
+    let (client_id, resource_id) = emu.grant_ends(&token, demo::PARTNER_CENTER_APP_ID).await;
+    let grant = admin_grant(&client_id, &resource_id, "user_impersonation");
     // The client principal is two requests behind: the grant naming it is refused twice.
     for _ in 0..2 {
-        let (status, body) = emu
-            .send_json(
-                Method::POST,
-                "/v1.0/oauth2PermissionGrants",
-                &token,
-                grant.clone(),
-            )
-            .await;
+        let (status, body) = emu.create_grant(&token, grant.clone()).await;
         assert_eq!(status, 400);
         assert_eq!(
             body["error"]["message"],
             format!("Resource '{client_id}' {NOT_PRESENT}")
         );
     }
-    let (status, created) = emu
-        .send_json(Method::POST, "/v1.0/oauth2PermissionGrants", &token, grant)
-        .await;
+    let (status, created) = emu.create_grant(&token, grant).await;
     assert_eq!(status, 201);
     let grant_path = format!("/v1.0/oauth2PermissionGrants/{}", created["id"].as_str().unwrap());
     let list = format!("/v1.0/oauth2PermissionGrants?$filter=clientId eq '{client_id}'");
@@ -411,7 +331,7 @@ async fn patched_required_resource_access_and_display_name_show_the_old_values_u
     let (status, _) = emu
         .send_json(
             Method::PATCH,
-            &app_path(),
+            &demo_app_path(),
             &token,
             json!({ "requiredResourceAccess": wanted, "displayName": "renamed" }),
         )
@@ -425,11 +345,11 @@ async fn patched_required_resource_access_and_display_name_show_the_old_values_u
         json!([])
     );
     for _ in 0..2 {
-        let (_, app) = emu.get_json(&app_path(), &token).await;
+        let (_, app) = emu.get_json(&demo_app_path(), &token).await;
         assert_eq!(app["requiredResourceAccess"], json!([]));
         assert_eq!(app["displayName"], demo::APP_DISPLAY_NAME);
     }
-    let (_, app) = emu.get_json(&app_path(), &token).await;
+    let (_, app) = emu.get_json(&demo_app_path(), &token).await;
     assert_eq!(app["requiredResourceAccess"], wanted);
     assert_eq!(app["displayName"], "renamed");
 
@@ -445,15 +365,15 @@ async fn patched_required_resource_access_and_display_name_show_the_old_values_u
         .await;
     assert_eq!(status, 200);
     assert_eq!(
-        emu.get_json(&app_path(), &token).await.1["requiredResourceAccess"],
+        emu.get_json(&demo_app_path(), &token).await.1["requiredResourceAccess"],
         wanted
     );
     assert_eq!(
-        emu.get_json(&app_path(), &token).await.1["requiredResourceAccess"],
+        emu.get_json(&demo_app_path(), &token).await.1["requiredResourceAccess"],
         wanted
     );
     assert_eq!(
-        emu.get_json(&app_path(), &token).await.1["requiredResourceAccess"]
+        emu.get_json(&demo_app_path(), &token).await.1["requiredResourceAccess"]
             .as_array()
             .unwrap()
             .len(),
@@ -467,14 +387,7 @@ async fn the_time_delay_must_pass_too() {
     emu.settings(json!({ "replication_delay_reads": 0, "replication_delay_ms": 5000 }))
         .await;
     let token = emu.app_token(GRAPH).await;
-    let (status, _) = emu
-        .send_json(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            &token,
-            json!({ "appId": demo::APP_ID }),
-        )
-        .await;
+    let (status, _) = emu.create_service_principal(&token, demo::APP_ID).await;
     assert_eq!(status, 201);
     let path = format!("/v1.0/servicePrincipals(appId='{}')", demo::APP_ID);
     for _ in 0..5 {
@@ -544,7 +457,7 @@ async fn a_deleted_application_stays_readable_until_replicated_but_takes_no_writ
     let emu = start().await;
     let token = emu.app_token(GRAPH).await;
     let (status, _) = emu
-        .send_json(Method::DELETE, &app_path(), &token, Value::Null)
+        .send_json(Method::DELETE, &demo_app_path(), &token, Value::Null)
         .await;
     assert_eq!(status, 204);
     let truth = state(&emu).await;
@@ -554,17 +467,10 @@ async fn a_deleted_application_stays_readable_until_replicated_but_takes_no_writ
         "removed"
     );
     // A write goes to the primary, where the application is gone (and it meets no lagging replica).
-    let (status, _) = emu
-        .send_json(
-            Method::POST,
-            &format!("{}/addPassword", app_path()),
-            &token,
-            json!({}),
-        )
-        .await;
+    let (status, _) = emu.add_password(&token, json!({})).await;
     assert_eq!(status, 404);
     let by_app_id = format!("/v1.0/applications(appId='{}')", demo::APP_ID);
     assert_eq!(emu.get_json(&by_app_id, &token).await.0, 200);
-    assert_eq!(emu.get_json(&app_path(), &token).await.0, 200);
-    assert_eq!(emu.get_json(&app_path(), &token).await.0, 404);
+    assert_eq!(emu.get_json(&demo_app_path(), &token).await.0, 200);
+    assert_eq!(emu.get_json(&demo_app_path(), &token).await.0, 404);
 }

@@ -112,8 +112,7 @@ impl Client {
 
     /// The server's time if known, else the local clock.
     pub fn now(&self) -> DateTime<Utc> {
-        self.server_time()
-            .unwrap_or_else(|| self.inner.pipeline.clock().now())
+        self.inner.pipeline.now()
     }
 
     /// The refresh token in use: the configured one, or the latest rotation returned by the token

@@ -12,15 +12,14 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::auth::token::TokenResponse;
+use crate::endpoints::Environment;
 use crate::error::{ApiError, Error, ResponseIds, Service, decode_error};
-use crate::graph::{Application, PasswordCredential, PermissionGrant, ServicePrincipal};
+use crate::graph::{Application, GrantPage, PasswordCredential, PermissionGrant, ServicePrincipal};
 use crate::http::Response;
 use crate::partner_center::{
     Customer, IndirectReseller, MpnProfile, OrganizationProfile, Page, WireCustomer, resolve_link,
 };
 use crate::secret::Secret;
-
-const PARTNER_CENTER_BASE: &str = "https://api.partnercenter.microsoft.com/";
 
 fn ok_response(service: Service, body: &[u8]) -> Response {
     Response {
@@ -38,7 +37,7 @@ where
     T: for<'de> Deserialize<'de>,
 {
     let page: Page<T> = ok_response(Service::PartnerCenter, body).json("a collection page")?;
-    let base = Url::parse(PARTNER_CENTER_BASE).map_err(|e| Error::Config(e.to_string()))?;
+    let base = Environment::Public.endpoints().partner_center;
     let next = match page.links.and_then(|l| l.next).filter(|l| !l.uri.is_empty()) {
         Some(link) => Some(resolve_link(&base, &link.uri)?),
         None => None,
@@ -92,11 +91,6 @@ pub fn service_principal(body: &[u8]) -> Result<ServicePrincipal, Error> {
 
 /// Graph `GET /oauth2PermissionGrants?$filter=…`: the grants (the page shape of `Graph::delegated_grants`).
 pub fn permission_grants(body: &[u8]) -> Result<Vec<PermissionGrant>, Error> {
-    #[derive(Deserialize)]
-    struct GrantPage {
-        #[serde(default)]
-        value: Vec<PermissionGrant>,
-    }
     let page: GrantPage = ok_response(Service::Graph, body).json("a list of permission grants")?;
     Ok(page.value)
 }

@@ -1,6 +1,6 @@
 //! The one table of Microsoft hosts: where requests go per environment, and which audiences tokens name.
 
-use crate::error::Error;
+use crate::error::{Error, Service};
 use std::fmt;
 use std::str::FromStr;
 use url::Url;
@@ -168,6 +168,29 @@ pub(crate) fn join(base: &Url, path: &str) -> Result<Url, Error> {
     }
     base.join(path.trim_start_matches('/'))
         .map_err(|e| Error::Config(format!("building a URL under {base}: {e}")))
+}
+
+/// A next-page link `service` handed back, followed only on the origin of `base`, where the listing
+/// went: the bearer token must not leave it.
+pub(crate) fn next_link_on(
+    service: Service,
+    base: &Url,
+    next: Result<Url, url::ParseError>,
+) -> Result<Url, Error> {
+    let url = next.map_err(|e| Error::Protocol {
+        service,
+        detail: format!("sent a next link that is not a URL: {e}"),
+    })?;
+    if url.origin() != base.origin() {
+        return Err(Error::Protocol {
+            service,
+            detail: format!(
+                "sent a next link to another host ({}); the token goes only to the configured one",
+                url.origin().ascii_serialization()
+            ),
+        });
+    }
+    Ok(url)
 }
 
 #[cfg(test)]

@@ -4,12 +4,13 @@
 use crate::auth::Access;
 use crate::client::Client;
 use crate::context::CallContext;
-use crate::endpoints::join;
+use crate::endpoints::{join, next_link_on};
 use crate::error::{Error, Service};
 use crate::http::{Body, Request, Response};
 use crate::secret::Secret;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
@@ -355,21 +356,49 @@ impl Graph {
         Ok(Request::new(Service::Graph, method, self.url(path)?))
     }
 
+    /// `GET /{set}(appId='{app_id}')` read as `what`; `None` when there is none.
+    async fn by_app_id<T: DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        set: &str,
+        app_id: &str,
+        operation: &str,
+        what: &'static str,
+    ) -> Result<Option<T>, Error> {
+        let path = format!("{set}(appId='{}')", odata_literal(app_id)?);
+        self.get_if_found(ctx, operation, &path, what).await
+    }
+
+    /// `GET {path}` read as `what`; `None` when Graph answers 404 (no such object).
+    async fn get_if_found<T: DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        operation: &str,
+        path: &str,
+        what: &'static str,
+    ) -> Result<Option<T>, Error> {
+        let req = self.request(Method::GET, path)?;
+        match self.send(ctx, operation, req).await {
+            Ok(r) => r.json(what).map(Some),
+            Err(Error::Api(e)) if e.status == 404 => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `GET /applications(appId='{app_id}')`; `None` when there is no such application.
     pub async fn application_by_app_id(
         &self,
         ctx: &CallContext,
         app_id: &str,
     ) -> Result<Option<Application>, Error> {
-        let req = self.request(
-            Method::GET,
-            &format!("applications(appId='{}')", odata_literal(app_id)?),
-        )?;
-        match self.send(ctx, "reading an application", req).await {
-            Ok(r) => r.json("an application").map(Some),
-            Err(Error::Api(e)) if e.status == 404 => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.by_app_id(
+            ctx,
+            "applications",
+            app_id,
+            "reading an application",
+            "an application",
+        )
+        .await
     }
 
     /// `POST /applications/{id}/addPassword`. Not retried when it may have been applied
@@ -473,15 +502,15 @@ impl Graph {
         ctx: &CallContext,
         app_id: &str,
     ) -> Result<Option<ServicePrincipal>, Error> {
-        let req = self.request(
-            Method::GET,
-            &format!("servicePrincipals(appId='{}')", odata_literal(app_id)?),
-        )?;
-        match self.send(ctx, "reading a service principal", req).await {
-            Ok(r) => r.json("a service principal").map(Some),
-            Err(Error::Api(e)) if e.status == 404 => Ok(None),
-            Err(e) => Err(e),
-        }
+        let what = "a service principal";
+        self.by_app_id(
+            ctx,
+            "servicePrincipals",
+            app_id,
+            "reading a service principal",
+            what,
+        )
+        .await
     }
 
     /// `GET /policies/defaultAppManagementPolicy`: the tenant's default app management policy (needs
@@ -502,18 +531,17 @@ impl Graph {
         ctx: &CallContext,
         policy_id: &str,
     ) -> Result<Option<AppManagementPolicy>, Error> {
-        let req = self.request(
-            Method::GET,
-            &format!(
-                "policies/appManagementPolicies/{}",
-                id_segment("policy id", policy_id)?
-            ),
-        )?;
-        match self.send(ctx, "reading an app management policy", req).await {
-            Ok(r) => r.json("an app management policy").map(Some),
-            Err(Error::Api(e)) if e.status == 404 => Ok(None),
-            Err(e) => Err(e),
-        }
+        let path = format!(
+            "policies/appManagementPolicies/{}",
+            id_segment("policy id", policy_id)?
+        );
+        self.get_if_found(
+            ctx,
+            "reading an app management policy",
+            &path,
+            "an app management policy",
+        )
+        .await
     }
 
     /// `POST /servicePrincipals` `{appId}`. Not retried when it may have been applied.
@@ -543,31 +571,16 @@ impl Graph {
         );
         let mut out = Vec::new();
         let mut next = Some(url);
-        let graph_origin = self.client.inner.endpoints.graph.origin();
+        let graph = &self.client.inner.endpoints.graph;
         while let Some(url) = next.take() {
             let req = Request::new(Service::Graph, Method::GET, url);
             let r = self.send(ctx, "listing delegated permission grants", req).await?;
-            #[derive(Deserialize)]
-            struct Page {
-                #[serde(default)]
-                value: Vec<PermissionGrant>,
-                #[serde(rename = "@odata.nextLink", default)]
-                next_link: Option<String>,
-            }
-            let page: Page = r.json("a list of permission grants")?;
+            let page: GrantPage = r.json("a list of permission grants")?;
             out.extend(page.value);
-            if let Some(link) = page.next_link {
-                let u = Url::parse(&link)
-                    .map_err(|e| Error::Config(format!("Graph's next link is not a URL: {e}")))?;
-                // The bearer token goes only to the configured Graph host.
-                if u.origin() != graph_origin {
-                    return Err(Error::Config(format!(
-                        "Graph's next link points to another host: {}",
-                        u.origin().ascii_serialization()
-                    )));
-                }
-                next = Some(u);
-            }
+            next = match page.next_link {
+                Some(link) => Some(next_link_on(Service::Graph, graph, Url::parse(&link))?),
+                None => None,
+            };
         }
         Ok(out)
     }
@@ -621,6 +634,15 @@ impl Graph {
     }
 }
 
+/// A page of `GET /oauth2PermissionGrants`.
+#[derive(Deserialize)]
+pub(crate) struct GrantPage {
+    #[serde(default)]
+    pub(crate) value: Vec<PermissionGrant>,
+    #[serde(rename = "@odata.nextLink", default)]
+    next_link: Option<String>,
+}
+
 /// Graph answers removePassword for an unknown key with 400 and a message naming the key; treat it as
 /// "not found" so removal can be idempotent.
 fn removal_target_missing(e: &crate::error::ApiError) -> bool {
@@ -658,11 +680,7 @@ fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::fixtures::fixture;
 
     #[test]
     fn application_decodes_and_drops_unknown_fields() {

@@ -62,9 +62,11 @@
 //!   end; Partner Center filters on one field, so the most selective filter is sent and the others
 //!   are applied client-side ([`CustomerQuery`]).
 //! - **Errors**: [`Error::Api`] holds an [`ApiError`] decoded from any documented error shape (login
-//!   AADSTS, Graph, three Partner Center shapes), with request and correlation ids and, for common
-//!   login failures, what to do. [`Error::is_not_found`] and [`Error::NotFound`] mark "no such
-//!   object". Bodies may start with a UTF-8 BOM; unknown enum values are kept.
+//!   AADSTS, Graph, three Partner Center shapes), with request and correlation ids and the AADSTS code
+//!   of login failures. [`Error::is_not_found`] and [`Error::NotFound`] mark "no such object";
+//!   [`Error::Protocol`] a service breaking its own protocol (a paging loop, a next link to another
+//!   host). Bodies may start with a UTF-8 BOM; unknown enum values are kept. Errors are facts (codes,
+//!   which credential, what is missing): what to do about them is the caller's to say.
 //! - **Key Vault**: the first request to a vault goes without token and body; its `WWW-Authenticate`
 //!   challenge is verified (the vault host must be under the challenge's resource, except loopback
 //!   `http://` vaults such as the emulator's; the resource must be the environment's
@@ -84,6 +86,8 @@ mod context;
 pub mod decode;
 mod endpoints;
 mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod graph;
 mod http;
 pub mod key_vault;
@@ -100,7 +104,7 @@ pub use client::{Client, ClientOptions};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::CallContext;
 pub use endpoints::{Audiences, Endpoints, Environment, check_endpoint};
-pub use error::{ApiError, Error, LOGIN_COMMAND, LoginError, Service};
+pub use error::{ApiError, Error, LoginError, Service};
 pub use graph::{
     Application, ConsentType, CreatedPassword, Graph, NewGrant, NewPassword, PasswordCredential,
     PermissionGrant, PermissionScope, RequiredResourceAccess, ResourceAccess, ResourceAccessKind,

@@ -5,7 +5,7 @@ use crate::auth::{login_url, token::number_or_string};
 use crate::client::Client;
 use crate::context::{CallContext, Interrupted};
 use crate::endpoints::Environment;
-use crate::error::{Error, LoginError};
+use crate::error::{ApiError, Error, LoginError};
 use crate::http::Body;
 use crate::secret::Secret;
 use base64::Engine as _;
@@ -241,19 +241,6 @@ impl Login {
     {
         let (_tenant, client_id) = self.ids()?;
         let scopes = self.scopes();
-        #[derive(Deserialize)]
-        struct DeviceCode {
-            device_code: Secret,
-            user_code: String,
-            #[serde(alias = "verification_url")]
-            verification_uri: String,
-            #[serde(default, deserialize_with = "number_or_string")]
-            expires_in: Option<u64>,
-            #[serde(default, deserialize_with = "number_or_string")]
-            interval: Option<u64>,
-            #[serde(default)]
-            message: Option<String>,
-        }
         let dc: DeviceCode = self
             .token_request(
                 ctx,
@@ -261,20 +248,18 @@ impl Login {
                 Body::form(&[("client_id", &client_id), ("scope", &scopes)]),
             )
             .await?;
-        let expires_in = Duration::from_secs(dc.expires_in.unwrap_or(900));
-        let prompt = DeviceCodePrompt {
-            message: dc.message.clone().unwrap_or_else(|| {
-                format!(
-                    "To sign in, open {} and enter the code {}.",
-                    dc.verification_uri, dc.user_code
-                )
-            }),
-            user_code: dc.user_code.clone(),
-            verification_uri: dc.verification_uri.clone(),
-            expires_in,
-        };
-        show(&prompt);
-        let ends = tokio::time::Instant::now() + expires_in;
+        show(&dc.prompt());
+        self.poll_device_code(ctx, &client_id, &dc).await
+    }
+
+    /// Polls the token endpoint until the user has signed in, the code expires or the caller stops.
+    async fn poll_device_code(
+        &self,
+        ctx: &CallContext,
+        client_id: &str,
+        dc: &DeviceCode,
+    ) -> Result<Secret, Error> {
+        let ends = tokio::time::Instant::now() + dc.expires_in();
         let poll_ctx = ctx.clone().with_deadline(ends);
         let mut interval = Duration::from_secs(dc.interval.unwrap_or(5).max(1));
         loop {
@@ -287,7 +272,7 @@ impl Login {
                 Err(Interrupted::DeadlineReached) => return Err(LoginError::DeviceCodeExpired.into()),
             }
             let mut form = vec![
-                ("client_id", client_id.as_str()),
+                ("client_id", client_id),
                 ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
                 ("device_code", dc.device_code.expose()),
             ];
@@ -299,21 +284,7 @@ impl Login {
                 .await
             {
                 Ok(r) => return r.refresh_token.ok_or(Error::Login(LoginError::NoRefreshToken)),
-                Err(Error::Api(e)) => match e.code.as_deref() {
-                    Some("authorization_pending") => {}
-                    Some("slow_down") => interval += Duration::from_secs(5),
-                    Some("expired_token" | "code_expired") => {
-                        return Err(LoginError::DeviceCodeExpired.into());
-                    }
-                    Some(code @ ("authorization_declined" | "access_denied")) => {
-                        return Err(LoginError::Denied {
-                            error: code.to_owned(),
-                            description: e.message.clone(),
-                        }
-                        .into());
-                    }
-                    _ => return Err(Error::Api(e)),
-                },
+                Err(Error::Api(e)) => interval += still_pending(e)?,
                 Err(e) => return Err(e),
             }
         }
@@ -330,6 +301,57 @@ impl Login {
             .auth
             .token_request(&inner.pipeline, ctx, endpoint, body)
             .await
+    }
+}
+
+/// The device code endpoint's answer (v2; v1's `verification_url` and string numbers accepted).
+#[derive(Deserialize)]
+struct DeviceCode {
+    device_code: Secret,
+    user_code: String,
+    #[serde(alias = "verification_url")]
+    verification_uri: String,
+    #[serde(default, deserialize_with = "number_or_string")]
+    expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "number_or_string")]
+    interval: Option<u64>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl DeviceCode {
+    fn expires_in(&self) -> Duration {
+        Duration::from_secs(self.expires_in.unwrap_or(900))
+    }
+
+    fn prompt(&self) -> DeviceCodePrompt {
+        DeviceCodePrompt {
+            message: self.message.clone().unwrap_or_else(|| {
+                format!(
+                    "To sign in, open {} and enter the code {}.",
+                    self.verification_uri, self.user_code
+                )
+            }),
+            user_code: self.user_code.clone(),
+            verification_uri: self.verification_uri.clone(),
+            expires_in: self.expires_in(),
+        }
+    }
+}
+
+/// A refused device code redemption that means "not yet": how much longer to wait between polls
+/// (`authorization_pending`: no longer; `slow_down`: 5 s more). Anything else ends the sign-in.
+fn still_pending(e: Box<ApiError>) -> Result<Duration, Error> {
+    match e.code.as_deref() {
+        Some("authorization_pending") => Ok(Duration::ZERO),
+        Some("slow_down") => Ok(Duration::from_secs(5)),
+        Some("expired_token" | "code_expired") => Err(LoginError::DeviceCodeExpired.into()),
+        Some(code @ ("authorization_declined" | "access_denied")) => Err(LoginError::Denied {
+            error: code.to_owned(),
+            description: e.message.clone(),
+        }
+        .into()),
+        _ => Err(Error::Api(e)),
     }
 }
 

@@ -3,10 +3,10 @@
 use crate::auth::Access;
 use crate::client::Client;
 use crate::context::CallContext;
-use crate::endpoints::join;
+use crate::endpoints::{join, next_link_on};
 use crate::error::{Error, Service};
 use crate::http::{Request, Response};
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -335,8 +335,15 @@ impl PartnerCenter {
             };
             starts(&c.domain, &query.domain_prefix) && starts(&c.company_name, &query.company_name_prefix)
         };
-        let pager = Pager::<WireCustomer>::new(self.clone(), ctx.clone(), first, access, "listing customers");
-        futures::StreamExt::filter_map(pager.into_stream(), move |r| {
+        let customers = match first {
+            Ok(first) => {
+                Pager::<WireCustomer>::new(self.clone(), ctx.clone(), first, access, "listing customers")
+                    .into_stream()
+                    .left_stream()
+            }
+            Err(e) => futures::stream::once(std::future::ready(Err(e))).right_stream(),
+        };
+        customers.filter_map(move |r| {
             let out = match r {
                 Ok(w) => {
                     let c = Customer::from(w);
@@ -357,7 +364,7 @@ impl PartnerCenter {
         let pager = Pager::<IndirectReseller>::new(
             self.clone(),
             ctx.clone(),
-            Ok(url),
+            url,
             Access::AppUserOnly,
             "listing indirect resellers",
         );
@@ -409,8 +416,9 @@ struct NextPage {
 struct Pager<T> {
     pc: PartnerCenter,
     ctx: CallContext,
-    next: Option<Result<NextPage, Error>>,
-    first: Option<Url>,
+    next: Option<NextPage>,
+    /// The first page's URL, which a bare `continuationToken` continues.
+    first: Url,
     access: Access,
     operation: &'static str,
     buffer: VecDeque<T>,
@@ -418,23 +426,16 @@ struct Pager<T> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> Pager<T> {
-    fn new(
-        pc: PartnerCenter,
-        ctx: CallContext,
-        first: Result<Url, Error>,
-        access: Access,
-        operation: &'static str,
-    ) -> Self {
-        let first_url = first.as_ref().ok().cloned();
+    fn new(pc: PartnerCenter, ctx: CallContext, first: Url, access: Access, operation: &'static str) -> Self {
         Self {
             pc,
             ctx,
-            next: Some(first.map(|url| NextPage {
-                url,
+            next: Some(NextPage {
+                url: first.clone(),
                 headers: Vec::new(),
                 continued: false,
-            })),
-            first: first_url,
+            }),
+            first,
             access,
             operation,
             buffer: VecDeque::new(),
@@ -457,12 +458,12 @@ impl<T: DeserializeOwned + Send + 'static> Pager<T> {
         })
     }
 
-    async fn fetch(&mut self, next: Result<NextPage, Error>) -> Result<(), Error> {
+    async fn fetch(&mut self, next: NextPage) -> Result<(), Error> {
         let NextPage {
             url,
             headers,
             continued,
-        } = next?;
+        } = next;
         // Only a request that carried a continuation token can be past the end: there, Microsoft's own
         // tool reads 400 + code 2000 as "no more records". On the first page the same answer is a refused
         // request (a bad filter or size), never an empty or short list.
@@ -483,11 +484,7 @@ impl<T: DeserializeOwned + Send + 'static> Pager<T> {
         Ok(())
     }
 
-    fn next_request(
-        &mut self,
-        link: Option<Link>,
-        token: Option<String>,
-    ) -> Result<Option<Result<NextPage, Error>>, Error> {
+    fn next_request(&mut self, link: Option<Link>, token: Option<String>) -> Result<Option<NextPage>, Error> {
         let base = &self.pc.client.inner.endpoints.partner_center;
         let (url, token) = match (
             link.filter(|l| !l.uri.is_empty()),
@@ -504,10 +501,7 @@ impl<T: DeserializeOwned + Send + 'static> Pager<T> {
                 (url, token)
             }
             (None, Some(token)) => {
-                let mut url = self
-                    .first
-                    .clone()
-                    .ok_or_else(|| Error::Config("paging without a first URL".into()))?;
+                let mut url = self.first.clone();
                 url.query_pairs_mut().append_pair("seekOperation", "next");
                 (url, Some(token))
             }
@@ -515,20 +509,23 @@ impl<T: DeserializeOwned + Send + 'static> Pager<T> {
         };
         // A service that hands back the same token would page forever.
         if token.is_some() && token == self.last_token {
-            return Err(Error::Config(format!(
-                "{}: Partner Center returned the same continuation token twice",
-                self.operation
-            )));
+            return Err(Error::Protocol {
+                service: Service::PartnerCenter,
+                detail: format!(
+                    "returned the same continuation token twice while {}",
+                    self.operation
+                ),
+            });
         }
         self.last_token.clone_from(&token);
         let headers = token
             .map(|t| vec![("MS-ContinuationToken", t)])
             .unwrap_or_default();
-        Ok(Some(Ok(NextPage {
+        Ok(Some(NextPage {
             url,
             headers,
             continued: true,
-        })))
+        }))
     }
 }
 
@@ -536,15 +533,7 @@ impl<T: DeserializeOwned + Send + 'static> Pager<T> {
 /// (documented links omit it), or absolute on the configured host only (the token must not leave it).
 pub(crate) fn resolve_link(base: &Url, uri: &str) -> Result<Url, Error> {
     if uri.starts_with("http://") || uri.starts_with("https://") {
-        let u = Url::parse(uri)
-            .map_err(|e| Error::Config(format!("Partner Center's next link is not a URL: {e}")))?;
-        if u.origin() != base.origin() {
-            return Err(Error::Config(format!(
-                "Partner Center's next link points to another host: {}",
-                u.origin().ascii_serialization()
-            )));
-        }
-        return Ok(u);
+        return next_link_on(Service::PartnerCenter, base, Url::parse(uri));
     }
     let rel = uri.trim_start_matches('/');
     let rel = if rel.starts_with("v1/") {
@@ -570,11 +559,7 @@ fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::fixtures::fixture;
 
     #[test]
     fn profiles_decode_with_bom_and_numeric_ids() {

@@ -9,8 +9,7 @@ use partnercenter_microsoft::{
 
 #[tokio::test]
 async fn passwords_added_and_removed() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on("POST", "/v1.0/applications/obj-1/addPassword", vec![Canned::json(200, serde_json::json!({
         "customKeyIdentifier":null,"displayName":"terraform","endDateTime":"2028-11-22T06:00:00Z","hint":"Q~x",
         "keyId":"k-1","secretText":"Q~x-very-secret","startDateTime":"2026-11-22T06:00:00Z"}))]);
@@ -63,8 +62,7 @@ async fn passwords_added_and_removed() {
 
 #[tokio::test]
 async fn required_resource_access_is_patched_whole() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on("PATCH", "/v1.0/applications/obj-1", vec![Canned::raw(204, "")]);
     let rra = vec![RequiredResourceAccess {
         resource_app_id: "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd".into(),
@@ -88,8 +86,7 @@ async fn required_resource_access_is_patched_whole() {
 
 #[tokio::test]
 async fn service_principals_found_missing_and_created() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     let pc_sp = "/v1.0/servicePrincipals(appId='fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd')";
     f.on(
         "GET",
@@ -134,8 +131,7 @@ async fn service_principals_found_missing_and_created() {
 
 #[tokio::test]
 async fn grants_listed_across_pages_created_updated_deleted() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     let next = format!("{}v1.0/oauth2PermissionGrants?$skiptoken=p2", f.base);
     f.on("GET", "/v1.0/oauth2PermissionGrants", vec![
         Canned::json(200, serde_json::json!({"value":[{"id":"g1","clientId":"sp","consentType":"AllPrincipals","principalId":null,"resourceId":"r1","scope":"User.Read"}],"@odata.nextLink":next})),

@@ -6,83 +6,80 @@
 
 mod common;
 
+use common::emulator::{Emu, demo_app_only};
+use common::key_vault::{VAULT_PATH, challenge_401, fixture_vault};
 use common::{Canned, Fixture, secret_only};
-use partnercenter_emulator::{EmulatorConfig, RunningEmulator, demo};
+use partnercenter_emulator::{FaultSpec, demo};
 use partnercenter_microsoft::{
-    CallContext, Client, ClientOptions, Credentials, Endpoints, Environment, Error, KeyVault,
-    KeyVaultErrorKind, RetryPolicy, Secret, SecretAttributes, SecretId, SecretOperation, VaultUri,
-    VersionStatus,
+    CallContext, Error, KeyVault, KeyVaultErrorKind, Secret, SecretAttributes, SecretBundle, SecretId,
+    SecretOperation, VaultUri, VersionStatus,
 };
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use url::Url;
 
 const VALUE: &str = "kv~Key.Value-0123456789abcdefghijklmnop";
 
-struct Emu {
-    _running: RunningEmulator,
-    base: Url,
-    http: reqwest::Client,
+/// Creates vault `name` through the control API.
+async fn vault(emu: &Emu, name: &str) -> VaultUri {
+    let made = emu
+        .control(reqwest::Method::POST, "/vaults", Some(json!({ "name": name })))
+        .await;
+    VaultUri::parse(made["vault_uri"].as_str().expect("vault_uri")).expect("vault uri")
 }
 
-impl Emu {
-    async fn start() -> Self {
-        let running = partnercenter_emulator::spawn(EmulatorConfig::default())
-            .await
-            .expect("emulator starts");
-        let base = Url::parse(&running.base_url()).expect("url");
-        Self {
-            _running: running,
-            base,
-            http: reqwest::Client::new(),
-        }
-    }
+/// The vault's dump: versions, switches, its request log.
+async fn vault_dump(emu: &Emu, name: &str) -> Value {
+    emu.control(reqwest::Method::GET, &format!("/vaults/{name}"), None)
+        .await
+}
 
-    fn client(&self) -> Client {
-        let credentials = Credentials {
-            tenant_id: demo::TENANT_ID.into(),
-            client_id: demo::APP_ID.into(),
-            client_secret: Some(Secret::new(demo::CLIENT_SECRET)),
-            ..Credentials::default()
-        };
-        let mut o = ClientOptions::new(Environment::Public, credentials);
-        o.endpoints = Endpoints {
-            login: self.base.clone(),
-            graph: self.base.clone(),
-            partner_center: self.base.clone(),
-        };
-        o.retry = RetryPolicy {
-            base_delay: Duration::from_millis(20),
-            ..RetryPolicy::default()
-        };
-        Client::new(o).expect("client")
-    }
+/// An emulator with vault `kv1` and an app-only Key Vault client.
+async fn kv1() -> (Emu, VaultUri, KeyVault) {
+    let emu = Emu::start().await;
+    let vault = vault(&emu, "kv1").await;
+    let kv = emu.client(demo_app_only()).key_vault();
+    (emu, vault, kv)
+}
 
-    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .request(method, self.base.join(&format!("_emulator{path}")).expect("url"))
-            .json(&body)
-            .send()
-            .await
-            .expect("control call");
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        resp.json().await.unwrap_or(Value::Null)
-    }
+/// Writes [`VALUE`] to `app-key` with no attributes.
+async fn write_value(kv: &KeyVault, vault: &VaultUri, ctx: &CallContext) -> Result<SecretBundle, Error> {
+    kv.set_secret(
+        ctx,
+        vault,
+        "app-key",
+        &Secret::new(VALUE),
+        &SecretAttributes::default(),
+    )
+    .await
+}
 
-    async fn vault(&self, name: &str) -> VaultUri {
-        let made = self
-            .control(reqwest::Method::POST, "/vaults", json!({ "name": name }))
-            .await;
-        VaultUri::parse(made["vault_uri"].as_str().expect("vault_uri")).expect("vault uri")
-    }
+/// Changes `kv1`'s switches through the control API.
+async fn switch_kv1(emu: &Emu, switches: Value) {
+    emu.control(reqwest::Method::POST, "/vaults/kv1/switches", Some(switches))
+        .await;
+}
 
-    async fn dump(&self, name: &str) -> Value {
-        self.control(reqwest::Method::GET, &format!("/vaults/{name}"), Value::Null)
-            .await
-    }
+/// The latest version of `app-key`, which must be readable.
+async fn latest(kv: &KeyVault, vault: &VaultUri) -> Option<SecretId> {
+    kv.latest_version(&ctx(), vault, "app-key").await.expect("latest")
+}
+
+/// The next request on `route` is applied, and its connection closed without an answer.
+async fn drop_the_answer_once(emu: &Emu, route: &str) {
+    emu.fault(FaultSpec::on(route).drop_after_apply().times(1)).await;
+}
+
+/// The latest version of `app-key` in the scripted vault, read by a new client.
+async fn latest_on(f: &Fixture) -> Result<Option<SecretId>, Error> {
+    let kv = f.client(secret_only()).key_vault();
+    kv.latest_version(&ctx(), &fixture_vault(f), "app-key").await
+}
+
+/// What the vault's refusal means, if the error is one.
+fn refusal(err: &Error) -> Option<KeyVaultErrorKind> {
+    err.key_vault().map(|e| e.kind)
 }
 
 fn ctx() -> CallContext {
@@ -118,9 +115,7 @@ fn key_attributes() -> SecretAttributes {
 
 #[tokio::test]
 async fn versions_are_written_read_listed_and_disabled() {
-    let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
+    let (emu, vault, kv) = kv1().await;
     assert_eq!(
         kv.latest_version(&ctx(), &vault, "app-key").await.expect("read"),
         None
@@ -152,13 +147,8 @@ async fn versions_are_written_read_listed_and_disabled() {
     assert_eq!(kv.get_secret(&ctx(), &id).await.expect("read"), written);
     let (_, value) = kv.get_secret_value(&ctx(), &id).await.expect("value");
     assert_eq!(value.expose(), VALUE);
-    assert_eq!(
-        kv.latest_version(&ctx(), &vault, "app-key")
-            .await
-            .expect("latest"),
-        Some(id.clone())
-    );
-    let dump = emu.dump("kv1").await;
+    assert_eq!(latest(&kv, &vault).await, Some(id.clone()));
+    let dump = vault_dump(&emu, "kv1").await;
     assert_eq!(
         dump["secrets"][0]["versions"][0]["value_sha256"],
         sha256(VALUE),
@@ -176,12 +166,7 @@ async fn versions_are_written_read_listed_and_disabled() {
         )
         .await
         .expect("second version");
-    assert_eq!(
-        kv.latest_version(&ctx(), &vault, "app-key")
-            .await
-            .expect("latest"),
-        Some(next.id.clone())
-    );
+    assert_eq!(latest(&kv, &vault).await, Some(next.id.clone()));
     let disabled = kv
         .update_secret_attributes(&ctx(), &id, false)
         .await
@@ -197,11 +182,8 @@ async fn versions_are_written_read_listed_and_disabled() {
         other => panic!("{other:?}"),
     }
     let err = kv.get_secret(&ctx(), &id).await.expect_err("disabled");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::SecretDisabled)
-    );
-    let dump = emu.dump("kv1").await;
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::SecretDisabled), "{err}");
+    let dump = vault_dump(&emu, "kv1").await;
     assert_eq!(
         dump["secrets"][0]["versions"][0]["value_sha256"],
         sha256(VALUE),
@@ -212,12 +194,7 @@ async fn versions_are_written_read_listed_and_disabled() {
     kv.update_secret_attributes(&ctx(), &next.id, false)
         .await
         .expect("disabled");
-    assert_eq!(
-        kv.latest_version(&ctx(), &vault, "app-key")
-            .await
-            .expect("latest"),
-        Some(next.id.clone())
-    );
+    assert_eq!(latest(&kv, &vault).await, Some(next.id.clone()));
 
     let missing = SecretId {
         version: "0123456789abcdef0123456789abcdef".into(),
@@ -229,17 +206,12 @@ async fn versions_are_written_read_listed_and_disabled() {
     );
     let err = kv.get_secret(&ctx(), &missing).await.expect_err("missing");
     assert!(err.is_not_found(), "{err}");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::SecretNotFound)
-    );
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::SecretNotFound), "{err}");
 }
 
 #[tokio::test]
 async fn all_version_pages_are_followed() {
-    let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
+    let (emu, vault, kv) = kv1().await;
     let mut written = Vec::new();
     for i in 0..30 {
         let b = kv
@@ -262,7 +234,7 @@ async fn all_version_pages_are_followed() {
         .map(|b| b.id)
         .collect();
     assert_eq!(listed, written);
-    let pages: Vec<Value> = emu.dump("kv1").await["requests"]
+    let pages: Vec<Value> = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .iter()
@@ -280,28 +252,10 @@ async fn all_version_pages_are_followed() {
 
 #[tokio::test]
 async fn the_first_request_to_a_vault_is_the_body_less_challenge() {
-    let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
-    kv.set_secret(
-        &ctx(),
-        &vault,
-        "app-key",
-        &Secret::new(VALUE),
-        &SecretAttributes::default(),
-    )
-    .await
-    .expect("written");
-    kv.set_secret(
-        &ctx(),
-        &vault,
-        "app-key",
-        &Secret::new(VALUE),
-        &SecretAttributes::default(),
-    )
-    .await
-    .expect("written again");
-    let log = emu.dump("kv1").await["requests"]
+    let (emu, vault, kv) = kv1().await;
+    write_value(&kv, &vault, &ctx()).await.expect("written");
+    write_value(&kv, &vault, &ctx()).await.expect("written again");
+    let log = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .clone();
@@ -321,12 +275,12 @@ async fn the_first_request_to_a_vault_is_the_body_less_challenge() {
     assert!(seen[1].0 && seen[1].1 > 0 && seen[1].2 == 200);
     assert!(seen[2].0 && seen[2].2 == 200, "the scope is cached per vault");
     // A new KeyVault learns again.
-    emu.client()
+    emu.client(demo_app_only())
         .key_vault()
         .latest_version(&ctx(), &vault, "app-key")
         .await
         .expect("read");
-    let log = emu.dump("kv1").await["requests"]
+    let log = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .clone();
@@ -336,19 +290,14 @@ async fn the_first_request_to_a_vault_is_the_body_less_challenge() {
 #[tokio::test]
 async fn refusals_come_back_as_typed_facts() {
     let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = KeyVault::new(&emu.client());
+    let vault = vault(&emu, "kv1").await;
+    let kv = KeyVault::new(&emu.client(demo_app_only()));
     let value = Secret::new(VALUE);
     kv.set_secret(&ctx(), &vault, "app-key", &value, &SecretAttributes::default())
         .await
         .expect("written");
 
-    emu.control(
-        reqwest::Method::POST,
-        "/vaults/kv1/switches",
-        json!({"denied_permissions": ["set"]}),
-    )
-    .await;
+    switch_kv1(&emu, json!({"denied_permissions": ["set"]})).await;
     let err = kv
         .set_secret(&ctx(), &vault, "app-key", &value, &SecretAttributes::default())
         .await
@@ -382,48 +331,27 @@ async fn refusals_come_back_as_typed_facts() {
         "one line: {shown}"
     );
 
-    emu.control(
-        reqwest::Method::POST,
-        "/vaults/kv1/switches",
-        json!({"permission_model": "access_policy"}),
-    )
-    .await;
+    switch_kv1(&emu, json!({"permission_model": "access_policy"})).await;
     let err = kv
         .set_secret(&ctx(), &vault, "app-key", &value, &SecretAttributes::default())
         .await
         .expect_err("policy");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::ForbiddenByPolicy)
-    );
-    emu.control(
-        reqwest::Method::POST,
-        "/vaults/kv1/switches",
-        json!({"denied_permissions": [], "firewall": true}),
-    )
-    .await;
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::ForbiddenByPolicy), "{err}");
+    switch_kv1(&emu, json!({"denied_permissions": [], "firewall": true})).await;
     let err = kv
         .latest_version(&ctx(), &vault, "app-key")
         .await
         .expect_err("firewall");
     assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::ForbiddenByFirewall)
+        refusal(&err),
+        Some(KeyVaultErrorKind::ForbiddenByFirewall),
+        "{err}"
     );
-    emu.control(
-        reqwest::Method::POST,
-        "/vaults/kv1/switches",
-        json!({"firewall": false}),
-    )
-    .await;
+    switch_kv1(&emu, json!({"firewall": false})).await;
 
     // Soft-deleted by someone else: 409, then recover and write.
-    emu.control(
-        reqwest::Method::DELETE,
-        "/vaults/kv1/secrets/app-key",
-        Value::Null,
-    )
-    .await;
+    emu.control(reqwest::Method::DELETE, "/vaults/kv1/secrets/app-key", None)
+        .await;
     assert_eq!(
         kv.latest_version(&ctx(), &vault, "app-key").await.expect("read"),
         None
@@ -481,32 +409,20 @@ async fn refusals_come_back_as_typed_facts() {
 
 #[tokio::test]
 async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
-    let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
+    let (emu, vault, kv) = kv1().await;
     // Learn the challenge first, so the fault meets the write itself.
     kv.latest_version(&ctx(), &vault, "app-key").await.expect("read");
-    emu.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"route": "PUT /_vaults/kv1/secrets/*", "status": 429, "count": 1}),
-    )
-    .await;
+    emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").status(429).times(1))
+        .await;
     let started = std::time::Instant::now();
-    kv.set_secret(
-        &ctx(),
-        &vault,
-        "app-key",
-        &Secret::new(VALUE),
-        &SecretAttributes::default(),
-    )
-    .await
-    .expect("written after one 429");
+    write_value(&kv, &vault, &ctx())
+        .await
+        .expect("written after one 429");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "waited the first backoff step"
     );
-    let statuses: Vec<u64> = emu.dump("kv1").await["requests"]
+    let statuses: Vec<u64> = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .iter()
@@ -518,7 +434,7 @@ async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
         vec![200],
         "the fault answered before the vault saw the first PUT"
     );
-    let log = emu.control(reqwest::Method::GET, "/requests", Value::Null).await;
+    let log = emu.control(reqwest::Method::GET, "/requests", None).await;
     let puts: Vec<u64> = log
         .as_array()
         .expect("log")
@@ -529,12 +445,8 @@ async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
     assert_eq!(puts, vec![429, 200]);
 
     // Throttled for longer than the deadline: the timeout carries the 429 as a fact.
-    emu.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"route": "PUT /_vaults/kv1/secrets/*", "status": 429}),
-    )
-    .await;
+    emu.fault(FaultSpec::on("PUT /_vaults/kv1/secrets/*").status(429))
+        .await;
     let short = CallContext::default().with_timeout(Duration::from_millis(2500));
     let err = kv
         .set_secret(
@@ -547,32 +459,22 @@ async fn throttling_waits_as_key_vault_prescribes_within_the_deadline() {
         .await
         .expect_err("throttled");
     assert!(err.is_timeout(), "{err}");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::Throttled)
-    );
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::Throttled), "{err}");
     assert!(!err.is_ambiguous(), "a 429 was not applied");
 }
 
 #[tokio::test]
 async fn a_write_whose_answer_was_lost_is_ambiguous_and_can_be_looked_up() {
-    let emu = Emu::start().await;
-    let vault = emu.vault("kv1").await;
-    let kv = emu.client().key_vault();
+    let (emu, vault, kv) = kv1().await;
     kv.latest_version(&ctx(), &vault, "app-key").await.expect("read");
-    emu.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"route": "PUT /_vaults/kv1/secrets/*", "drop_connection_after_apply": true, "count": 1}),
-    )
-    .await;
+    drop_the_answer_once(&emu, "PUT /_vaults/kv1/secrets/*").await;
     let err = kv
         .set_secret(&ctx(), &vault, "app-key", &Secret::new(VALUE), &key_attributes())
         .await
         .expect_err("dropped");
     assert!(err.is_ambiguous(), "{err}");
     assert!(!format!("{err} {err:?}").contains(VALUE));
-    let puts = emu.dump("kv1").await["requests"]
+    let puts = vault_dump(&emu, "kv1").await["requests"]
         .as_array()
         .expect("requests")
         .iter()
@@ -588,12 +490,7 @@ async fn a_write_whose_answer_was_lost_is_ambiguous_and_can_be_looked_up() {
     assert_eq!(latest.tags, key_attributes().tags);
 
     // A PATCH is idempotent: retried after a dropped answer.
-    emu.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"route": "PATCH /_vaults/kv1/secrets/**", "drop_connection_after_apply": true, "count": 1}),
-    )
-    .await;
+    drop_the_answer_once(&emu, "PATCH /_vaults/kv1/secrets/**").await;
     let b = kv
         .update_secret_attributes(&ctx(), &latest.id, false)
         .await
@@ -634,16 +531,6 @@ async fn bad_input_is_refused_before_any_request() {
 // ---------------------------------------------------------------------------------------------
 // Against a scripted server: the challenge as sent, and what is refused.
 
-const VAULT_PATH: &str = "/kv/secrets/app-key";
-
-fn challenge_401(params: &str) -> Canned {
-    Canned::json(
-        401,
-        json!({"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token."}}),
-    )
-    .header("WWW-Authenticate", &format!("Bearer {params}"))
-}
-
 fn bundle(version: &str) -> Canned {
     Canned::json(
         200,
@@ -653,14 +540,9 @@ fn bundle(version: &str) -> Canned {
     .header("x-ms-request-id", "kv-request-1")
 }
 
-fn fixture_vault(f: &Fixture) -> VaultUri {
-    VaultUri::parse(f.base.join("kv").expect("url").as_str()).expect("vault")
-}
-
 #[tokio::test]
 async fn the_challenge_is_sent_without_body_and_the_token_asked_for_its_scope() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on(
         "PUT",
         VAULT_PATH,
@@ -719,15 +601,9 @@ async fn challenges_that_do_not_verify_get_no_token() {
         ),
         (r#"realm="x""#, "neither a scope nor a resource"),
     ] {
-        let f = Fixture::start().await;
-        f.token_endpoint(3600);
+        let f = Fixture::with_tokens().await;
         f.on("GET", &format!("{VAULT_PATH}/"), vec![challenge_401(params)]);
-        let err = f
-            .client(secret_only())
-            .key_vault()
-            .latest_version(&ctx(), &fixture_vault(&f), "app-key")
-            .await
-            .expect_err("refused");
+        let err = latest_on(&f).await.expect_err("refused");
         let e = err.key_vault().expect("refusal");
         assert_eq!(e.kind, KeyVaultErrorKind::ChallengeRefused, "{params}");
         assert!(e.detail.as_deref().unwrap_or_default().contains(why), "{err}");
@@ -747,16 +623,8 @@ async fn challenges_that_do_not_verify_get_no_token() {
             json!({"error":{"code":"Unauthorized","message":"no"}}),
         )],
     );
-    let err = f
-        .client(secret_only())
-        .key_vault()
-        .latest_version(&ctx(), &fixture_vault(&f), "app-key")
-        .await
-        .expect_err("refused");
-    assert_eq!(
-        err.key_vault().map(|e| e.kind),
-        Some(KeyVaultErrorKind::ChallengeRefused)
-    );
+    let err = latest_on(&f).await.expect_err("refused");
+    assert_eq!(refusal(&err), Some(KeyVaultErrorKind::ChallengeRefused), "{err}");
 }
 
 #[tokio::test]
@@ -770,8 +638,7 @@ async fn a_refused_token_is_replaced_once_then_the_401_stands() {
         Canned::json(401, json!({"error":{"code":"Unauthorized","message":"AKV10032: Invalid issuer."}}))
             .header("WWW-Authenticate", r#"Bearer authorization="https://login.example/other-tenant", resource="https://vault.azure.net""#)
     };
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on(
         "GET",
         &format!("{VAULT_PATH}/"),
@@ -787,15 +654,9 @@ async fn a_refused_token_is_replaced_once_then_the_401_stands() {
         2
     );
 
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on("GET", &format!("{VAULT_PATH}/"), vec![challenge(), refused()]);
-    let err = f
-        .client(secret_only())
-        .key_vault()
-        .latest_version(&ctx(), &fixture_vault(&f), "app-key")
-        .await
-        .expect_err("refused twice");
+    let err = latest_on(&f).await.expect_err("refused twice");
     let e = err.key_vault().expect("refusal");
     assert_eq!(e.kind, KeyVaultErrorKind::Unauthorized);
     let detail = e.detail.as_deref().unwrap_or_default();

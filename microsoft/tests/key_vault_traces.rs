@@ -4,23 +4,14 @@
 
 mod common;
 
-use common::{Canned, Fixture, secret_only};
-use partnercenter_microsoft::{KeyVaultErrorKind, Secret, SecretAttributes, VaultUri};
+use common::key_vault::{VAULT_PATH, challenge_401, fixture_vault};
+use common::traces::Traces;
+use common::{Canned, secret_only};
+use partnercenter_microsoft::{KeyVaultErrorKind, Secret, SecretAttributes};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 const VALUE: &str = "kv~Key.Value-0123456789abcdefghijklmnop";
-const VAULT_PATH: &str = "/kv/secrets/app-key";
-
-fn challenge_401(params: &str) -> Canned {
-    Canned::json(
-        401,
-        json!({"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token."}}),
-    )
-    .header("WWW-Authenticate", &format!("Bearer {params}"))
-}
 
 fn bundle(version: &str) -> Canned {
     Canned::json(
@@ -29,10 +20,6 @@ fn bundle(version: &str) -> Canned {
                "tags": {"application-id": "0d4e3a1b-7c2f-4e8a-9b5d-3f6a1c8e2b47"},
                "attributes": {"enabled": true, "created": 1_800_000_000, "updated": 1_800_000_000}}),
     )
-}
-
-fn fixture_vault(f: &Fixture) -> VaultUri {
-    VaultUri::parse(f.base.join("kv").expect("url").as_str()).expect("vault")
 }
 
 fn key_attributes() -> SecretAttributes {
@@ -45,32 +32,10 @@ fn key_attributes() -> SecretAttributes {
     }
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_value_never_reaches_traces_errors_or_debug_output() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let (traces, _guard) = Traces::capture();
+    let f = common::Fixture::with_tokens().await;
     let challenge =
         challenge_401(r#"authorization="https://login.example/t", resource="https://vault.azure.net""#);
     let version = "0123456789abcdef0123456789abcdef";
@@ -112,7 +77,7 @@ async fn the_value_never_reaches_traces_errors_or_debug_output() {
         Some(KeyVaultErrorKind::ForbiddenByPolicy)
     );
 
-    let logs = String::from_utf8(buffer.0.lock().expect("lock").clone()).expect("utf8");
+    let logs = traces.text();
     assert!(
         logs.contains("request body") && logs.contains("response body"),
         "{logs}"

@@ -2,34 +2,13 @@
 
 mod common;
 
+use common::traces::Traces;
 use common::*;
 use partnercenter_microsoft::NewPassword;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn trace_output_holds_no_secret() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (traces, _guard) = Traces::capture();
 
     let f = Fixture::start().await;
     f.on("POST", &format!("/{TENANT}/oauth2/v2.0/token"), vec![
@@ -78,7 +57,7 @@ async fn trace_output_holds_no_secret() {
         client.current_refresh_token()
     );
 
-    let logs = String::from_utf8(buffer.0.lock().expect("lock").clone()).expect("utf8");
+    let logs = traces.text();
     assert!(logs.contains("response body"), "bodies are traced: {logs}");
     assert!(logs.contains("request body"), "bodies are traced: {logs}");
     for secret in [

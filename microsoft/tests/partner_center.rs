@@ -8,6 +8,21 @@ use partnercenter_microsoft::{Customer, CustomerQuery, Error, RelationshipToPart
 
 const CUSTOMERS: &str = "/v1/customers";
 
+/// The customer listing, against a server whose one answer is `page`: an error, `why`.
+async fn listing_error(page: Canned, why: &str) -> Error {
+    let f = Fixture::with_tokens().await;
+    f.on("GET", CUSTOMERS, vec![page]);
+    collect(&f, CustomerQuery::default()).await.expect_err(why)
+}
+
+/// Every customer, `size` per page.
+fn pages_of(size: u32) -> CustomerQuery {
+    CustomerQuery {
+        page_size: Some(size),
+        ..Default::default()
+    }
+}
+
 fn customer(n: u32, company: &str, domain: &str) -> serde_json::Value {
     serde_json::json!({
         "id": format!("c{n}"),
@@ -28,22 +43,13 @@ async fn collect(f: &Fixture, q: CustomerQuery) -> Result<Vec<Customer>, Error> 
 
 #[tokio::test]
 async fn pages_follow_a_top_level_continuation_token_to_the_end() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on("GET", CUSTOMERS, vec![
         Canned::json(200, serde_json::json!({"totalCount":2,"items":[customer(1,"A","a.com"), customer(2,"B","b.com")],"continuationToken":"tok-1"})),
         Canned::json(200, serde_json::json!({"totalCount":2,"items":[customer(3,"C","c.com"), customer(4,"D","d.com")],"continuationToken":"tok-2"})),
         Canned::json(200, serde_json::json!({"totalCount":1,"items":[customer(5,"E","e.com")]})),
     ]);
-    let all = collect(
-        &f,
-        CustomerQuery {
-            page_size: Some(2),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("ok");
+    let all = collect(&f, pages_of(2)).await.expect("ok");
     assert_eq!(
         all.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
         ["c1", "c2", "c3", "c4", "c5"]
@@ -65,23 +71,14 @@ async fn pages_follow_a_top_level_continuation_token_to_the_end() {
 
 #[tokio::test]
 async fn pages_follow_links_next_with_its_headers_and_stop_on_code_2000() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     let next = |tok: &str| serde_json::json!({"next":{"uri":"/customers?size=2&seekOperation=Next","method":"GET","headers":[{"key":"MS-ContinuationToken","value":tok}]}});
     f.on("GET", CUSTOMERS, vec![
         Canned::json(200, serde_json::json!({"items":[customer(1,"A","a.com"), customer(2,"B","b.com")],"links":next("L1")})),
         Canned::json(200, serde_json::json!({"items":[customer(3,"C","c.com"), customer(4,"D","d.com")],"links":next("L2")})),
         Canned::json(400, serde_json::json!({"code":2000,"description":"No more records"})),
     ]);
-    let all = collect(
-        &f,
-        CustomerQuery {
-            page_size: Some(2),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("400/2000 ends the list");
+    let all = collect(&f, pages_of(2)).await.expect("400/2000 ends the list");
     assert_eq!(all.len(), 4);
     let reqs = f.requests_to(CUSTOMERS);
     assert_eq!(reqs[1].query.as_deref(), Some("size=2&seekOperation=Next"));
@@ -91,44 +88,33 @@ async fn pages_follow_links_next_with_its_headers_and_stop_on_code_2000() {
 
 #[tokio::test]
 async fn code_2000_on_the_first_page_is_an_error_never_an_empty_list() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
-    f.on(
-        "GET",
-        CUSTOMERS,
-        vec![Canned::json(
+    let err = listing_error(
+        Canned::json(
             400,
             serde_json::json!({"code":2000,"description":"Invalid filter"}),
-        )],
-    );
-    let err = collect(&f, CustomerQuery::default())
-        .await
-        .expect_err("a refused first request is not the end of a list");
+        ),
+        "a refused first request is not the end of a list",
+    )
+    .await;
     assert!(err.to_string().contains("2000"), "{err}");
 }
 
 #[tokio::test]
 async fn a_repeated_token_is_an_error_not_an_endless_loop() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
-    f.on(
-        "GET",
-        CUSTOMERS,
-        vec![Canned::json(
+    let err = listing_error(
+        Canned::json(
             200,
             serde_json::json!({"items":[customer(1,"A","a.com")],"continuationToken":"same"}),
-        )],
-    );
-    let err = collect(&f, CustomerQuery::default())
-        .await
-        .expect_err("loop detected");
+        ),
+        "loop detected",
+    )
+    .await;
     assert!(err.to_string().contains("same continuation token"), "{err}");
 }
 
 #[tokio::test]
 async fn one_filter_is_sent_and_the_others_applied_here() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on("GET", CUSTOMERS, vec![Canned::json(200, serde_json::json!({"items":[
         customer(1,"Fabrikam","fab.onmicrosoft.com"), customer(2,"Other","fab2.onmicrosoft.com"), customer(3,"fabulous","fab3.onmicrosoft.com")
     ]}))]);
@@ -157,8 +143,7 @@ async fn one_filter_is_sent_and_the_others_applied_here() {
 
 #[tokio::test]
 async fn reseller_filter_uses_app_user() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on(
         "GET",
         CUSTOMERS,
@@ -198,8 +183,7 @@ async fn reseller_filter_uses_app_user() {
 
 #[tokio::test]
 async fn profiles_and_resellers() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     // The fixture starts with a UTF-8 BOM, as Partner Center's answer does.
     let org = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),

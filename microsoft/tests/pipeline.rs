@@ -16,17 +16,12 @@ fn app_json() -> serde_json::Value {
 
 #[tokio::test]
 async fn throttled_then_ok_waits_for_retry_after() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on(
         "GET",
         APP_PATH,
         vec![
-            Canned::json(
-                429,
-                serde_json::json!({"error":{"code":"TooManyRequests","message":"slow down"}}),
-            )
-            .header("Retry-After", "1"),
+            Canned::graph_error(429, "TooManyRequests", "slow down").header("Retry-After", "1"),
             Canned::json(200, app_json()),
         ],
     );
@@ -57,11 +52,7 @@ async fn throttled_then_ok_waits_for_retry_after() {
     );
     assert_eq!(calls[0].header("accept").as_deref(), Some("application/json"));
     // A second logical call gets new ids.
-    client
-        .graph()
-        .application_by_app_id(&ctx(), APP_ID)
-        .await
-        .expect("ok");
+    read_app(&client).await;
     let calls = f.requests_to(APP_PATH);
     assert_ne!(calls[1].header("MS-RequestId"), calls[2].header("MS-RequestId"));
     assert_ne!(
@@ -72,8 +63,7 @@ async fn throttled_then_ok_waits_for_retry_after() {
 
 #[tokio::test]
 async fn unavailable_then_ok_backs_off_and_retries() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on(
         "GET",
         APP_PATH,
@@ -95,16 +85,12 @@ async fn unavailable_then_ok_backs_off_and_retries() {
 
 #[tokio::test]
 async fn creating_post_is_not_retried_on_server_error_but_is_on_throttling() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     let path = "/v1.0/applications/obj-1/addPassword";
     f.on(
         "POST",
         path,
-        vec![Canned::json(
-            500,
-            serde_json::json!({"error":{"code":"InternalServerError","message":"boom"}}),
-        )],
+        vec![Canned::graph_error(500, "InternalServerError", "boom")],
     );
     let client = f.client(secret_only());
     let err = client
@@ -116,10 +102,9 @@ async fn creating_post_is_not_retried_on_server_error_but_is_on_throttling() {
     assert_eq!(err.api().map(|e| e.status), Some(500));
     assert_eq!(f.requests_to(path).len(), 1, "never sent twice");
 
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on("POST", path, vec![
-        Canned::json(429, serde_json::json!({"error":{"code":"TooManyRequests","message":"x"}})).header("Retry-After", "0"),
+        Canned::graph_error(429, "TooManyRequests", "x").header("Retry-After", "0"),
         Canned::json(200, serde_json::json!({"keyId":"k1","displayName":"terraform","hint":"abc","secretText":"abc-the-secret-value","startDateTime":"2026-01-01T00:00:00Z","endDateTime":"2028-01-01T00:00:00Z"})),
     ]);
     let client = f.client(secret_only());
@@ -139,8 +124,7 @@ async fn connection_refused_before_send_is_retried_then_reported() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port();
     drop(l);
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     let mut o = f.options(secret_only());
     o.endpoints.graph = Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
     o.retry.max_attempts = 3;
@@ -165,8 +149,7 @@ async fn connection_refused_before_send_is_retried_then_reported() {
 
 #[tokio::test]
 async fn cancellation_stops_a_retry_loop_promptly() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on(
         "GET",
         APP_PATH,
@@ -189,18 +172,11 @@ async fn cancellation_stops_a_retry_loop_promptly() {
 
 #[tokio::test]
 async fn deadline_returns_timeout_with_the_last_error() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     f.on(
         "GET",
         APP_PATH,
-        vec![
-            Canned::json(
-                503,
-                serde_json::json!({"error":{"code":"ServiceUnavailable","message":"try later"}}),
-            )
-            .header("Retry-After", "5"),
-        ],
+        vec![Canned::graph_error(503, "ServiceUnavailable", "try later").header("Retry-After", "5")],
     );
     let client = f.client(secret_only());
     let ctx = CallContext::default().with_timeout(Duration::from_secs(1));
@@ -253,11 +229,8 @@ async fn server_time_follows_the_date_header() {
         "GET",
         APP_PATH,
         vec![
-            Canned::json(
-                404,
-                serde_json::json!({"error":{"code":"Request_ResourceNotFound","message":"nope"}}),
-            )
-            .header("Date", "Wed, 01 Jan 2031 00:10:00 GMT"),
+            Canned::graph_error(404, "Request_ResourceNotFound", "nope")
+                .header("Date", "Wed, 01 Jan 2031 00:10:00 GMT"),
         ],
     );
     let client = f.client(secret_only());
@@ -297,8 +270,7 @@ async fn hang_up_server() -> (Url, std::sync::Arc<std::sync::atomic::AtomicUsize
 
 #[tokio::test]
 async fn a_dropped_connection_after_sending_is_retried_for_reads_and_ambiguous_for_creates() {
-    let f = Fixture::start().await;
-    f.token_endpoint(3600);
+    let f = Fixture::with_tokens().await;
     let (graph, count) = hang_up_server().await;
     let mut o = f.options(secret_only());
     o.endpoints.graph = graph;

@@ -9,7 +9,7 @@ use partnercenter_microsoft::login::AuthCodeOptions;
 use partnercenter_microsoft::{CallContext, Client, ClientOptions, Credentials, Environment, Secret};
 use tokio_util::sync::CancellationToken;
 
-use crate::provider::validation;
+use crate::provider::{errors, validation};
 
 const HELP: &str = "\
 Usage: terraform-provider-partnercenter login --tenant-id TENANT --client-id APP_ID [options]
@@ -164,7 +164,7 @@ async fn login(o: Options) -> Result<(), String> {
     if let Some(url) = o.login_endpoint.or_else(|| env("PARTNERCENTER_LOGIN_ENDPOINT")) {
         options.endpoints.login = validation::endpoint_url(&url)?;
     }
-    let client = Client::new(options).map_err(|e| e.to_string())?;
+    let client = Client::new(options).map_err(|e| errors::describe(&e))?;
     let ctx = CallContext::new(CancellationToken::new())
         .with_timeout(Duration::from_secs(o.timeout.unwrap_or(600)));
 
@@ -183,7 +183,7 @@ async fn login(o: Options) -> Result<(), String> {
             })
             .await
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| errors::describe(&e))?;
 
     match o.out {
         Some(path) => {

@@ -14,7 +14,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ControlError, ControlResult, Shared, parse_json, rfc3339};
-use crate::directory::{Application, PermissionGrant, RequiredResourceAccess};
+use crate::directory::{
+    Application, DirectoryObject, PermissionGrant, RequiredResourceAccess, ServicePrincipal,
+};
 use crate::emulator::{Emulator, State};
 
 pub fn routes() -> Router<Arc<Emulator>> {
@@ -72,7 +74,7 @@ async fn create_applications(AxumState(emu): Shared, body: axum::body::Bytes) ->
         };
         let app = Application::new(display_name, crate::graph::graph_precision(now));
         created.push(json!({ "id": app.id, "appId": app.app_id, "displayName": app.display_name }));
-        state.directory.add_application(app, &mut state.replicator, now);
+        state.directory.add(app, &mut state.replicator, now);
     }
     Ok((StatusCode::CREATED, Json(json!({ "applications": created }))).into_response())
 }
@@ -90,13 +92,19 @@ fn application_index(state: &State, app_id: &str) -> Result<usize, ControlError>
 /// The application is deleted; its service principal stays (as when someone deletes only the
 /// registration's object through another tool).
 async fn delete_application(AxumState(emu): Shared, Path(app_id): Path<String>) -> ControlResult {
+    delete_out_of_band::<Application>(&emu, |state| application_index(state, &app_id))
+}
+
+/// Deletes the object `index_of` finds on the primary, as a write by someone else (it replicates).
+fn delete_out_of_band<T: DirectoryObject>(
+    emu: &Emulator,
+    index_of: impl FnOnce(&State) -> Result<usize, ControlError>,
+) -> ControlResult {
     let now = emu.clock.now();
     let mut guard = emu.state();
     let state = &mut *guard;
-    let index = application_index(state, &app_id)?;
-    state
-        .directory
-        .remove_application(index, &mut state.replicator, now);
+    let index = index_of(state)?;
+    state.directory.remove::<T>(index, &mut state.replicator, now);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -163,17 +171,12 @@ async fn write_required_resource_access(
 
 /// The service principal is deleted, with the grants that name it.
 async fn delete_service_principal(AxumState(emu): Shared, Path(app_id): Path<String>) -> ControlResult {
-    let now = emu.clock.now();
-    let mut guard = emu.state();
-    let state = &mut *guard;
-    let index = state
-        .directory
-        .service_principal_index(&app_id)
-        .ok_or_else(|| ControlError::not_found(format!("no service principal for appId {app_id}")))?;
-    state
-        .directory
-        .remove_service_principal(index, &mut state.replicator, now);
-    Ok(StatusCode::NO_CONTENT.into_response())
+    delete_out_of_band::<ServicePrincipal>(&emu, |state| {
+        state
+            .directory
+            .service_principal_index(&app_id)
+            .ok_or_else(|| ControlError::not_found(format!("no service principal for appId {app_id}")))
+    })
 }
 
 /// `POST /grants` `{clientAppId, resourceAppId, scope, consentType?}`: consent given out of band, between
@@ -235,7 +238,7 @@ async fn create_grant(AxumState(emu): Shared, body: axum::body::Bytes) -> Contro
         replication: None,
     };
     let id = grant.id.clone();
-    state.directory.add_grant(grant, &mut state.replicator, now);
+    state.directory.add(grant, &mut state.replicator, now);
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
 
@@ -249,12 +252,7 @@ fn grant_index(state: &State, grant_id: &str) -> Result<usize, ControlError> {
 }
 
 async fn delete_grant(AxumState(emu): Shared, Path(grant_id): Path<String>) -> ControlResult {
-    let now = emu.clock.now();
-    let mut guard = emu.state();
-    let state = &mut *guard;
-    let index = grant_index(state, &grant_id)?;
-    state.directory.remove_grant(index, &mut state.replicator, now);
-    Ok(StatusCode::NO_CONTENT.into_response())
+    delete_out_of_band::<PermissionGrant>(&emu, |state| grant_index(state, &grant_id))
 }
 
 #[derive(Debug, Deserialize)]

@@ -26,27 +26,27 @@ type Shared = AxumState<Arc<Emulator>>;
 /// A control call that could not be carried out.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct ControlError {
+pub(crate) struct ControlError {
     status: StatusCode,
     message: String,
 }
 
 impl ControlError {
-    fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
             message: message.into(),
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
         }
     }
 
-    fn conflict(message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::CONFLICT,
             message: message.into(),
@@ -60,7 +60,7 @@ impl IntoResponse for ControlError {
     }
 }
 
-type ControlResult = Result<Response, ControlError>;
+pub(crate) type ControlResult = Result<Response, ControlError>;
 
 /// The control routes (nested under `/_emulator`).
 pub fn routes() -> Router<Arc<Emulator>> {
@@ -82,7 +82,8 @@ fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ControlError> {
+/// A JSON request body (an empty one reads as `{}`).
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ControlError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {

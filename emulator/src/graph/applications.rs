@@ -8,91 +8,58 @@ use http::{Method, StatusCode};
 use rand::Rng as _;
 use serde_json::{Value, json};
 
+use super::entity_set::{APP_OBJECT_FILTERABLE, EntitySet, addressed, app_object_property, one, seen};
 use super::error::GraphError;
 use super::odata::EntityKey;
-use super::{GraphRequest, body_json, collection, entity, graph_precision, graph_time};
+use super::{GraphRequest, body_json, entity, graph_precision, graph_time};
 use crate::app_policies::PasswordRefusal;
-use crate::directory::{Application, PasswordCredential, RequiredResourceAccess};
+use crate::directory::{Application, PasswordCredential, RequiredResourceAccess, ServicePrincipal};
 use crate::emulator::{Emulator, State};
 
-pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, GraphError> {
-    let mut guard = emu.state();
-    let state = &mut *guard;
-    let Some(key) = request.key.clone() else {
-        return match *request.method {
-            Method::GET => list(state, &request),
-            Method::POST => create(state, &request),
-            _ => Err(GraphError::method_not_allowed()),
-        };
-    };
-    let action = request.rest.first().map(|s| s.to_ascii_lowercase());
-    match (request.method.clone(), action.as_deref(), request.rest.len()) {
-        (Method::GET, None, _) => get(state, &key, &request),
-        (Method::PATCH, None, _) => patch(state, &key, &request),
-        (Method::DELETE, None, _) => delete(state, &key, request.now),
-        (Method::POST, Some("addpassword"), 1) => add_password(state, &key, &request),
-        (Method::POST, Some("removepassword"), 1) => remove_password(state, &key, &request),
-        (_, Some("addpassword" | "removepassword"), 1) => Err(GraphError::method_not_allowed()),
-        (_, Some(segment), _) => Err(GraphError::segment_not_found(segment)),
-        _ => Err(GraphError::method_not_allowed()),
+impl EntitySet for Application {
+    const NAME: &'static str = "applications";
+    const TYPE_NAME: &'static str = "Application";
+    const FILTERABLE: &'static [&'static str] = APP_OBJECT_FILTERABLE;
+
+    fn property(&self, name: &str) -> Option<String> {
+        app_object_property(name, &self.id, &self.app_id, &self.display_name)
     }
-}
 
-/// The committed application a write addresses: 404 while this request misses its creation (addPassword
-/// on an app created moments ago fails like this in Entra).
-fn addressed(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<usize, GraphError> {
-    state
-        .replicator
-        .for_write(
-            &mut state.directory.applications,
-            |a| key.names(&a.id, &a.app_id),
-            now,
-        )
-        .ok_or_else(|| GraphError::not_found(key.shown()))
-}
+    fn is(&self, key: &EntityKey) -> bool {
+        key.names(&self.id, &self.app_id)
+    }
 
-fn get(state: &mut State, key: &EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    let directory = &mut state.directory;
-    let seen = state
-        .replicator
-        .find(
-            &mut directory.applications,
-            &mut directory.removed_applications,
-            |a| key.names(&a.id, &a.app_id),
-            request.now,
-        )
-        .ok_or_else(|| GraphError::not_found(key.shown()))?;
-    Ok(entity(
-        StatusCode::OK,
-        "applications/$entity",
-        to_json(&seen, &state.partner.domain),
-    ))
-}
+    fn to_json(&self, state: &State) -> Value {
+        to_json(self, &state.partner.domain)
+    }
 
-fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    request
-        .query
-        .only(&["appId", "id", "displayName"], "Application")?;
-    let wanted = |a: &Application| {
-        request.query.matches(|p| match p {
-            "appid" => Some(a.app_id.clone()),
-            "id" => Some(a.id.clone()),
-            "displayname" => Some(a.display_name.clone()),
-            _ => None,
-        })
-    };
-    let directory = &mut state.directory;
-    let seen = state.replicator.list(
-        &mut directory.applications,
-        &mut directory.removed_applications,
-        wanted,
-        request.now,
-    );
-    let domain = &state.partner.domain;
-    Ok(collection(
-        "applications",
-        seen.iter().map(|a| to_json(a, domain)).collect(),
-    ))
+    fn create(_: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+        create(state, request)
+    }
+
+    fn member(state: &mut State, key: EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+        let action = request.rest.first().map(|s| s.to_ascii_lowercase());
+        match (request.method.clone(), action.as_deref(), request.rest.len()) {
+            (Method::GET, None, _) => {
+                let seen = seen::<Application>(state, &key, request.now)?;
+                Ok(one(StatusCode::OK, &seen, state))
+            }
+            (Method::PATCH, None, _) => patch(state, &key, request),
+            (Method::DELETE, None, _) => delete(state, &key, request.now),
+            (Method::POST, Some(action @ ("addpassword" | "removepassword")), 1) => {
+                let index = addressed::<Application>(state, &key, request.now)?;
+                let body = body_json(request.body)?;
+                if action == "addpassword" {
+                    add_password(state, index, &body, request.now)
+                } else {
+                    remove_password(state, index, &body, request.now)
+                }
+            }
+            (_, Some("addpassword" | "removepassword"), 1) => Err(GraphError::method_not_allowed()),
+            (_, Some(segment), _) => Err(GraphError::segment_not_found(segment)),
+            _ => Err(GraphError::method_not_allowed()),
+        }
+    }
 }
 
 /// `POST /applications` `{displayName, requiredResourceAccess?, signInAudience?}` → 201.
@@ -121,24 +88,22 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
     })?;
     let mut app = Application::new(display_name, graph_precision(request.now));
     app.required_resource_access = required;
-    let shown = to_json(&app, &state.partner.domain);
-    state
-        .directory
-        .add_application(app, &mut state.replicator, request.now);
-    Ok(entity(StatusCode::CREATED, "applications/$entity", shown))
+    let shown = one(StatusCode::CREATED, &app, state);
+    state.directory.add(app, &mut state.replicator, request.now);
+    Ok(shown)
 }
 
 fn delete(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<Response, GraphError> {
-    let index = addressed(state, key, now)?;
+    let index = addressed::<Application>(state, key, now)?;
     let app_id = state.directory.applications[index].app_id.clone();
     state
         .directory
-        .remove_application(index, &mut state.replicator, now);
+        .remove::<Application>(index, &mut state.replicator, now);
     // Deleting a registration deletes its service principal in the home tenant too.
     if let Some(sp) = state.directory.service_principal_index(&app_id) {
         state
             .directory
-            .remove_service_principal(sp, &mut state.replicator, now);
+            .remove::<ServicePrincipal>(sp, &mut state.replicator, now);
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -187,7 +152,7 @@ fn required_resource_access(value: Value) -> Result<Vec<RequiredResourceAccess>,
 }
 
 fn patch(state: &mut State, key: &EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    let index = addressed(state, key, request.now)?;
+    let index = addressed::<Application>(state, key, request.now)?;
     let body = body_json(request.body)?;
     let Value::Object(fields) = body else {
         return Err(GraphError::bad_request("The request body must be a JSON object."));
@@ -251,16 +216,16 @@ fn new_secret() -> String {
     format!("{head}8Q~{tail}")
 }
 
+/// `POST /applications/{id}/addPassword` to the application at `index`.
 fn add_password(
     state: &mut State,
-    key: &EntityKey,
-    request: &GraphRequest<'_>,
+    index: usize,
+    body: &Value,
+    now: DateTime<Utc>,
 ) -> Result<Response, GraphError> {
-    let index = addressed(state, key, request.now)?;
-    let body = body_json(request.body)?;
     let credential = body.get("passwordCredential").cloned().unwrap_or(Value::Null);
     // Graph keeps what the client sent to its 100 ns tick (7 fractional digits).
-    let start = parse_time(credential.get("startDateTime"), "startDateTime")?.unwrap_or(request.now);
+    let start = parse_time(credential.get("startDateTime"), "startDateTime")?.unwrap_or(now);
     let start = graph_precision(start);
     let end = match parse_time(credential.get("endDateTime"), "endDateTime")? {
         Some(end) => graph_precision(end),
@@ -295,7 +260,7 @@ fn add_password(
         replication: None,
     };
     let shown = password_json(&key, true);
-    state.directory.applications[index].add_password(key, &mut state.replicator, request.now);
+    state.directory.applications[index].add_password(key, &mut state.replicator, now);
     Ok(entity(
         StatusCode::OK,
         "microsoft.graph.passwordCredential",
@@ -303,20 +268,20 @@ fn add_password(
     ))
 }
 
+/// `POST /applications/{id}/removePassword` to the application at `index`.
 fn remove_password(
     state: &mut State,
-    key: &EntityKey,
-    request: &GraphRequest<'_>,
+    index: usize,
+    body: &Value,
+    now: DateTime<Utc>,
 ) -> Result<Response, GraphError> {
-    let index = addressed(state, key, request.now)?;
-    let body = body_json(request.body)?;
     let key_id = body
         .get("keyId")
         .and_then(Value::as_str)
         .ok_or_else(|| GraphError::bad_request("Required parameter 'keyId' is missing."))?
         .to_owned();
     let app = &mut state.directory.applications[index];
-    if !app.remove_password(&key_id, &mut state.replicator, request.now) {
+    if !app.remove_password(&key_id, &mut state.replicator, now) {
         return Err(GraphError::bad_request(format!(
             "No password credential found with keyId '{key_id}' on application '{}'.",
             app.app_id

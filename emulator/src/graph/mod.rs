@@ -2,6 +2,7 @@
 //! management policies.
 
 pub mod applications;
+mod entity_set;
 pub mod error;
 pub mod odata;
 pub mod permission_grants;
@@ -10,7 +11,6 @@ pub mod service_principals;
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,8 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use serde_json::Value;
 
 use crate::access_token::{self, AccessClaims, TokenProblem};
-use crate::emulator::{Emulator, RequestContext};
+use crate::directory::{Application, PermissionGrant, ServicePrincipal};
+use crate::emulator::{Emulator, ServiceRequest};
 use crate::well_known::Api;
 use error::GraphError;
 use odata::{EntityKey, Query};
@@ -40,15 +41,15 @@ pub struct GraphRequest<'a> {
 
 /// Every `/v1.0/...` request lands here: token check, then routing by entity set (case-insensitive,
 /// as Graph's segment names are).
-pub async fn dispatch(
-    AxumState(emu): AxumState<Arc<Emulator>>,
-    Extension(ctx): Extension<RequestContext>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn dispatch(AxumState(emu): AxumState<Arc<Emulator>>, request: ServiceRequest) -> Response {
     let now = emu.clock.now();
+    let ServiceRequest {
+        method,
+        uri,
+        headers,
+        body,
+        ctx,
+    } = request;
     match handle(&emu, &method, &uri, &headers, &body, now) {
         Ok(response) => response,
         Err(error) => error.render(now, &ctx),
@@ -95,9 +96,9 @@ fn handle(
         now,
     };
     match set.to_ascii_lowercase().as_str() {
-        "applications" => applications::handle(emu, request),
-        "serviceprincipals" => service_principals::handle(emu, request),
-        "oauth2permissiongrants" => permission_grants::handle(emu, request),
+        "applications" => entity_set::route::<Application>(emu, &request),
+        "serviceprincipals" => entity_set::route::<ServicePrincipal>(emu, &request),
+        "oauth2permissiongrants" => entity_set::route::<PermissionGrant>(emu, &request),
         "policies" => policies::handle(emu, request),
         _ => Err(GraphError::segment_not_found(&set)),
     }

@@ -6,103 +6,78 @@ use chrono::{DateTime, Utc};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::entity_set::{EntitySet, addressed, one, seen};
 use super::error::GraphError;
 use super::odata::EntityKey;
-use super::{GraphRequest, body_json, collection, entity};
+use super::{GraphRequest, body_json};
 use crate::directory::PermissionGrant;
 use crate::emulator::{Emulator, State};
 
-pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, GraphError> {
-    let mut guard = emu.state();
-    let state = &mut *guard;
-    let Some(key) = request.key.clone() else {
-        return match *request.method {
-            Method::GET => list(state, &request),
-            Method::POST => create(state, &request),
-            _ => Err(GraphError::method_not_allowed()),
-        };
-    };
-    if let Some(segment) = request.rest.first() {
-        return Err(GraphError::segment_not_found(segment));
-    }
-    let EntityKey::Id(id) = key else {
-        return Err(GraphError::bad_request(
-            "oAuth2PermissionGrant has no appId alternate key.",
-        ));
-    };
-    let now = request.now;
-    match *request.method {
-        Method::GET => {
-            let directory = &mut state.directory;
-            let grant = state
-                .replicator
-                .find(
-                    &mut directory.oauth2_permission_grants,
-                    &mut directory.removed_oauth2_permission_grants,
-                    |g| g.id == id,
-                    now,
-                )
-                .ok_or_else(|| GraphError::not_found(&id))?;
-            Ok(entity(
-                StatusCode::OK,
-                "oauth2PermissionGrants/$entity",
-                to_json(&grant),
-            ))
-        }
-        Method::PATCH => {
-            let index = addressed(state, &id, now)?;
-            let body = body_json(request.body)?;
-            let scope = body.get("scope").and_then(Value::as_str).ok_or_else(|| {
-                GraphError::bad_request("Only the 'scope' property of a grant can be updated.")
-            })?;
-            // The new value replaces the old one.
-            state
-                .directory
-                .set_grant_scope(index, scope.to_owned(), &mut state.replicator, now);
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        Method::DELETE => {
-            let index = addressed(state, &id, now)?;
-            state.directory.remove_grant(index, &mut state.replicator, now);
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        _ => Err(GraphError::method_not_allowed()),
-    }
-}
+impl EntitySet for PermissionGrant {
+    const NAME: &'static str = "oauth2PermissionGrants";
+    const TYPE_NAME: &'static str = "OAuth2PermissionGrant";
+    const FILTERABLE: &'static [&'static str] = &["clientId", "resourceId", "consentType", "principalId"];
 
-/// The committed grant a write addresses: 404 while this request misses its creation.
-fn addressed(state: &mut State, id: &str, now: DateTime<Utc>) -> Result<usize, GraphError> {
-    state
-        .replicator
-        .for_write(&mut state.directory.oauth2_permission_grants, |g| g.id == id, now)
-        .ok_or_else(|| GraphError::not_found(id))
-}
-
-fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    request.query.only(
-        &["clientId", "resourceId", "consentType", "principalId"],
-        "OAuth2PermissionGrant",
-    )?;
-    let wanted = |g: &PermissionGrant| {
-        request.query.matches(|p| match p {
-            "clientid" => Some(g.client_id.clone()),
-            "resourceid" => Some(g.resource_id.clone()),
-            "consenttype" => Some(g.consent_type.clone()),
-            "principalid" => g.principal_id.clone(),
+    fn property(&self, name: &str) -> Option<String> {
+        match name {
+            "clientid" => Some(self.client_id.clone()),
+            "resourceid" => Some(self.resource_id.clone()),
+            "consenttype" => Some(self.consent_type.clone()),
+            "principalid" => self.principal_id.clone(),
             _ => None,
-        })
-    };
-    let directory = &mut state.directory;
-    let seen = state.replicator.list(
-        &mut directory.oauth2_permission_grants,
-        &mut directory.removed_oauth2_permission_grants,
-        wanted,
-        request.now,
-    );
-    Ok(collection(
-        "oauth2PermissionGrants",
-        seen.iter().map(to_json).collect(),
-    ))
+        }
+    }
+
+    /// Grants have no alternate key; their ids compare exactly.
+    fn is(&self, key: &EntityKey) -> bool {
+        matches!(key, EntityKey::Id(id) if *id == self.id)
+    }
+
+    fn to_json(&self, _: &State) -> Value {
+        to_json(self)
+    }
+
+    fn create(_: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+        create(state, request)
+    }
+
+    fn member(state: &mut State, key: EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+        if let Some(segment) = request.rest.first() {
+            return Err(GraphError::segment_not_found(segment));
+        }
+        if let EntityKey::AppId(_) = key {
+            return Err(GraphError::bad_request(
+                "oAuth2PermissionGrant has no appId alternate key.",
+            ));
+        }
+        let now = request.now;
+        match *request.method {
+            Method::GET => {
+                let grant = seen::<PermissionGrant>(state, &key, now)?;
+                Ok(one(StatusCode::OK, &grant, state))
+            }
+            Method::PATCH => {
+                let index = addressed::<PermissionGrant>(state, &key, now)?;
+                let body = body_json(request.body)?;
+                let scope = body.get("scope").and_then(Value::as_str).ok_or_else(|| {
+                    GraphError::bad_request("Only the 'scope' property of a grant can be updated.")
+                })?;
+                // The new value replaces the old one.
+                state
+                    .directory
+                    .set_grant_scope(index, scope.to_owned(), &mut state.replicator, now);
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            Method::DELETE => {
+                let index = addressed::<PermissionGrant>(state, &key, now)?;
+                state
+                    .directory
+                    .remove::<PermissionGrant>(index, &mut state.replicator, now);
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            _ => Err(GraphError::method_not_allowed()),
+        }
+    }
 }
 
 fn text(body: &Value, name: &str) -> Result<String, GraphError> {
@@ -181,15 +156,9 @@ fn create(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, Gra
         scope,
         replication: None,
     };
-    let shown = to_json(&grant);
-    state
-        .directory
-        .add_grant(grant, &mut state.replicator, request.now);
-    Ok(entity(
-        StatusCode::CREATED,
-        "oauth2PermissionGrants/$entity",
-        shown,
-    ))
+    let shown = one(StatusCode::CREATED, &grant, state);
+    state.directory.add(grant, &mut state.replicator, request.now);
+    Ok(shown)
 }
 
 /// Graph's oAuth2PermissionGrant JSON.

@@ -3,113 +3,83 @@
 //! principal.
 
 use axum::response::{IntoResponse as _, Response};
-use chrono::{DateTime, Utc};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::entity_set::{APP_OBJECT_FILTERABLE, EntitySet, addressed, app_object_property, one, seen};
 use super::error::GraphError;
 use super::odata::EntityKey;
-use super::{GraphRequest, body_json, collection, entity, permission_grants};
+use super::{GraphRequest, body_json, collection, permission_grants};
 use crate::directory::{MICROSOFT_TENANT_ID, ServicePrincipal};
 use crate::emulator::{Emulator, State};
 use crate::well_known;
 
-pub fn handle(emu: &Emulator, request: GraphRequest<'_>) -> Result<Response, GraphError> {
-    let mut guard = emu.state();
-    let state = &mut *guard;
-    let Some(key) = request.key.clone() else {
-        return match *request.method {
-            Method::GET => list(state, &request),
-            Method::POST => create(emu, state, &request),
+impl EntitySet for ServicePrincipal {
+    const NAME: &'static str = "servicePrincipals";
+    const TYPE_NAME: &'static str = "ServicePrincipal";
+    const FILTERABLE: &'static [&'static str] = APP_OBJECT_FILTERABLE;
+
+    fn property(&self, name: &str) -> Option<String> {
+        app_object_property(name, &self.id, &self.app_id, &self.display_name)
+    }
+
+    fn is(&self, key: &EntityKey) -> bool {
+        key.names(&self.id, &self.app_id)
+    }
+
+    fn to_json(&self, _: &State) -> Value {
+        to_json(self)
+    }
+
+    fn create(emu: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+        create(emu, state, request)
+    }
+
+    fn member(state: &mut State, key: EntityKey, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
+        let action = request.rest.first().map(|s| s.to_ascii_lowercase());
+        match (request.method.clone(), action.as_deref()) {
+            (Method::GET, None) => {
+                let sp = seen::<ServicePrincipal>(state, &key, request.now)?;
+                Ok(one(StatusCode::OK, &sp, state))
+            }
+            (Method::GET, Some("oauth2permissiongrants")) if request.rest.len() == 1 => {
+                let sp = seen::<ServicePrincipal>(state, &key, request.now)?;
+                grants_of(state, &sp, request)
+            }
+            // azuread PATCHes a new service principal right after creating it; accept and ignore the fields.
+            (Method::PATCH, None) => {
+                addressed::<ServicePrincipal>(state, &key, request.now)?;
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            (Method::DELETE, None) => {
+                let index = addressed::<ServicePrincipal>(state, &key, request.now)?;
+                state
+                    .directory
+                    .remove::<ServicePrincipal>(index, &mut state.replicator, request.now);
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            (_, Some(segment)) => Err(GraphError::segment_not_found(segment)),
             _ => Err(GraphError::method_not_allowed()),
-        };
-    };
-    let action = request.rest.first().map(|s| s.to_ascii_lowercase());
-    match (request.method.clone(), action.as_deref()) {
-        (Method::GET, None) => {
-            let sp = visible(state, &key, request.now)?;
-            Ok(entity(StatusCode::OK, "servicePrincipals/$entity", to_json(&sp)))
         }
-        (Method::GET, Some("oauth2permissiongrants")) if request.rest.len() == 1 => {
-            let sp = visible(state, &key, request.now)?;
-            let directory = &mut state.directory;
-            let grants = state.replicator.list(
-                &mut directory.oauth2_permission_grants,
-                &mut directory.removed_oauth2_permission_grants,
-                |g| g.client_id.eq_ignore_ascii_case(&sp.id),
-                request.now,
-            );
-            Ok(collection(
-                "oauth2PermissionGrants",
-                grants.iter().map(permission_grants::to_json).collect(),
-            ))
-        }
-        // azuread PATCHes a new service principal right after creating it; accept and ignore the fields.
-        (Method::PATCH, None) => {
-            addressed(state, &key, request.now)?;
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        (Method::DELETE, None) => {
-            let index = addressed(state, &key, request.now)?;
-            state
-                .directory
-                .remove_service_principal(index, &mut state.replicator, request.now);
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        (_, Some(segment)) => Err(GraphError::segment_not_found(segment)),
-        _ => Err(GraphError::method_not_allowed()),
     }
 }
 
-/// The committed service principal a write addresses: 404 while this request misses its creation.
-fn addressed(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<usize, GraphError> {
-    state
-        .replicator
-        .for_write(
-            &mut state.directory.service_principals,
-            |sp| key.names(&sp.id, &sp.app_id),
-            now,
-        )
-        .ok_or_else(|| GraphError::not_found(key.shown()))
-}
-
-/// The service principal as this request sees it (404 while its creation is missed; a deleted one while
-/// its deletion is missed).
-fn visible(state: &mut State, key: &EntityKey, now: DateTime<Utc>) -> Result<ServicePrincipal, GraphError> {
+/// `GET /servicePrincipals/{id}/oauth2PermissionGrants`: the grants whose client is `sp`.
+fn grants_of(
+    state: &mut State,
+    sp: &ServicePrincipal,
+    request: &GraphRequest<'_>,
+) -> Result<Response, GraphError> {
     let directory = &mut state.directory;
-    state
-        .replicator
-        .find(
-            &mut directory.service_principals,
-            &mut directory.removed_service_principals,
-            |sp| key.names(&sp.id, &sp.app_id),
-            now,
-        )
-        .ok_or_else(|| GraphError::not_found(key.shown()))
-}
-
-fn list(state: &mut State, request: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    request
-        .query
-        .only(&["appId", "id", "displayName"], "ServicePrincipal")?;
-    let wanted = |sp: &ServicePrincipal| {
-        request.query.matches(|p| match p {
-            "appid" => Some(sp.app_id.clone()),
-            "id" => Some(sp.id.clone()),
-            "displayname" => Some(sp.display_name.clone()),
-            _ => None,
-        })
-    };
-    let directory = &mut state.directory;
-    let seen = state.replicator.list(
-        &mut directory.service_principals,
-        &mut directory.removed_service_principals,
-        wanted,
+    let grants = state.replicator.list(
+        &mut directory.oauth2_permission_grants,
+        &mut directory.removed_oauth2_permission_grants,
+        |g| g.client_id.eq_ignore_ascii_case(&sp.id),
         request.now,
     );
     Ok(collection(
-        "servicePrincipals",
-        seen.iter().map(to_json).collect(),
+        "oauth2PermissionGrants",
+        grants.iter().map(permission_grants::to_json).collect(),
     ))
 }
 
@@ -171,11 +141,9 @@ fn create(emu: &Emulator, state: &mut State, request: &GraphRequest<'_>) -> Resu
         oauth2_permission_scopes: scopes,
         replication: None,
     };
-    let shown = to_json(&sp);
-    state
-        .directory
-        .add_service_principal(sp, &mut state.replicator, request.now);
-    Ok(entity(StatusCode::CREATED, "servicePrincipals/$entity", shown))
+    let shown = one(StatusCode::CREATED, &sp, state);
+    state.directory.add(sp, &mut state.replicator, request.now);
+    Ok(shown)
 }
 
 /// Graph's servicePrincipal JSON.

@@ -19,29 +19,10 @@ use super::store::{
     AttributeParams, Permission, PermissionModel, SecretParams, Vault, VaultSettings, is_vault_name,
 };
 use super::{PREFIX, origin};
+use crate::control::{ControlError, ControlResult, parse_json};
 use crate::emulator::Emulator;
 
 type Shared = AxumState<Arc<Emulator>>;
-
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
-
-/// A refused control call: status and message.
-type Refusal = (StatusCode, String);
-
-fn refused((status, message): Refusal) -> Response {
-    error(status, message)
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Refusal> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}".as_slice()
-    } else {
-        body
-    };
-    serde_json::from_slice(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
-}
 
 /// The routes, nested under `/_emulator/vaults`.
 pub fn routes() -> Router<Arc<Emulator>> {
@@ -76,7 +57,7 @@ struct Switches {
 }
 
 impl Switches {
-    fn apply(self, settings: &mut VaultSettings) -> Result<(), Refusal> {
+    fn apply(self, settings: &mut VaultSettings) -> Result<(), ControlError> {
         if let Some(m) = self.permission_model {
             settings.permission_model = m;
         }
@@ -87,10 +68,9 @@ impl Switches {
                     set.extend(Permission::all());
                 } else {
                     set.insert(Permission::parse(&p).ok_or_else(|| {
-                        (
-                            StatusCode::BAD_REQUEST,
-                            format!("unknown permission {p:?}: get, list, set, delete, recover, purge or *"),
-                        )
+                        ControlError::bad_request(format!(
+                            "unknown permission {p:?}: get, list, set, delete, recover, purge or *"
+                        ))
                     })?);
                 }
             }
@@ -104,10 +84,7 @@ impl Switches {
         }
         if let Some(d) = self.recoverable_days {
             if !(7..=90).contains(&d) {
-                return Err((
-                    StatusCode::BAD_REQUEST,
-                    "recoverable_days must be 7-90".to_owned(),
-                ));
+                return Err(ControlError::bad_request("recoverable_days must be 7-90"));
             }
             settings.recoverable_days = d;
         }
@@ -116,43 +93,35 @@ impl Switches {
 }
 
 /// `POST /_emulator/vaults {name, …switches}` → 201 `{name, vault_uri}`.
-async fn create(AxumState(emu): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    let raw: Value = match parse(&body) {
-        Ok(v) => v,
-        Err(r) => return refused(r),
-    };
+async fn create(AxumState(emu): Shared, headers: HeaderMap, body: Bytes) -> ControlResult {
+    let raw: Value = parse_json(&body)?;
     let Some(name) = raw.get("name").and_then(Value::as_str).map(str::to_owned) else {
-        return error(StatusCode::BAD_REQUEST, "name is required");
+        return Err(ControlError::bad_request("name is required"));
     };
     if !is_vault_name(&name) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("{name:?} is not a vault name: 3-24 letters, digits and single hyphens, a letter first"),
-        );
+        return Err(ControlError::bad_request(format!(
+            "{name:?} is not a vault name: 3-24 letters, digits and single hyphens, a letter first"
+        )));
     }
     let mut rest = raw.clone();
     if let Some(map) = rest.as_object_mut() {
         map.remove("name");
     }
-    let switches: Switches = match serde_json::from_value(rest) {
-        Ok(s) => s,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid vault settings: {e}")),
-    };
+    let switches: Switches = serde_json::from_value(rest)
+        .map_err(|e| ControlError::bad_request(format!("invalid vault settings: {e}")))?;
     let mut settings = VaultSettings::default();
-    if let Err(r) = switches.apply(&mut settings) {
-        return refused(r);
-    }
+    switches.apply(&mut settings)?;
     let key = name.to_ascii_lowercase();
     let mut vaults = emu.key_vault.lock();
     if vaults.contains_key(&key) {
-        return error(StatusCode::CONFLICT, format!("vault {name} exists"));
+        return Err(ControlError::conflict(format!("vault {name} exists")));
     }
     vaults.insert(key.clone(), Vault::new(&key, settings));
-    (
+    Ok((
         StatusCode::CREATED,
         Json(json!({ "name": key, "vault_uri": vault_uri(&headers, &key) })),
     )
-        .into_response()
+        .into_response())
 }
 
 async fn list(AxumState(emu): Shared, headers: HeaderMap) -> Response {
@@ -164,25 +133,25 @@ async fn list(AxumState(emu): Shared, headers: HeaderMap) -> Response {
     Json(json!({ "vaults": items })).into_response()
 }
 
-fn with_vault(emu: &Emulator, name: &str, f: impl FnOnce(&mut Vault) -> Response) -> Response {
+fn with_vault(emu: &Emulator, name: &str, f: impl FnOnce(&mut Vault) -> Response) -> ControlResult {
     let mut vaults = emu.key_vault.lock();
     match vaults.get_mut(&name.to_ascii_lowercase()) {
-        Some(v) => f(v),
-        None => error(StatusCode::NOT_FOUND, format!("no vault {name}")),
+        Some(v) => Ok(f(v)),
+        None => Err(ControlError::not_found(format!("no vault {name}"))),
     }
 }
 
 /// `GET /_emulator/vaults/{vault}`: settings, versions (values as `value_sha256` and `value_bytes`),
 /// deleted secrets, request log.
-async fn dump(AxumState(emu): Shared, headers: HeaderMap, Path(name): Path<String>) -> Response {
+async fn dump(AxumState(emu): Shared, headers: HeaderMap, Path(name): Path<String>) -> ControlResult {
     let base = vault_uri(&headers, &name.to_ascii_lowercase());
     with_vault(&emu, &name, |v| Json(v.dump(&base)).into_response())
 }
 
-async fn remove(AxumState(emu): Shared, Path(name): Path<String>) -> Response {
+async fn remove(AxumState(emu): Shared, Path(name): Path<String>) -> ControlResult {
     match emu.key_vault.lock().remove(&name.to_ascii_lowercase()) {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no vault {name}")),
+        Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        None => Err(ControlError::not_found(format!("no vault {name}"))),
     }
 }
 
@@ -192,15 +161,12 @@ async fn switches(
     headers: HeaderMap,
     Path(name): Path<String>,
     body: Bytes,
-) -> Response {
-    let switches: Switches = match parse(&body) {
-        Ok(s) => s,
-        Err(r) => return refused(r),
-    };
+) -> ControlResult {
+    let switches: Switches = parse_json(&body)?;
     let base = vault_uri(&headers, &name.to_ascii_lowercase());
     with_vault(&emu, &name, |v| match switches.apply(&mut v.settings) {
         Ok(()) => Json(v.dump(&base)).into_response(),
-        Err(r) => refused(r),
+        Err(refused) => refused.into_response(),
     })
 }
 
@@ -221,11 +187,8 @@ async fn write_secret(
     headers: HeaderMap,
     Path((name, secret)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let s: OutOfBandSecret = match parse(&body) {
-        Ok(s) => s,
-        Err(r) => return refused(r),
-    };
+) -> ControlResult {
+    let s: OutOfBandSecret = parse_json(&body)?;
     let now = emu.clock.now();
     let base = vault_uri(&headers, &name.to_ascii_lowercase());
     let params = SecretParams {
@@ -263,11 +226,8 @@ async fn update_version(
     headers: HeaderMap,
     Path((name, secret, version)): Path<(String, String, String)>,
     body: Bytes,
-) -> Response {
-    let u: OutOfBandUpdate = match parse(&body) {
-        Ok(u) => u,
-        Err(r) => return refused(r),
-    };
+) -> ControlResult {
+    let u: OutOfBandUpdate = parse_json(&body)?;
     let now = emu.clock.now();
     let base = vault_uri(&headers, &name.to_ascii_lowercase());
     let params = SecretParams {
@@ -291,7 +251,7 @@ async fn delete_secret(
     AxumState(emu): Shared,
     headers: HeaderMap,
     Path((name, secret)): Path<(String, String)>,
-) -> Response {
+) -> ControlResult {
     let now = emu.clock.now();
     let base = vault_uri(&headers, &name.to_ascii_lowercase());
     with_vault(&emu, &name, |v| match v.delete(&base, &secret, now) {
@@ -301,7 +261,7 @@ async fn delete_secret(
 }
 
 /// `DELETE /_emulator/vaults/{vault}/deletedsecrets/{secret}`: purge by someone else.
-async fn purge_secret(AxumState(emu): Shared, Path((name, secret)): Path<(String, String)>) -> Response {
+async fn purge_secret(AxumState(emu): Shared, Path((name, secret)): Path<(String, String)>) -> ControlResult {
     let now = emu.clock.now();
     with_vault(&emu, &name, |v| match v.purge(&secret, now) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

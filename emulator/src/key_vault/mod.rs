@@ -14,7 +14,6 @@ pub mod store;
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
@@ -22,11 +21,11 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::access_token::{self, AccessClaims, TokenProblem};
-use crate::emulator::{Emulator, RequestContext};
+use crate::emulator::{Emulator, ServiceRequest};
 use error::KvError;
 pub use error::fault_response;
 pub use store::Vaults;
@@ -75,24 +74,15 @@ fn origin(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// Every `/_vaults/...` request.
-pub async fn dispatch(
-    AxumState(emu): AxumState<Arc<Emulator>>,
-    Extension(ctx): Extension<RequestContext>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// Every `/_vaults/...` request: to its vault (logged there), with Key Vault's response headers.
+pub async fn dispatch(AxumState(emu): AxumState<Arc<Emulator>>, request: ServiceRequest) -> Response {
     let now = emu.clock.now();
     let tenant = emu.state().partner.tenant_id.clone();
-    let origin = origin(&headers);
-    let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    let origin = origin(&request.headers);
+    let rest = request.uri.path().strip_prefix(PREFIX).unwrap_or_default();
     let (vault_name, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let vault_key = vault_name.to_ascii_lowercase();
-    let challenge = format!(r#"Bearer authorization="{origin}/{tenant}", resource="{AUDIENCE}""#);
     let mut vaults = emu.key_vault.lock();
-    let mut response = match vaults.get_mut(&vault_key) {
+    let mut response = match vaults.get_mut(&vault_name.to_ascii_lowercase()) {
         None => KvError::new(
             StatusCode::NOT_FOUND,
             "VaultNotFound",
@@ -101,50 +91,61 @@ pub async fn dispatch(
         .render(None),
         Some(vault) => {
             let base = format!("{origin}{PREFIX}{}/", vault.name);
-            let request = Request {
+            let vault_request = Request {
                 emu: &emu,
-                method: &method,
+                method: &request.method,
                 path,
-                query: uri.query(),
-                headers: &headers,
-                body: &body,
+                query: request.uri.query(),
+                headers: &request.headers,
+                body: &request.body,
                 base: &base,
                 tenant: &tenant,
                 now,
             };
-            let response = match handle(vault, &request) {
-                Ok(response) => response,
-                Err(error) => error.render(Some(&challenge)),
-            };
-            vault.log(VaultRequest {
-                method: method.to_string(),
-                path: uri.path().to_owned(),
-                authorized: headers.contains_key(header::AUTHORIZATION),
-                content_length: headers
-                    .get(header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok()),
-                body_bytes: body.len(),
-                status: response.status().as_u16(),
-            });
+            let challenge = format!(r#"Bearer authorization="{origin}/{tenant}", resource="{AUDIENCE}""#);
+            let response =
+                handle(vault, &vault_request).unwrap_or_else(|error| error.render(Some(&challenge)));
+            vault.log(logged(&request, &response));
             response
         }
     };
     drop(vaults);
+    add_service_headers(&mut response, &request);
+    response
+}
+
+/// What a vault's request log keeps of a request.
+fn logged(request: &ServiceRequest, response: &Response) -> VaultRequest {
+    let headers = &request.headers;
+    VaultRequest {
+        method: request.method.to_string(),
+        path: request.uri.path().to_owned(),
+        authorized: headers.contains_key(header::AUTHORIZATION),
+        content_length: headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()),
+        body_bytes: request.body.len(),
+        status: response.status().as_u16(),
+    }
+}
+
+/// The headers every Key Vault answer carries; the client's request id is echoed (or ours given).
+fn add_service_headers(response: &mut Response, request: &ServiceRequest) {
     let h = response.headers_mut();
     h.insert("x-ms-keyvault-region", HeaderValue::from_static(store::LOCATION));
     h.insert(
         "x-ms-keyvault-service-version",
         HeaderValue::from_static("1.9.0.0"),
     );
-    let echo = headers
+    let echo = request
+        .headers
         .get("x-ms-client-request-id")
         .cloned()
-        .or_else(|| HeaderValue::from_str(&ctx.client_request_id).ok());
+        .or_else(|| HeaderValue::from_str(&request.ctx.client_request_id).ok());
     if let Some(id) = echo {
         h.insert("x-ms-client-request-id", id);
     }
-    response
 }
 
 struct Request<'a> {

@@ -230,125 +230,170 @@ pub struct Paging<'a> {
     pub full_last_page_has_token: bool,
 }
 
-/// `GET /v1/customers`.
+/// `GET /v1/customers`: where the request starts (a first page, or a continuation token bound to its
+/// filter), the page from there, and its body.
 pub fn list(
     request: &PartnerCenterRequest<'_>,
     paging: &Paging<'_>,
 ) -> Result<axum::response::Response, PartnerCenterError> {
-    let Paging {
-        signer,
-        book,
-        partner_tenant,
-        full_last_page_has_token,
-    } = *paging;
     let pairs = &request.query;
-    let size = match query_param(pairs, "size") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(text) => match text.trim().parse::<usize>() {
-            Ok(0) => DEFAULT_PAGE_SIZE,
-            Ok(n) => n,
-            Err(_) => {
-                return Err(PartnerCenterError::invalid_input(format!(
-                    "Invalid page size '{text}'."
-                )));
-            }
-        },
-    };
-    let given_filter = query_param(pairs, "filter").map(Filter::parse).transpose()?;
-    let following = query_param(pairs, "seekOperation").is_some();
-    let (filter, start) = match query_param(pairs, "seekOperation") {
-        None => (given_filter, 0),
-        Some(op) if op.eq_ignore_ascii_case("next") => {
-            let token = continuation_header(request.headers).ok_or_else(|| {
-                PartnerCenterError::invalid_input("seekOperation=next needs the MS-ContinuationToken header.")
-            })?;
-            let continuation = Continuation::decode(token, signer)
-                .filter(|c| c.generation == book.generation)
-                .ok_or_else(|| {
-                    PartnerCenterError::invalid_input("The continuation token is invalid or has expired.")
-                })?;
-            let bound = match &continuation.filter {
-                Some(pair) => Some(Filter::from_token(pair).ok_or_else(|| {
-                    PartnerCenterError::invalid_input("The continuation token is invalid or has expired.")
-                })?),
-                None => None,
-            };
-            if given_filter.is_some() && given_filter != bound {
-                return Err(PartnerCenterError::invalid_input(
-                    "The continuation token was issued for a different filter than this request's.",
-                ));
-            }
-            (bound, continuation.position)
-        }
-        Some(op) => {
-            return Err(PartnerCenterError::invalid_input(format!(
-                "Unsupported seekOperation '{op}'."
-            )));
-        }
-    };
-    if filter
+    let size = page_size(query_param(pairs, "size"))?;
+    let start = Start::read(request, paging)?;
+    if start
+        .filter
         .as_ref()
         .is_some_and(|f| f.field == Field::IndirectReseller)
     {
         require_app_user(&request.claims)?;
     }
+    let page = Page::from(&start, size, paging)?;
+    Ok(json_text_response(StatusCode::OK, page.body(size)))
+}
 
-    let customers = &book.customers;
-    let accept = |c: &CustomerEntry| filter.as_ref().is_none_or(|f| f.matches(c, partner_tenant));
-    let exhausted = customers
-        .get(start..)
-        .is_none_or(|rest| !rest.iter().any(&accept));
-    if following && exhausted {
-        // What Microsoft's own tool reads as the end of the list.
-        return Err(PartnerCenterError::invalid_input(
-            "There are no more records to return for this continuation token.",
-        ));
+/// `size`: absent or 0 (as the .NET SDK sends) is the default.
+fn page_size(text: Option<&str>) -> Result<usize, PartnerCenterError> {
+    match text.map(|t| (t, t.trim().parse::<usize>())) {
+        None | Some((_, Ok(0))) => Ok(DEFAULT_PAGE_SIZE),
+        Some((_, Ok(n))) => Ok(n),
+        Some((text, Err(_))) => Err(PartnerCenterError::invalid_input(format!(
+            "Invalid page size '{text}'."
+        ))),
     }
-    let mut page: Vec<&CustomerEntry> = Vec::with_capacity(size.min(customers.len()));
-    let mut position = start.min(customers.len());
-    while position < customers.len() && page.len() < size {
-        if let Some(c) = customers.get(position).filter(|c| accept(c)) {
-            page.push(c);
-        }
-        position += 1;
-    }
-    // A token points at the next match; a full page carries one even when none remains (the real service
-    // pages "by the page size"), and following it then answers 400 code 2000.
-    let next = customers
-        .get(position..)
-        .and_then(|rest| rest.iter().position(&accept))
-        .map(|i| position + i)
-        .or_else(|| (full_last_page_has_token && page.len() == size).then_some(position));
+}
 
-    let mut body = String::with_capacity(page.iter().map(|c| c.list_json.len() + 1).sum::<usize>() + 512);
-    // `totalCount` is the number of items in this page, as the real service reports it.
-    let _ = write!(body, "{{\"totalCount\":{},\"items\":[", page.len());
-    for (i, customer) in page.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
+/// Where a list request starts: the first page with the request's filter, or where a continuation
+/// token points, with the filter it was issued for.
+struct Start {
+    filter: Option<Filter>,
+    position: usize,
+    /// Whether the request follows a token (`seekOperation=next`).
+    following: bool,
+}
+
+impl Start {
+    fn read(request: &PartnerCenterRequest<'_>, paging: &Paging<'_>) -> Result<Self, PartnerCenterError> {
+        let pairs = &request.query;
+        let given = query_param(pairs, "filter").map(Filter::parse).transpose()?;
+        match query_param(pairs, "seekOperation") {
+            None => {
+                return Ok(Self {
+                    filter: given,
+                    position: 0,
+                    following: false,
+                });
+            }
+            Some(op) if op.eq_ignore_ascii_case("next") => {}
+            Some(op) => {
+                return Err(PartnerCenterError::invalid_input(format!(
+                    "Unsupported seekOperation '{op}'."
+                )));
+            }
         }
-        body.push_str(&customer.list_json);
-    }
-    body.push_str("],\"links\":{\"self\":");
-    body.push_str(&link(&format!("/customers?size={size}"), None).to_string());
-    let token = next.map(|position| {
-        Continuation {
-            filter: filter.as_ref().map(Filter::to_token),
-            position,
-            generation: book.generation,
+        let token = continuation_header(request.headers).ok_or_else(|| {
+            PartnerCenterError::invalid_input("seekOperation=next needs the MS-ContinuationToken header.")
+        })?;
+        let expired =
+            || PartnerCenterError::invalid_input("The continuation token is invalid or has expired.");
+        let continuation = Continuation::decode(token, paging.signer)
+            .filter(|c| c.generation == paging.book.generation)
+            .ok_or_else(expired)?;
+        let bound = match &continuation.filter {
+            Some(pair) => Some(Filter::from_token(pair).ok_or_else(expired)?),
+            None => None,
+        };
+        if given.is_some() && given != bound {
+            return Err(PartnerCenterError::invalid_input(
+                "The continuation token was issued for a different filter than this request's.",
+            ));
         }
-        .encode(signer)
-    });
-    if let Some(token) = &token {
-        body.push_str(",\"next\":");
-        body.push_str(&link(&format!("/customers?size={size}&seekOperation=next"), Some(token)).to_string());
+        Ok(Self {
+            filter: bound,
+            position: continuation.position,
+            following: true,
+        })
     }
-    body.push('}');
-    if let Some(token) = &token {
-        let _ = write!(body, ",\"continuationToken\":{}", Value::String(token.clone()));
+}
+
+/// One page of matching customers and the token for the next match, if any.
+struct Page<'a> {
+    customers: Vec<&'a CustomerEntry>,
+    token: Option<String>,
+}
+
+impl<'a> Page<'a> {
+    fn from(start: &Start, size: usize, paging: &Paging<'a>) -> Result<Self, PartnerCenterError> {
+        let customers = &paging.book.customers;
+        let accept = |c: &CustomerEntry| {
+            start
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.matches(c, paging.partner_tenant))
+        };
+        let exhausted = customers
+            .get(start.position..)
+            .is_none_or(|rest| !rest.iter().any(&accept));
+        if start.following && exhausted {
+            // What Microsoft's own tool reads as the end of the list.
+            return Err(PartnerCenterError::invalid_input(
+                "There are no more records to return for this continuation token.",
+            ));
+        }
+        let mut page: Vec<&CustomerEntry> = Vec::with_capacity(size.min(customers.len()));
+        let mut position = start.position.min(customers.len());
+        while position < customers.len() && page.len() < size {
+            if let Some(c) = customers.get(position).filter(|c| accept(c)) {
+                page.push(c);
+            }
+            position += 1;
+        }
+        // A token points at the next match; a full page carries one even when none remains (the real
+        // service pages "by the page size"), and following it then answers 400 code 2000.
+        let next = customers
+            .get(position..)
+            .and_then(|rest| rest.iter().position(&accept))
+            .map(|i| position + i)
+            .or_else(|| (paging.full_last_page_has_token && page.len() == size).then_some(position));
+        let token = next.map(|position| {
+            Continuation {
+                filter: start.filter.as_ref().map(Filter::to_token),
+                position,
+                generation: paging.book.generation,
+            }
+            .encode(paging.signer)
+        });
+        Ok(Self {
+            customers: page,
+            token,
+        })
     }
-    body.push_str(",\"attributes\":{\"objectType\":\"Collection\"}}");
-    Ok(json_text_response(StatusCode::OK, body))
+
+    /// The page's JSON, written from the pre-rendered customers.
+    fn body(&self, size: usize) -> String {
+        let page = &self.customers;
+        let mut body = String::with_capacity(page.iter().map(|c| c.list_json.len() + 1).sum::<usize>() + 512);
+        // `totalCount` is the number of items in this page, as the real service reports it.
+        let _ = write!(body, "{{\"totalCount\":{},\"items\":[", page.len());
+        for (i, customer) in page.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&customer.list_json);
+        }
+        body.push_str("],\"links\":{\"self\":");
+        body.push_str(&link(&format!("/customers?size={size}"), None).to_string());
+        if let Some(token) = &self.token {
+            body.push_str(",\"next\":");
+            body.push_str(
+                &link(&format!("/customers?size={size}&seekOperation=next"), Some(token)).to_string(),
+            );
+        }
+        body.push('}');
+        if let Some(token) = &self.token {
+            let _ = write!(body, ",\"continuationToken\":{}", Value::String(token.clone()));
+        }
+        body.push_str(",\"attributes\":{\"objectType\":\"Collection\"}}");
+        body
+    }
 }
 
 fn link(uri: &str, continuation: Option<&str>) -> Value {

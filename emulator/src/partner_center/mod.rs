@@ -8,7 +8,7 @@ pub mod profiles;
 pub mod relationships;
 pub mod throttle;
 
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use axum::extract::State as AxumState;
 use axum::response::{IntoResponse as _, Response};
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 
 use crate::access_token::{self, AccessClaims, TokenProblem};
-use crate::emulator::Emulator;
+use crate::emulator::{Emulator, State};
 use crate::well_known::Api;
 use error::PartnerCenterError;
 
@@ -80,28 +80,6 @@ fn handle(
     claims: AccessClaims,
     now: DateTime<Utc>,
 ) -> Result<Response, PartnerCenterError> {
-    let segments: Vec<String> = uri
-        .path()
-        .strip_prefix("/v1")
-        .unwrap_or_default()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .to_ascii_lowercase()
-        })
-        .collect();
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let param = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
     if method != Method::GET {
         return Err(PartnerCenterError::classic(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -109,21 +87,20 @@ fn handle(
             "The requested method is not supported.",
         ));
     }
-    let names: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let is_customer_resource = names.first() == Some(&"customers");
+    let route = Route::parse(uri);
+    let names: Vec<&str> = route.segments.iter().map(String::as_str).collect();
     let mut state = emu.state();
-    if is_customer_resource {
+    if names.first() == Some(&"customers") {
         let limit = state.settings.customer_rate_limit_per_minute;
-        let tenant = claims.tid.clone();
         state
             .customer_throttle
-            .admit(&tenant, now, limit)
+            .admit(&claims.tid, now, limit)
             .map_err(|retry_after| PartnerCenterError::Throttled { retry_after })?;
     }
     match names.as_slice() {
         ["profiles", "mpn"] => {
             require_app_user(&claims)?;
-            profiles::mpn(&state, param("mpnId").as_deref())
+            profiles::mpn(&state, route.param("mpnId"))
         }
         ["profiles", "organization"] => {
             require_app_user(&claims)?;
@@ -131,31 +108,9 @@ fn handle(
         }
         ["relationships"] => {
             require_app_user(&claims)?;
-            relationships::list(
-                &state,
-                param("relationship_type").as_deref(),
-                param("filter").as_deref(),
-            )
+            relationships::list(&state, route.param("relationship_type"), route.param("filter"))
         }
-        ["customers"] => {
-            let book = Arc::clone(&state.customers);
-            let partner_tenant = state.partner.tenant_id.clone();
-            let full_last_page_has_token = state.settings.full_last_page_has_continuation_token;
-            // Paging works on the immutable book; release the lock before building a large page.
-            drop(state);
-            let request = PartnerCenterRequest {
-                query: query.clone(),
-                headers,
-                claims,
-            };
-            let paging = customers::Paging {
-                signer: &emu.signer,
-                book: &book,
-                partner_tenant: &partner_tenant,
-                full_last_page_has_token,
-            };
-            customers::list(&request, &paging)
-        }
+        ["customers"] => list_customers(emu, state, route.query, headers, claims),
         ["customers", id] => customers::get(&state.customers, id),
         ["customers", id, "relationships"] => {
             require_app_user(&claims)?;
@@ -165,6 +120,68 @@ fn handle(
             "The requested resource was not found.",
         )),
     }
+}
+
+/// A `/v1/...` path (segments decoded and lowercased: Partner Center's paths ignore case) and its query.
+struct Route {
+    segments: Vec<String>,
+    query: Vec<(String, String)>,
+}
+
+impl Route {
+    fn parse(uri: &Uri) -> Self {
+        let segments = uri
+            .path()
+            .strip_prefix("/v1")
+            .unwrap_or_default()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        let query = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+        Self { segments, query }
+    }
+
+    /// A query parameter, its name compared without case.
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `GET /v1/customers`: paging works on the immutable book, so the lock is released before a large page
+/// is built.
+fn list_customers(
+    emu: &Emulator,
+    state: MutexGuard<'_, State>,
+    query: Vec<(String, String)>,
+    headers: &HeaderMap,
+    claims: AccessClaims,
+) -> Result<Response, PartnerCenterError> {
+    let book = Arc::clone(&state.customers);
+    let partner_tenant = state.partner.tenant_id.clone();
+    let full_last_page_has_token = state.settings.full_last_page_has_continuation_token;
+    drop(state);
+    let request = PartnerCenterRequest {
+        query,
+        headers,
+        claims,
+    };
+    let paging = customers::Paging {
+        signer: &emu.signer,
+        book: &book,
+        partner_tenant: &partner_tenant,
+        full_last_page_has_token,
+    };
+    customers::list(&request, &paging)
 }
 
 /// Partner Center accepts tokens for its own audience only (Azure AD Graph tokens are retired), from the

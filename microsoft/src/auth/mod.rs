@@ -191,7 +191,7 @@ impl Auth {
         let kind = self.kind_for(access, operation)?;
         let slot = self.slot(audience, kind);
         let mut guard = ctx.run(slot.lock()).await?;
-        let now = server_now(pipeline);
+        let now = pipeline.now();
         if let Some(c) = guard.as_ref() {
             if now < c.refresh_at {
                 return Ok((c.token.clone(), kind));
@@ -293,7 +293,7 @@ impl Auth {
                 self.set_refresh_token(rotated);
             }
         }
-        let now = server_now(pipeline);
+        let now = pipeline.now();
         let lifetime = response.lifetime(now);
         let margin = REFRESH_MARGIN.min(lifetime / 2);
         let to_chrono = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
@@ -356,12 +356,6 @@ impl Auth {
             }
         }
     }
-}
-
-/// Token lifetimes are the service's, so they are judged by the service's clock when one has been
-/// seen (the emulator's clock can move), else by the local clock.
-fn server_now(pipeline: &Pipeline) -> DateTime<Utc> {
-    pipeline.server_time().unwrap_or_else(|| pipeline.clock().now())
 }
 
 /// `{login}/{tenant}/{segments...}`, the tenant percent-encoded as one path segment.

@@ -53,11 +53,7 @@ pub(crate) fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::fixtures::fixture;
 
     #[test]
     fn v1_answer_with_string_numbers() {

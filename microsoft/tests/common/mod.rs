@@ -1,5 +1,10 @@
-//! A scripted local HTTP server for the client tests: canned answers per route, a request log.
+//! A scripted local HTTP server for the client tests: canned answers per route, a request log; and in
+//! the submodules the emulator, a scripted vault and captured traces.
 #![allow(dead_code)]
+
+pub mod emulator;
+pub mod key_vault;
+pub mod traces;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,6 +40,13 @@ impl Canned {
             body: body.to_string(),
             delay: Duration::ZERO,
         }
+    }
+    /// Graph's error shape: `{"error": {"code", "message"}}`.
+    pub fn graph_error(status: u16, code: &str, message: &str) -> Self {
+        Self::json(
+            status,
+            serde_json::json!({"error": {"code": code, "message": message}}),
+        )
     }
     pub fn raw(status: u16, body: &str) -> Self {
         Self {
@@ -110,6 +122,13 @@ impl Fixture {
             base: Url::parse(&format!("http://{addr}")).expect("url"),
             inner,
         }
+    }
+
+    /// A server whose token endpoint answers app tokens that live an hour.
+    pub async fn with_tokens() -> Self {
+        let f = Self::start().await;
+        f.token_endpoint(3600);
+        f
     }
 
     /// Answers `method path` with `answers` in order; the last one repeats.
@@ -238,4 +257,13 @@ async fn handle(
         );
     }
     resp
+}
+
+/// Reads the fixture application through Graph, which must succeed.
+pub async fn read_app(client: &Client) {
+    client
+        .graph()
+        .application_by_app_id(&ctx(), APP_ID)
+        .await
+        .expect("ok");
 }
