@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             let e = decode::api_error(Service::Login, 400 + u16::from(*selector) % 200, None, body, now);
             let _ = e.to_string();
-            let _ = e.hint();
+            let _ = (&e.code, &e.aadsts);
         }
         _ => {
             if let Ok(text) = std::str::from_utf8(body) {

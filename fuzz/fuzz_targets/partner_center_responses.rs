@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
             let status = 400 + u16::from(*selector) % 200;
             let e = decode::api_error(Service::PartnerCenter, status, header, body, now);
             let _ = e.to_string();
-            let _ = e.hint();
+            let _ = (&e.code, &e.aadsts);
         }
     }
 });

@@ -211,6 +211,9 @@ pub enum Error {
         /// The decoder's complaint (never the body itself).
         detail: String,
     },
+    /// An error another caller also waited on, reported by its text (the original is still held there).
+    #[error("{0}")]
+    Shared(String),
     /// The caller cancelled the operation.
     #[error("cancelled")]
     Cancelled,

@@ -6,6 +6,7 @@ use partnercenter_microsoft::graph::AppManagementPolicy;
 use partnercenter_microsoft::{CallContext, Client, Error};
 
 use crate::protocol::{AttributePath, Diagnostic};
+use crate::provider::errors;
 
 /// The tenant default policy's id.
 const DEFAULT_POLICY_ID: &str = "00000000-0000-0000-0000-000000000000";
@@ -60,7 +61,8 @@ pub async fn explain(
     let unread = match &policy {
         Ok(_) => String::new(),
         Err(e) => format!(
-            " (Its settings could not be read: {e}. Reading them needs the Graph permission Policy.Read.All.)"
+            " (Its settings could not be read: {}. Reading them needs the Graph permission Policy.Read.All.)",
+            errors::describe(e)
         ),
     };
     match refusal {
@@ -69,7 +71,8 @@ pub async fn explain(
             format!(
                 "Entra refused the key: {named} blocks password credentials (restriction passwordAddition).{unread} \
                  What to do: ask a tenant administrator to exempt this application (assign it an app management \
-                 policy without passwordAddition), then apply again. Microsoft's answer: {error}"
+                 policy without passwordAddition), then apply again. Microsoft's answer: {}",
+                errors::describe(error)
             ),
         )
         .at(AttributePath::root("application_id")),
@@ -91,7 +94,8 @@ pub async fn explain(
                 format!("The key is valid longer than application {app_id} allows"),
                 format!(
                     "Entra refused the key: {named} limits password lifetimes (restriction passwordLifetime); \
-                     {advice}{unread} Microsoft's answer: {error}"
+                     {advice}{unread} Microsoft's answer: {}",
+                    errors::describe(error)
                 ),
             )
             .at(AttributePath::root("validity"))

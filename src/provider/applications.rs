@@ -135,7 +135,18 @@ impl Applications {
     }
 }
 
-/// The shared application read hands errors out behind an `Arc`; diagnostics want the error itself.
+/// The shared application read hands errors out behind an `Arc` (several waiting callers get the same
+/// one); callers want the error itself. When others still hold it, an equivalent is rebuilt from the facts
+/// that decisions look at (Microsoft's answer, not found, timeout, cancellation).
 pub fn unshare(e: Arc<Error>) -> Error {
-    Arc::try_unwrap(e).unwrap_or_else(|shared| Error::Config(shared.to_string()))
+    Arc::try_unwrap(e).unwrap_or_else(|shared| match &*shared {
+        Error::Api(answer) => Error::Api(answer.clone()),
+        Error::NotFound { what, source } => Error::NotFound {
+            what: what.clone(),
+            source: source.clone(),
+        },
+        Error::Cancelled => Error::Cancelled,
+        Error::Timeout { .. } => Error::Timeout { last: None },
+        other => Error::Shared(other.to_string()),
+    })
 }

@@ -17,6 +17,7 @@ use crate::protocol::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, FromValue, NestedBlock, Nesting, Type,
     Validator, Value,
 };
+use crate::provider::errors;
 
 pub const BLOCK: &str = "key_vault_secret";
 const VAULT_URI: &str = "vault_uri";
@@ -248,7 +249,7 @@ pub fn refusal(to: &Destination, error: &Error) -> Diagnostic {
 
 fn refusal_detail(error: &Error) -> String {
     let Some(kv) = error.key_vault() else {
-        return error.to_string();
+        return errors::describe(error);
     };
     let permission = kv.operation.permission();
     let action = kv.operation.rbac_data_action();

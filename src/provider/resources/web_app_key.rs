@@ -1245,7 +1245,7 @@ async fn after_lost_answer(
             Ok(()) => LostAnswer::Removed,
             Err(why) => LostAnswer::Ends(Added::SecretLost {
                 key,
-                why: format!("{error}; then {why}"),
+                why: format!("{}; then {why}", errors::describe(error)),
             }),
         },
         Ok(Verdict::Gone) => LostAnswer::NotSeen,
@@ -1253,9 +1253,10 @@ async fn after_lost_answer(
         Err(e) => LostAnswer::Ends(Added::Nothing(Diagnostic::error(
             format!("Error adding a key to application {}", app.app_id),
             format!(
-                "addPassword was interrupted ({error}), and whether Microsoft applied it could not be determined \
+                "addPassword was interrupted ({}), and whether Microsoft applied it could not be determined \
                  ({}). If application {} has a key named \"{}\" starting {}, it was made by this run and can be \
                  deleted.",
+                errors::describe(error),
                 wait_error_text(&e),
                 app.app_id,
                 fingerprint.display_name,
@@ -1370,7 +1371,10 @@ async fn confirm_replicated(
         Err(WaitError::Failed(e)) => {
             diags.warning(
                 format!("Key {key_id} created; confirming its replication failed"),
-                format!("The key is recorded in state. Reading it back failed: {e}"),
+                format!(
+                    "The key is recorded in state. Reading it back failed: {}",
+                    errors::describe(&e)
+                ),
             );
             false
         }
@@ -1545,7 +1549,10 @@ async fn check_secret_home(
         }
         Err(e) => diags.warning(
             format!("Could not check the Key Vault secret of key {key_id}"),
-            format!("Reading version {version} failed; state keeps it as it was. {e}"),
+            format!(
+                "Reading version {version} failed; state keeps it as it was. {}",
+                errors::describe(&e)
+            ),
         ),
     }
     key
@@ -1576,7 +1583,7 @@ fn wait_error_text(e: &WaitError<Error>) -> String {
     match e {
         WaitError::TimedOut => "the timeout ran out".to_owned(),
         WaitError::Cancelled => "Terraform stopped the operation".to_owned(),
-        WaitError::Failed(e) => e.to_string(),
+        WaitError::Failed(e) => errors::describe(e),
     }
 }
 
