@@ -669,32 +669,16 @@ fn emulator_now(emu: &Emulator) -> chrono::DateTime<chrono::Utc> {
         .with_timezone(&chrono::Utc)
 }
 
-/// A key made outside Terraform (as a script or the portal would): Graph's addPassword on `app_id` with a
-/// description and an end date; its key id. Then every replica has it ("before Terraform").
+/// A key made outside Terraform, replicated everywhere before Terraform runs; its key id.
 fn add_key_by_graph(
     emu: &Emulator,
     app_id: &str,
     name: Option<&str>,
     end: chrono::DateTime<chrono::Utc>,
 ) -> String {
-    let token = emu.control(
-        "POST",
-        "/_emulator/access-token",
-        json!({"audience": "https://graph.microsoft.com", "app_only": true}),
-    )["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let url = format!("{}/v1.0/applications(appId='{app_id}')/addPassword", emu.url);
-    let body = json!({"passwordCredential": {
-        "displayName": name,
-        "endDateTime": end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    }});
-    let (status, text) = emu.call(emu.http().post(url).bearer_auth(token).json(&body));
-    assert_eq!(status, 200, "addPassword: {text}");
+    let key_id = emu.add_key_by_hand(app_id, name, end);
     emu.settle();
-    let created: Json = serde_json::from_str(&text).unwrap();
-    created["keyId"].as_str().unwrap().to_owned()
+    key_id
 }
 
 /// An application with no keys, replicated everywhere (made through the emulator's control API).

@@ -183,35 +183,10 @@ fn resource_state(w: &Workdir, name: &str) -> Json {
         .unwrap_or(Json::Null)
 }
 
-/// Graph called directly with an app-only token, as another tool (the portal, a script) would.
+/// Graph called directly, as another tool would, before Terraform runs: replicated everywhere after.
 fn graph_call(emu: &Emulator, method: &str, path: &str, body: Json) -> Json {
-    let token = emu.control(
-        "POST",
-        "/_emulator/access-token",
-        json!({"audience": "https://graph.microsoft.com", "app_only": true}),
-    )["access_token"]
-        .as_str()
-        .expect("the documented shape")
-        .to_owned();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let answer = runtime.block_on(async {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
-        let response = reqwest::Client::new()
-            .request(method, format!("{}{path}", emu.url))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("Graph call");
-        let status = response.status();
-        let text = response.text().await.expect("Graph answer");
-        assert!(status.is_success(), "{path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Json::Null)
-    });
-    // What the test sets up happened before Terraform runs: replicated everywhere.
+    let (status, answer) = emu.graph(method, path, body);
+    assert!((200..300).contains(&status), "{path}: {status} {answer}");
     emu.settle();
     answer
 }

@@ -7,7 +7,7 @@
 
 mod support;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use partnercenter_emulator::demo;
 use serde_json::{Value as Json, json};
 use support::Workdir;
@@ -21,25 +21,9 @@ fn emulator_now(emu: &Emulator) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A key made outside Terraform: Graph's addPassword with a description and an end date; its key id.
+/// A key made outside Terraform; its key id.
 fn add_key(emu: &Emulator, app_id: &str, name: Option<&str>, end: DateTime<Utc>) -> String {
-    let token = emu.control(
-        "POST",
-        "/_emulator/access-token",
-        json!({"audience": "https://graph.microsoft.com", "app_only": true}),
-    )["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let url = format!("{}/v1.0/applications(appId='{app_id}')/addPassword", emu.url);
-    let body = json!({"passwordCredential": {
-        "displayName": name,
-        "endDateTime": end.to_rfc3339_opts(SecondsFormat::Secs, true),
-    }});
-    let (status, text) = emu.call(emu.http().post(url).bearer_auth(token).json(&body));
-    assert_eq!(status, 200, "addPassword: {text}");
-    let created: Json = serde_json::from_str(&text).unwrap();
-    created["keyId"].as_str().unwrap().to_owned()
+    emu.add_key_by_hand(app_id, name, end)
 }
 
 fn config(app_id: &str) -> String {

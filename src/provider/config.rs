@@ -222,7 +222,7 @@ pub struct Configured {
 impl Configured {
     /// The client, or `None` after reporting which credentials `operation` lacks.
     pub fn client_for(&self, needs: Needs, operation: &str, diags: &mut Diagnostics) -> Option<&Client> {
-        self.require(needs, operation).map_err(|d| diags.push(d)).ok()
+        diags.take(self.require(needs, operation))
     }
 
     /// A diagnostic when any of `arguments` (as `unknown` names them, e.g. "`environment`") is not known

@@ -194,6 +194,46 @@ impl Emulator {
         &self.http
     }
 
+    /// Graph called directly with an app-only token, as another tool (the portal, a script) would: the
+    /// status and the JSON answer. Nothing is settled: the write lags like any other.
+    pub fn graph(&self, method: &str, path: &str, body: Json) -> (u16, Json) {
+        let token = self.control(
+            "POST",
+            "/_emulator/access-token",
+            serde_json::json!({"audience": "https://graph.microsoft.com", "app_only": true}),
+        )["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(&body);
+        let (status, text) = self.call(request);
+        (status, serde_json::from_str(&text).unwrap_or(Json::Null))
+    }
+
+    /// A key made outside Terraform (Graph's addPassword with a description and an end date); its key id.
+    pub fn add_key_by_hand(
+        &self,
+        app_id: &str,
+        name: Option<&str>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        let (status, created) = self.graph(
+            "POST",
+            &format!("/v1.0/applications(appId='{app_id}')/addPassword"),
+            serde_json::json!({"passwordCredential": {
+                "displayName": name,
+                "endDateTime": end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            }}),
+        );
+        assert_eq!(status, 200, "addPassword: {created}");
+        created["keyId"].as_str().expect("a key id").to_owned()
+    }
+
     /// Every pending directory write reaches every replica: "a while later" (`POST
     /// /_emulator/replication/settle`). Tests that mean "right after" do not call it.
     pub fn settle(&self) {

@@ -144,7 +144,10 @@ fn index_page(root: &Path, schema: &Schema) -> Result<String, String> {
         "Guides: [Authentication](guides/authentication.md) (client secret, refresh token via \
          `terraform-provider-partnercenter login`, OIDC in CI) and one page per tool mapping its registration \
          form to this provider's outputs: [Azure Cost Management (Cloudyn)](guides/cloudyn.md), \
-         [Flexera Optima](guides/optima.md), [Octo](guides/octo.md).\n\n",
+         [Flexera Optima](guides/optima.md), [Octo](guides/octo.md). Keys over their life: \
+         [Key expiry and rotation](guides/key-expiry-and-rotation.md) (rotation, the expiry watch, adopting \
+         existing keys) and [The secret out of state](guides/secret-out-of-state.md) (Key Vault). Installing: \
+         [Installation](guides/installation.md).\n\n",
     );
     out.push_str(
         "Some Partner Center calls (MPN ID, organization profile, indirect resellers and their customers) \

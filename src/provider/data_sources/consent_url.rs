@@ -85,10 +85,7 @@ impl DataSource<Configured> for ConsentUrl {
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let configured = &ctx.client;
-        if let Err(d) = configured.require_known(&["environment", "endpoints"], "The consent URL") {
-            diags.push(d);
-            return None;
-        }
+        diags.take(configured.require_known(&["environment", "endpoints"], "The consent URL"))?;
         let tenant = config
             .known::<String>("tenant_id")
             .unwrap_or_else(|| "organizations".to_owned());

@@ -257,7 +257,7 @@ impl DataSource<Configured> for WebAppKeys {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let query = Query::from_config(config).map_err(|d| diags.push(d)).ok()?;
+        let query = diags.take(Query::from_config(config))?;
         let configured = &ctx.client;
         let client = configured.client_for(Needs::AppOnly, "Listing the keys of an application", diags)?;
         let call = operation_context(ctx);

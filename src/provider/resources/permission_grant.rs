@@ -536,12 +536,9 @@ impl Resource<Configured> for PermissionGrant {
         _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let client = match ctx.client.require(Needs::AppOnly, "Reading a permission grant") {
-            Ok(c) => c,
-            Err(d) => {
-                diags.push(d);
-                return Some(state.clone());
-            }
+        let Some(client) = diags.take(ctx.client.require(Needs::AppOnly, "Reading a permission grant"))
+        else {
+            return Some(state.clone());
         };
         let call = call_context(ctx, timeouts::get(state, "read", TIMEOUTS.read));
         let app_id = text(state, attr::APPLICATION_ID);

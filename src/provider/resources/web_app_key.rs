@@ -485,20 +485,14 @@ impl Resource<Configured> for WebAppKey {
         private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let planned = KeyModel::from_value(planned).map_err(|d| diags.push(d)).ok()?;
+        let planned = diags.take(KeyModel::from_value(planned))?;
         let configured = &ctx.client;
         let client = configured.client_for(Needs::AppOnly, "Creating a web app key", diags)?;
         let app_id = planned.application_id.clone();
         let _writing = configured.applications.lock(&app_id).await;
         // The timeout counts from here: waiting for other writes to this application is not this create's.
         let call = call_context(ctx, planned.timeout("create", TIMEOUTS.create));
-        let app = match application_for_write(configured, client, &call, &app_id).await {
-            Ok(app) => app,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let app = diags.take(application_for_write(configured, client, &call, &app_id).await)?;
         let added = add_key(ctx, client, &call, &app, &planned).await;
         configured.applications.invalidate(&app_id);
         let (created, strays) = match added {
@@ -550,17 +544,13 @@ impl Resource<Configured> for WebAppKey {
         private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let stored = KeyModel::from_value(state).map_err(|d| diags.push(d)).ok()?;
+        let stored = diags.take(KeyModel::from_value(state))?;
         let Some(key_id) = stored.remote.as_ref().map(|r| r.key_id.clone()) else {
             return Some(state.clone());
         };
         let configured = &ctx.client;
-        let client = match configured.require(Needs::AppOnly, "Reading a web app key") {
-            Ok(c) => c,
-            Err(d) => {
-                diags.push(d);
-                return Some(state.clone());
-            }
+        let Some(client) = diags.take(configured.require(Needs::AppOnly, "Reading a web app key")) else {
+            return Some(state.clone());
         };
         let app_id = stored.application_id.clone();
         let call = call_context(ctx, stored.timeout("read", TIMEOUTS.read));
@@ -643,7 +633,7 @@ impl Resource<Configured> for WebAppKey {
         private: &Private,
         diags: &mut Diagnostics,
     ) {
-        let Some(stored) = KeyModel::from_value(prior).map_err(|d| diags.push(d)).ok() else {
+        let Some(stored) = diags.take(KeyModel::from_value(prior)) else {
             return;
         };
         let Some(key_id) = stored.remote.as_ref().map(|r| r.key_id.clone()) else {
@@ -693,13 +683,7 @@ impl Resource<Configured> for WebAppKey {
         let configured = &ctx.client;
         let client = configured.client_for(Needs::AppOnly, "Importing a web app key", diags)?;
         let call = call_context(ctx, TIMEOUTS.read);
-        let app = match application_for_write(configured, client, &call, &app_id).await {
-            Ok(app) => app,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let app = diags.take(application_for_write(configured, client, &call, &app_id).await)?;
         let verdict = consistency::look_until_certain(&call, Absence::OF_REPLICATED, || async {
             let app = configured
                 .applications
