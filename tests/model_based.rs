@@ -275,18 +275,30 @@ fn run_sequences(tf: &support::Terraform) {
         "model-based: Terraform {}, seed {seed}, {count} sequences",
         tf.version
     );
+    let mut failed = Vec::new();
     for i in 0..count {
         let sequence_seed = seed.wrapping_add(i);
-        let steps = std::panic::catch_unwind(|| sequence(tf, sequence_seed)).unwrap_or_else(|panic| {
-            eprintln!(
-                "model-based: sequence seed {sequence_seed} FAILED on Terraform {} (reproduce: MODEL_SEED={sequence_seed} \
-                 MODEL_SEQUENCES=1)",
-                tf.version
-            );
-            std::panic::resume_unwind(panic)
-        });
-        eprintln!("model-based: sequence {sequence_seed} ok: {}", steps.join(" -> "));
+        match std::panic::catch_unwind(|| sequence(tf, sequence_seed)) {
+            Ok(steps) => eprintln!("model-based: sequence {sequence_seed} ok: {}", steps.join(" -> ")),
+            Err(_) => {
+                eprintln!(
+                    "model-based: sequence seed {sequence_seed} FAILED on Terraform {} (reproduce: \
+                     MODEL_SEED={sequence_seed} MODEL_SEQUENCES=1)",
+                    tf.version
+                );
+                failed.push(sequence_seed);
+            }
+        }
     }
+    eprintln!(
+        "model-based: Terraform {}: {} of {count} sequences kept every invariant",
+        tf.version,
+        count - failed.len() as u64
+    );
+    assert!(
+        failed.is_empty(),
+        "sequences that broke an invariant (seeds): {failed:?}"
+    );
 }
 
 each_terraform! {
