@@ -443,77 +443,19 @@ impl Resource<Configured> for PermissionGrant {
     ) {
         let (config, prior) = (request.config, request.prior);
         let (Some(app_id), Some(api)) = (
-            config.get(attr::APPLICATION_ID).as_str(),
-            config.get(attr::API).as_str(),
+            config.known::<String>(attr::APPLICATION_ID),
+            config.known::<String>(attr::API),
         ) else {
             return;
         };
-        let Some(resource) = resource_app_id(api) else {
+        let Some(resource) = resource_app_id(&api) else {
             return;
         };
-        // An alias and its App ID are the same API: changing one for the other is not a new object.
-        if !prior.is_null()
-            && prior.get(attr::RESOURCE_APP_ID).as_str() == Some(resource.as_str())
-            && prior.get(attr::APPLICATION_ID).as_str() == Some(app_id)
-        {
-            plan.requires_replace
-                .retain(|p| *p != AttributePath::root(attr::API));
-        }
-        let new_object = prior.is_null() || plan.is_replace();
-        let kept = |name: &str| match prior.get(name) {
-            v @ Value::String(_) if !new_object => v.clone(),
-            _ => Value::Unknown,
-        };
-        let admin_consent = plan.planned.get(attr::ADMIN_CONSENT).as_bool();
-        let planned = &mut plan.planned;
-        planned.set(attr::ID, Value::string(format!("{app_id}/{resource}")));
-        planned.set(attr::RESOURCE_APP_ID, Value::string(resource.clone()));
-        planned.set(
-            attr::CLIENT_SERVICE_PRINCIPAL_ID,
-            kept(attr::CLIENT_SERVICE_PRINCIPAL_ID),
-        );
-        planned.set(
-            attr::RESOURCE_SERVICE_PRINCIPAL_ID,
-            kept(attr::RESOURCE_SERVICE_PRINCIPAL_ID),
-        );
-        planned.set(
-            attr::GRANT_ID,
-            if admin_consent == Some(false) {
-                Value::Null
-            } else {
-                kept(attr::GRANT_ID)
-            },
-        );
-        planned.set(attr::SCOPE_IDS, Value::Unknown);
-
+        keep_the_grant_when_only_its_spelling_differs(prior, &app_id, &resource, plan);
+        plan_computed_values(prior, &app_id, &resource, plan);
         let scopes = config.get(attr::SCOPES);
-        if !scopes.is_wholly_known() || scopes.is_null() {
-            return;
-        }
-        let client = match ctx
-            .client
-            .require(Needs::AppOnly, "Checking the scopes of a permission grant")
-        {
-            Ok(c) => c,
-            Err(d) => {
-                diags.push(d);
-                return;
-            }
-        };
-        let call = call_context(ctx, timeouts::get(config, "read", TIMEOUTS.read));
-        match client.graph().service_principal_by_app_id(&call, &resource).await {
-            Ok(Some(sp)) => match resolve_scopes(&strings_of(scopes), &sp) {
-                Ok(ids) => plan.planned.set(attr::SCOPE_IDS, string_map(&ids)),
-                Err(d) => diags.push(d),
-            },
-            // Created at apply (e.g. Partner Center's in a partner tenant); the scopes are checked then,
-            // before permissions are written.
-            Ok(None) => {}
-            Err(e) => diags.push(errors::attribute_diagnostic(
-                &format!("reading the service principal of API {resource} to check the scopes"),
-                &e,
-                attr::SCOPES,
-            )),
+        if scopes.is_wholly_known() && !scopes.is_null() {
+            plan_scope_ids(ctx, config, &resource, &strings_of(scopes), plan, diags).await;
         }
     }
 
@@ -616,6 +558,89 @@ impl Resource<Configured> for PermissionGrant {
     /// Terraform 1.12+: the client app and the API, both GUIDs (read in any case), name the grant.
     fn identity(&self) -> Option<Identity> {
         Some(Identity::from_state([attr::APPLICATION_ID, attr::RESOURCE_APP_ID]).ignore_case())
+    }
+}
+
+/// An alias and its App ID name the same API, and App IDs are GUIDs compared without case: a change that
+/// only respells the pair keeps the grant (taken in place).
+fn keep_the_grant_when_only_its_spelling_differs(
+    prior: &Value,
+    app_id: &str,
+    resource: &str,
+    plan: &mut PlannedChange,
+) {
+    if prior.is_null() {
+        return;
+    }
+    let same_app = prior
+        .known::<String>(attr::APPLICATION_ID)
+        .is_some_and(|before| before.eq_ignore_ascii_case(app_id));
+    let same_api = prior
+        .known::<String>(attr::RESOURCE_APP_ID)
+        .is_some_and(|before| before.eq_ignore_ascii_case(resource));
+    if same_app && same_api {
+        plan.cancel_replacement_of(attr::API, prior);
+        plan.cancel_replacement_of(attr::APPLICATION_ID, prior);
+    }
+}
+
+/// What is knowable before apply: the id and the API's App ID; the principals and grant of an existing
+/// grant carry over; without consent there is no grant.
+fn plan_computed_values(prior: &Value, app_id: &str, resource: &str, plan: &mut PlannedChange) {
+    let new_object = prior.is_null() || plan.is_replace();
+    let kept = |name: &str| match prior.get(name) {
+        v @ Value::String(_) if !new_object => v.clone(),
+        _ => Value::Unknown,
+    };
+    let admin_consent = plan.planned.get(attr::ADMIN_CONSENT).as_bool();
+    let planned = &mut plan.planned;
+    planned.set(attr::ID, Value::string(format!("{app_id}/{resource}")));
+    planned.set(attr::RESOURCE_APP_ID, Value::string(resource));
+    for name in [
+        attr::CLIENT_SERVICE_PRINCIPAL_ID,
+        attr::RESOURCE_SERVICE_PRINCIPAL_ID,
+    ] {
+        planned.set(name, kept(name));
+    }
+    let grant_id = if admin_consent == Some(false) {
+        Value::Null
+    } else {
+        kept(attr::GRANT_ID)
+    };
+    planned.set(attr::GRANT_ID, grant_id);
+    planned.set(attr::SCOPE_IDS, Value::Unknown);
+}
+
+/// Checks the scopes against the API's service principal, so an unknown scope fails the plan before
+/// anything is written, and plans their ids.
+async fn plan_scope_ids(
+    ctx: &Context<Configured>,
+    config: &Value,
+    resource: &str,
+    scopes: &BTreeSet<String>,
+    plan: &mut PlannedChange,
+    diags: &mut Diagnostics,
+) {
+    let Some(client) = diags.take(
+        ctx.client
+            .require(Needs::AppOnly, "Checking the scopes of a permission grant"),
+    ) else {
+        return;
+    };
+    let call = call_context(ctx, timeouts::get(config, "read", TIMEOUTS.read));
+    match client.graph().service_principal_by_app_id(&call, resource).await {
+        Ok(Some(sp)) => match resolve_scopes(scopes, &sp) {
+            Ok(ids) => plan.planned.set(attr::SCOPE_IDS, string_map(&ids)),
+            Err(d) => diags.push(d),
+        },
+        // Created at apply (e.g. Partner Center's in a partner tenant); the scopes are checked then,
+        // before permissions are written.
+        Ok(None) => {}
+        Err(e) => diags.push(errors::attribute_diagnostic(
+            &format!("reading the service principal of API {resource} to check the scopes"),
+            &e,
+            attr::SCOPES,
+        )),
     }
 }
 
