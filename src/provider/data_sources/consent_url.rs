@@ -4,15 +4,53 @@
 use async_trait::async_trait;
 use partnercenter_microsoft::login::{AuthorizeParams, authorize_url, partner_center_user_scopes};
 
-use crate::protocol::{Attr, Attribute, Context, DataSource, Diagnostics, Schema, Type, Validator, Value};
+use crate::protocol::{
+    Attribute, Context, DataSource, Diagnostic, Diagnostics, Schema, Type, Validator, Value,
+};
 use crate::provider::config::Configured;
 use crate::provider::validation;
 
 pub struct ConsentUrl;
 
+mod attr {
+    pub const CLIENT_ID: &str = "client_id";
+    pub const REDIRECT_URI: &str = "redirect_uri";
+    pub const TENANT_ID: &str = "tenant_id";
+    pub const SCOPES: &str = "scopes";
+    pub const URL: &str = "url";
+}
+
+/// Any work account: the tenant when the configuration names none.
+const ANY_ORGANIZATION: &str = "organizations";
+
+/// The configuration; `None` where the data source fills in a default.
+struct Request {
+    client_id: String,
+    redirect_uri: String,
+    tenant: Option<String>,
+    scopes: Option<Vec<String>>,
+}
+
+impl Request {
+    fn from_config(config: &Value) -> Result<Request, Diagnostic> {
+        Ok(Request {
+            client_id: config
+                .attr::<String>(attr::CLIENT_ID)?
+                .known()
+                .unwrap_or_default(),
+            redirect_uri: config
+                .attr::<String>(attr::REDIRECT_URI)?
+                .known()
+                .unwrap_or_default(),
+            tenant: config.attr::<String>(attr::TENANT_ID)?.known(),
+            scopes: config.attr::<Vec<String>>(attr::SCOPES)?.known(),
+        })
+    }
+}
+
 fn tenant_validator() -> Validator {
     Validator::string("a tenant id, a domain, `organizations` or `common`", |s| {
-        if validation::is_guid(s) || s.contains('.') || ["organizations", "common"].contains(&s) {
+        if validation::is_guid(s) || s.contains('.') || [ANY_ORGANIZATION, "common"].contains(&s) {
             Ok(())
         } else {
             Err(format!(
@@ -46,26 +84,26 @@ impl DataSource<Configured> for ConsentUrl {
              token cost-management tools ask for. Built locally: no network call.",
         )
         .attribute(
-            Attribute::string("client_id")
+            Attribute::string(attr::CLIENT_ID)
                 .required()
                 .description("The App ID of the web app that asks for consent.")
                 .validate(validation::guid("the App ID of the web app")),
         )
         .attribute(
-            Attribute::string("redirect_uri")
+            Attribute::string(attr::REDIRECT_URI)
                 .required()
                 .description("Where Entra ID sends the browser back; must be a redirect URI registered on the app.")
                 .validate(redirect_validator()),
         )
         .attribute(
-            Attribute::string("tenant_id")
+            Attribute::string(attr::TENANT_ID)
                 .optional()
                 .computed()
                 .description("The tenant to sign in to: a tenant id, a domain, or `organizations` (default).")
                 .validate(tenant_validator()),
         )
         .attribute(
-            Attribute::new("scopes", Type::list(Type::String))
+            Attribute::new(attr::SCOPES, Type::list(Type::String))
                 .optional()
                 .computed()
                 .description(
@@ -75,7 +113,7 @@ impl DataSource<Configured> for ConsentUrl {
                 )
                 .validate(validation::not_blank()),
         )
-        .attribute(Attribute::string("url").computed().description("The sign-in URL."))
+        .attribute(Attribute::string(attr::URL).computed().description("The sign-in URL."))
     }
 
     async fn read(
@@ -84,47 +122,36 @@ impl DataSource<Configured> for ConsentUrl {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
+        let request = diags.take(Request::from_config(config))?;
         let configured = &ctx.client;
         diags.take(configured.require_known(&["environment", "endpoints"], "The consent URL"))?;
-        let tenant = config
-            .known::<String>("tenant_id")
-            .unwrap_or_else(|| "organizations".to_owned());
-        let scopes = match config.attr::<Vec<String>>("scopes") {
-            Ok(Attr::Known(scopes)) => scopes,
-            Ok(_) => partner_center_user_scopes(configured.environment)
+        let tenant = request.tenant.unwrap_or_else(|| ANY_ORGANIZATION.to_owned());
+        let scopes = request.scopes.unwrap_or_else(|| {
+            partner_center_user_scopes(configured.environment)
                 .split(' ')
                 .map(str::to_owned)
-                .collect(),
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+                .collect()
+        });
         let joined = scopes.join(" ");
         let params = AuthorizeParams {
             tenant: &tenant,
-            client_id: config.get("client_id").as_str().unwrap_or_default(),
-            redirect_uri: config.get("redirect_uri").as_str().unwrap_or_default(),
+            client_id: &request.client_id,
+            redirect_uri: &request.redirect_uri,
             scopes: &joined,
             state: "partnercenter",
             prompt: Some("consent"),
             ..Default::default()
         };
-        match authorize_url(&configured.endpoints.login, &params) {
-            Ok(url) => {
-                let mut state = config.clone();
-                state.set("tenant_id", Value::string(tenant));
-                state.set(
-                    "scopes",
-                    Value::List(scopes.into_iter().map(Value::String).collect()),
-                );
-                state.set("url", Value::string(url.to_string()));
-                Some(state)
-            }
-            Err(e) => {
-                diags.error("Cannot build the consent URL", e.to_string());
-                None
-            }
-        }
+        let url = authorize_url(&configured.endpoints.login, &params)
+            .map_err(|e| Diagnostic::error("Cannot build the consent URL", e.to_string()));
+        let url = diags.take(url)?;
+        let mut state = config.clone();
+        state.set(attr::TENANT_ID, Value::string(tenant));
+        state.set(
+            attr::SCOPES,
+            Value::List(scopes.into_iter().map(Value::String).collect()),
+        );
+        state.set(attr::URL, Value::string(url.to_string()));
+        Some(state)
     }
 }

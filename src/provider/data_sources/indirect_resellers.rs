@@ -2,11 +2,53 @@
 
 use async_trait::async_trait;
 
-use crate::protocol::{Attribute, Context, DataSource, Diagnostics, Schema, Type, Value};
+use partnercenter_microsoft::partner_center::IndirectReseller;
+
+use crate::protocol::{Attribute, Context, DataSource, Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::provider::config::{Configured, Needs};
 use crate::provider::{errors, operation_context, validation};
 
 pub struct IndirectResellers;
+
+mod attr {
+    pub const NAME_PREFIX: &str = "name_prefix";
+    pub const RESELLERS: &str = "resellers";
+    // Each reseller:
+    pub const ID: &str = "id";
+    pub const NAME: &str = "name";
+    pub const MPN_ID: &str = "mpn_id";
+    pub const STATE: &str = "state";
+    pub const LOCATION: &str = "location";
+}
+
+/// Which resellers to keep: those whose name starts with `name_prefix`, compared without case.
+struct Filter {
+    name_prefix: Option<String>,
+}
+
+impl Filter {
+    fn from_config(config: &Value) -> Result<Filter, Diagnostic> {
+        let name_prefix = config.attr::<String>(attr::NAME_PREFIX)?.known();
+        Ok(Filter {
+            name_prefix: name_prefix.map(|p| p.to_lowercase()),
+        })
+    }
+
+    fn keeps(&self, reseller: &IndirectReseller) -> bool {
+        let name = reseller.name.to_lowercase();
+        self.name_prefix.as_ref().is_none_or(|p| name.starts_with(p))
+    }
+}
+
+fn reseller_value(reseller: IndirectReseller) -> Value {
+    Value::object([
+        (attr::ID, Value::string(reseller.id)),
+        (attr::NAME, Value::string(reseller.name)),
+        (attr::MPN_ID, Value::from(reseller.mpn_id)),
+        (attr::STATE, Value::from(reseller.state)),
+        (attr::LOCATION, Value::from(reseller.location)),
+    ])
+}
 
 #[async_trait]
 impl DataSource<Configured> for IndirectResellers {
@@ -16,11 +58,11 @@ impl DataSource<Configured> for IndirectResellers {
 
     fn schema(&self) -> Schema {
         let reseller = Type::object([
-            ("id", Type::String),
-            ("name", Type::String),
-            ("mpn_id", Type::String),
-            ("state", Type::String),
-            ("location", Type::String),
+            (attr::ID, Type::String),
+            (attr::NAME, Type::String),
+            (attr::MPN_ID, Type::String),
+            (attr::STATE, Type::String),
+            (attr::LOCATION, Type::String),
         ]);
         Schema::new(
             "The indirect resellers of the signed-in indirect provider, ready for `for_each` over a per-reseller \
@@ -28,12 +70,12 @@ impl DataSource<Configured> for IndirectResellers {
              `refresh_token`.",
         )
         .attribute(
-            Attribute::string("name_prefix")
+            Attribute::string(attr::NAME_PREFIX)
                 .optional()
                 .description("Only resellers whose name starts with this (case-insensitive).")
                 .validate(validation::not_blank()),
         )
-        .attribute(Attribute::new("resellers", Type::list(reseller)).computed().description(
+        .attribute(Attribute::new(attr::RESELLERS, Type::list(reseller)).computed().description(
             "The resellers: `id` (the reseller's tenant ID), `name`, `mpn_id`, `state` (e.g. `Active`) and \
              `location` (country code).",
         ))
@@ -45,40 +87,23 @@ impl DataSource<Configured> for IndirectResellers {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
+        let filter = diags.take(Filter::from_config(config))?;
         let client = ctx
             .client
             .client_for(Needs::AppUser, "Listing indirect resellers", diags)?;
-        let resellers = match client
+        let resellers = client
             .partner_center()
             .indirect_resellers(&operation_context(ctx))
             .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                diags.push(errors::diagnostic("listing indirect resellers", &e));
-                return None;
-            }
-        };
-        let prefix = config.known::<String>("name_prefix").map(|p| p.to_lowercase());
-        let resellers = resellers
+            .map_err(|e| errors::diagnostic("listing indirect resellers", &e));
+        let resellers = diags.take(resellers)?;
+        let kept = resellers
             .into_iter()
-            .filter(|r| {
-                prefix
-                    .as_ref()
-                    .is_none_or(|p| r.name.to_lowercase().starts_with(p))
-            })
-            .map(|r| {
-                Value::object([
-                    ("id", Value::string(r.id)),
-                    ("name", Value::string(r.name)),
-                    ("mpn_id", Value::from(r.mpn_id)),
-                    ("state", Value::from(r.state)),
-                    ("location", Value::from(r.location)),
-                ])
-            })
+            .filter(|r| filter.keeps(r))
+            .map(reseller_value)
             .collect();
         let mut state = config.clone();
-        state.set("resellers", Value::List(resellers));
+        state.set(attr::RESELLERS, Value::List(kept));
         Some(state)
     }
 }

@@ -2,11 +2,38 @@
 
 use async_trait::async_trait;
 
-use crate::protocol::{Attribute, Context, DataSource, Diagnostics, Schema, Validator, Value};
+use partnercenter_microsoft::partner_center::MpnProfile;
+
+use crate::protocol::{Attribute, Context, DataSource, Diagnostic, Diagnostics, Schema, Validator, Value};
 use crate::provider::config::{Configured, Needs};
 use crate::provider::{errors, operation_context};
 
 pub struct MpnId;
+
+mod attr {
+    pub const MPN_ID: &str = "mpn_id";
+    pub const PARTNER_NAME: &str = "partner_name";
+}
+
+/// The configuration: whose profile to read (`None`: the signed-in partner's own).
+struct Request {
+    mpn_id: Option<String>,
+}
+
+impl Request {
+    fn from_config(config: &Value) -> Result<Request, Diagnostic> {
+        Ok(Request {
+            mpn_id: config.attr::<String>(attr::MPN_ID)?.known(),
+        })
+    }
+}
+
+fn profile_value(profile: MpnProfile) -> Value {
+    Value::object([
+        (attr::MPN_ID, Value::string(profile.mpn_id)),
+        (attr::PARTNER_NAME, Value::from(profile.partner_name)),
+    ])
+}
 
 #[async_trait]
 impl DataSource<Configured> for MpnId {
@@ -21,7 +48,7 @@ impl DataSource<Configured> for MpnId {
              credentials only: the provider needs a `refresh_token`.",
         )
         .attribute(
-            Attribute::string("mpn_id")
+            Attribute::string(attr::MPN_ID)
                 .optional()
                 .computed()
                 .description("The MPN ID to look up; leave unset for the signed-in partner's own.")
@@ -33,7 +60,7 @@ impl DataSource<Configured> for MpnId {
                     }
                 })),
         )
-        .attribute(Attribute::string("partner_name").computed().description("The partner's name in the MPN profile."))
+        .attribute(Attribute::string(attr::PARTNER_NAME).computed().description("The partner's name in the MPN profile."))
     }
 
     async fn read(
@@ -42,26 +69,21 @@ impl DataSource<Configured> for MpnId {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
+        let request = diags.take(Request::from_config(config))?;
         let client = ctx
             .client
             .client_for(Needs::AppUser, "Reading the MPN profile", diags)?;
-        let requested = config.get("mpn_id").as_str();
         let call = operation_context(ctx);
+        let requested = request.mpn_id.as_deref();
         match client.partner_center().mpn_profile(&call, requested).await {
-            Ok(profile) => Some(Value::object([
-                ("mpn_id", Value::string(profile.mpn_id)),
-                ("partner_name", Value::from(profile.partner_name)),
-            ])),
-            Err(e) if requested.is_some() && e.is_not_found() => {
-                diags.push(errors::attribute_diagnostic(
-                    &format!("looking up MPN ID {}", requested.unwrap_or_default()),
-                    &e,
-                    "mpn_id",
-                ));
-                None
-            }
+            Ok(profile) => Some(profile_value(profile)),
             Err(e) => {
-                diags.push(errors::diagnostic("reading the MPN profile", &e));
+                diags.push(match requested {
+                    Some(id) if e.is_not_found() => {
+                        errors::attribute_diagnostic(&format!("looking up MPN ID {id}"), &e, attr::MPN_ID)
+                    }
+                    _ => errors::diagnostic("reading the MPN profile", &e),
+                });
                 None
             }
         }
