@@ -1,12 +1,14 @@
 //! Randomized, model-based: the real Terraform CLI driven through random sequences of what happens to a
-//! partner's keys (applies of 0-3 keys, plans, keys deleted or expired out of band, the clock moving,
-//! faults on every route, alone and combined, Ctrl-C in the middle of an apply, destroys), with the
-//! emulator's replication lag random too. After every step the invariants are checked:
+//! partner's keys and grants (applies of 0-3 keys and 0-2 permission grants, plans, keys deleted or
+//! expired out of band, consent revoked or narrowed out of band, the clock moving, faults on every route,
+//! alone and combined, Ctrl-C in the middle of an apply, destroys), with the emulator's replication lag
+//! random too. After every step the invariants are checked:
 //!
 //! - I1: no key exists in the emulator that state does not hold (after every step, faults and Ctrl-C
 //!   included);
-//! - I2/I3: after a successful apply, with the faults cleared, the next plan is empty and the emulator's
-//!   keys equal state's (a key left state only because it was really gone, none was made twice);
+//! - I2/I3/I4: after a successful apply, with the faults cleared, the next plan is empty and the emulator's
+//!   keys, requested permissions and consented scopes equal state's (a key or grant left state only because
+//!   it was really gone, none was made twice, no grant lost another's `requiredResourceAccess` entry);
 //! - I5: plans and applies judge the rotation window by the emulator's clock (the clock moves);
 //! - at the end, a clean apply converges and destroy leaves nothing.
 //!
@@ -36,15 +38,32 @@ const STEPS_PER_SEQUENCE: usize = 6;
 /// How far the clock may move in one sequence: within the seeded client secret's life (about two years).
 const CLOCK_BUDGET_DAYS: i64 = 600;
 
-/// One thing that happens to the partner's keys.
+/// What the configuration asks for: how many keys, and which of the two grants.
+#[derive(Clone, Copy, Debug)]
+struct Wanted {
+    keys: usize,
+    partner_center_grant: bool,
+    azure_ad_graph_grant: bool,
+}
+
+impl Wanted {
+    const NOTHING: Wanted = Wanted {
+        keys: 0,
+        partner_center_grant: false,
+        azure_ad_graph_grant: false,
+    };
+}
+
+/// One thing that happens to the partner's keys and grants.
 #[derive(Clone)]
 enum Step {
-    Apply { keys: usize, faults: Vec<FaultSpec> },
+    Apply { wanted: Wanted, faults: Vec<FaultSpec> },
     Plan { faults: Vec<FaultSpec> },
     DeleteOutOfBand,
     ExpireOutOfBand,
+    RevokeOutOfBand,
     MoveClock { days: i64 },
-    CtrlCDuringApply { keys: usize, after_ms: u64 },
+    CtrlCDuringApply { wanted: Wanted, after_ms: u64 },
     Destroy { faults: Vec<FaultSpec> },
 }
 
@@ -55,30 +74,35 @@ impl std::fmt::Debug for Step {
             format!("[{}]", listed.join(", "))
         };
         match self {
-            Step::Apply { keys, faults: x } => write!(f, "apply {keys} key(s) with faults {}", faults(x)),
+            Step::Apply { wanted, faults: x } => write!(f, "apply {wanted:?} with faults {}", faults(x)),
             Step::Plan { faults: x } => write!(f, "plan with faults {}", faults(x)),
             Step::DeleteOutOfBand => f.write_str("a key deleted out of band"),
             Step::ExpireOutOfBand => f.write_str("a key expired out of band"),
+            Step::RevokeOutOfBand => f.write_str("consent revoked or narrowed out of band"),
             Step::MoveClock { days } => write!(f, "clock +{days} days"),
-            Step::CtrlCDuringApply { keys, after_ms } => {
-                write!(f, "Ctrl-C {after_ms} ms into an apply of {keys} key(s)")
+            Step::CtrlCDuringApply { wanted, after_ms } => {
+                write!(f, "Ctrl-C {after_ms} ms into an apply of {wanted:?}")
             }
             Step::Destroy { faults: x } => write!(f, "destroy with faults {}", faults(x)),
         }
     }
 }
 
-/// Routes the provider uses for keys, and what can go wrong on each.
-const ROUTES: [&str; 4] = [
+/// Routes the provider uses for keys and grants, and what can go wrong on each.
+const ROUTES: [&str; 8] = [
     "POST /v1.0/applications/*/addPassword",
     "POST /v1.0/applications/*/removePassword",
     "GET /v1.0/*",
     "POST /*/oauth2/v2.0/token",
+    "PATCH /v1.0/applications/*",
+    "POST /v1.0/oauth2PermissionGrants",
+    "PATCH /v1.0/oauth2PermissionGrants/*",
+    "DELETE /v1.0/oauth2PermissionGrants/*",
 ];
 
 fn random_fault(rng: &mut StdRng) -> FaultSpec {
     let route = ROUTES[rng.random_range(0..ROUTES.len())];
-    let writes = route.starts_with("POST /v1.0");
+    let writes = route.contains(" /v1.0") && !route.starts_with("GET");
     let count = rng.random_range(1..=2);
     match rng.random_range(0..6) {
         0 => FaultSpec::on(route).status(429).retry_after(1).times(count),
@@ -102,10 +126,18 @@ fn random_faults(rng: &mut StdRng) -> Vec<FaultSpec> {
     (0..n).map(|_| random_fault(rng)).collect()
 }
 
+fn random_wanted(rng: &mut StdRng, at_least_one_key: bool) -> Wanted {
+    Wanted {
+        keys: rng.random_range(usize::from(at_least_one_key)..=3),
+        partner_center_grant: rng.random_bool(0.5),
+        azure_ad_graph_grant: rng.random_bool(0.5),
+    }
+}
+
 fn random_step(rng: &mut StdRng) -> Step {
-    match rng.random_range(0..12) {
+    match rng.random_range(0..13) {
         0..=3 => Step::Apply {
-            keys: rng.random_range(0..=3),
+            wanted: random_wanted(rng, false),
             faults: random_faults(rng),
         },
         4 => Step::Plan {
@@ -113,11 +145,12 @@ fn random_step(rng: &mut StdRng) -> Step {
         },
         5 => Step::DeleteOutOfBand,
         6 => Step::ExpireOutOfBand,
-        7 => Step::MoveClock {
+        7 => Step::RevokeOutOfBand,
+        8 => Step::MoveClock {
             days: [1, 200, 340, 400][rng.random_range(0..4)],
         },
-        8 | 9 => Step::CtrlCDuringApply {
-            keys: rng.random_range(1..=3),
+        9 | 10 => Step::CtrlCDuringApply {
+            wanted: random_wanted(rng, true),
             after_ms: rng.random_range(300..3000),
         },
         _ => Step::Destroy {
@@ -126,19 +159,34 @@ fn random_step(rng: &mut StdRng) -> Step {
     }
 }
 
-fn config(keys: usize) -> String {
+fn config(wanted: Wanted) -> String {
     format!(
         r#"provider "partnercenter" {{}}
 resource "partnercenter_web_app_key" "k" {{
-  count          = {keys}
-  application_id = "{}"
+  count          = {}
+  application_id = "{app}"
   display_name   = "model-${{count.index}}"
   validity       = "1y"
   rotate_before  = "720h"
   lifecycle {{ create_before_destroy = true }}
 }}
+resource "partnercenter_permission_grant" "partner_center" {{
+  count          = {}
+  application_id = "{app}"
+  api            = "partner_center"
+  scopes         = ["user_impersonation"]
+}}
+resource "partnercenter_permission_grant" "azure_ad_graph" {{
+  count          = {}
+  application_id = "{app}"
+  api            = "azure_ad_graph"
+  scopes         = ["Directory.AccessAsUser.All", "User.Read"]
+}}
 "#,
-        demo::APP_ID
+        wanted.keys,
+        u8::from(wanted.partner_center_grant),
+        u8::from(wanted.azure_ad_graph_grant),
+        app = demo::APP_ID
     )
 }
 
@@ -164,6 +212,42 @@ fn some_key(emu: &Emulator, rng: &mut StdRng) -> Option<String> {
     (!keys.is_empty()).then(|| keys[rng.random_range(0..keys.len())].clone())
 }
 
+/// A grant of the demo app the emulator holds beyond the seed, picked at random, and a scope it holds.
+fn some_grant(emu: &Emulator, seeded: &[String], rng: &mut StdRng) -> Option<(String, String)> {
+    let state = emu.control("GET", "/_emulator/state", Json::Null);
+    let directory = if state["directory"].is_object() {
+        &state["directory"]
+    } else {
+        &state
+    };
+    let grants: Vec<(String, String)> = directory["oauth2PermissionGrants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| {
+            let id = g["id"].as_str()?.to_owned();
+            let scope = g["scope"].as_str()?.split_whitespace().next()?.to_owned();
+            (!seeded.contains(&id)).then_some((id, scope))
+        })
+        .collect();
+    (!grants.is_empty()).then(|| grants[rng.random_range(0..grants.len())].clone())
+}
+
+fn grant_ids(emu: &Emulator) -> Vec<String> {
+    let state = emu.control("GET", "/_emulator/state", Json::Null);
+    let directory = if state["directory"].is_object() {
+        &state["directory"]
+    } else {
+        &state
+    };
+    directory["oauth2PermissionGrants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Runs one sequence; returns the steps taken, for the report.
 fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -172,18 +256,22 @@ fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
     emu.settings(
         json!({"replication_delay_reads": rng.random_range(0..=3), "replication_random_seed": seed}),
     );
-    let mut case = Case::new(tf, &emu, &config(1));
+    let seeded_grants = grant_ids(&emu);
+    let mut wanted = Wanted {
+        keys: 1,
+        ..Wanted::NOTHING
+    };
+    let mut case = Case::new(tf, &emu, &config(wanted));
     let mut log = Vec::new();
-    let mut keys = 1;
     let mut moved_days = 0;
     for _ in 0..STEPS_PER_SEQUENCE {
         let step = random_step(&mut rng);
         eprintln!("model-based: seed {seed}, step {}: {step:?}", log.len() + 1);
         log.push(format!("{step:?}"));
         match &step {
-            Step::Apply { keys: n, faults } => {
-                keys = *n;
-                case.config(&config(keys));
+            Step::Apply { wanted: w, faults } => {
+                wanted = *w;
+                case.config(&config(wanted));
                 inject(&emu, faults);
                 let run = case.w.apply();
                 case.check_nothing_untracked(&run);
@@ -224,6 +312,21 @@ fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
                 }
                 emu.settle();
             }
+            Step::RevokeOutOfBand => {
+                // An admin removes the consent, or one scope of it, in the portal.
+                if let Some((grant, scope)) = some_grant(&emu, &seeded_grants, &mut rng) {
+                    if rng.random_bool(0.5) {
+                        emu.control("DELETE", &format!("/_emulator/grants/{grant}"), Json::Null);
+                    } else {
+                        emu.control(
+                            "POST",
+                            &format!("/_emulator/grants/{grant}/remove-scope"),
+                            json!({ "scope": scope }),
+                        );
+                    }
+                }
+                emu.settle();
+            }
             Step::MoveClock { days } => {
                 // The partner's own client secret (the provider's credential) is valid for about two years
                 // from the seed; a partner renews it before then, so the model never moves past it.
@@ -232,9 +335,9 @@ fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
                     emu.advance_days(*days);
                 }
             }
-            Step::CtrlCDuringApply { keys: n, after_ms } => {
-                keys = *n;
-                case.config(&config(keys));
+            Step::CtrlCDuringApply { wanted: w, after_ms } => {
+                wanted = *w;
+                case.config(&config(wanted));
                 emu.fault(FaultSpec::on(ROUTES[0]).latency_ms(1500));
                 let (run, _) = interrupted(
                     &case.w,
@@ -252,14 +355,14 @@ fn sequence(tf: &support::Terraform, seed: u64) -> Vec<String> {
                 let run = case.w.destroy();
                 case.check_nothing_untracked(&run);
                 clear_faults(&emu);
-                keys = 0;
-                case.config(&config(keys));
+                wanted = Wanted::NOTHING;
+                case.config(&config(wanted));
             }
         }
     }
     // The end: a clean apply converges, and destroy leaves nothing.
     clear_faults(&emu);
-    case.config(&config(keys));
+    case.config(&config(wanted));
     case.apply();
     case.destroy();
     log
