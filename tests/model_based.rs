@@ -13,8 +13,8 @@
 //! - at the end, a clean apply converges and destroy leaves nothing.
 //!
 //! `make test` runs a few sequences per Terraform version from a fixed seed; `make chaos` runs many
-//! (`MODEL_SEQUENCES`, default 200) from a random seed it prints. Reproduce one with `MODEL_SEED=<seed>
-//! MODEL_SEQUENCES=1 cargo test --test model_based -- --nocapture`.
+//! (`MODEL_SEQUENCES` per version, 100 by default: 200 in all) from a random seed it prints. Reproduce
+//! one with `MODEL_SEED=<seed> MODEL_SEQUENCES=1 cargo test --test model_based -- --nocapture`.
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
 
