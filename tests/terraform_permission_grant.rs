@@ -749,3 +749,42 @@ each_terraform! {
         assert_eq!(w.plan().code, 0);
     }
 }
+
+/// One grant on Azure AD Graph with short timeouts, for operations that are meant to fail.
+fn short_lived(scopes: &[&str]) -> String {
+    let timeouts =
+        "timeouts {\n    create = \"8s\"\n    update = \"8s\"\n    delete = \"8s\"\n  }\n  scopes ";
+    config(&[grant("aad", "azure_ad_graph", scopes).replace("scopes ", timeouts)])
+}
+
+each_terraform! {
+    /// The permissions are written first, then the consent: when the consent keeps failing, the write is
+    /// all or nothing, so the application holds exactly what state says (nothing requested that no state
+    /// tracks, nothing taken away that state still holds).
+    fn a_consent_that_keeps_failing_leaves_the_application_as_state_says(tf) {
+        let emu = Emulator::start();
+        let clear_faults = || emu.control("DELETE", "/_emulator/faults", Json::Null);
+        let mut case = Case::new(tf, &emu, &short_lived(&["User.Read"]));
+
+        emu.fault(FaultSpec::on("POST /v1.0/oauth2PermissionGrants").status(500));
+        let run = case.apply_anyhow();
+        assert_ne!(run.code, 0, "create failed:\n{}", run.output());
+        clear_faults();
+        case.apply();
+
+        case.config(&short_lived(&["User.Read", "Directory.AccessAsUser.All"]));
+        emu.fault(FaultSpec::on("PATCH /v1.0/oauth2PermissionGrants/*").status(500));
+        let run = case.apply_anyhow();
+        assert_ne!(run.code, 0, "update failed:\n{}", run.output());
+        clear_faults();
+        case.apply();
+
+        emu.fault(FaultSpec::on("PATCH /v1.0/oauth2PermissionGrants/*").status(500));
+        emu.fault(FaultSpec::on("DELETE /v1.0/oauth2PermissionGrants/*").status(500));
+        let run = case.w.destroy();
+        assert_ne!(run.code, 0, "destroy failed:\n{}", run.output());
+        case.check_remote_matches_state(&run);
+        clear_faults();
+        case.destroy();
+    }
+}

@@ -19,6 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use partnercenter_microsoft::CallContext;
+use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{Context, DataSource, Diagnostics, ListResource, Provider, Resource, Schema, Value};
 use config::Configured;
@@ -112,4 +113,14 @@ pub(crate) fn operation_context(ctx: &Context<Configured>) -> CallContext {
 /// A Microsoft call context cancelled by StopProvider and bounded by `timeout`.
 pub(crate) fn call_context(ctx: &Context<Configured>, timeout: Duration) -> CallContext {
     CallContext::new(ctx.cancel.clone()).with_timeout(timeout)
+}
+
+/// How long finishing what an interrupted or failed operation started may take.
+const FINISHING_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A context for finishing what an interrupted or failed operation started (removing a key whose answer
+/// was lost, undoing half a write): the operation's own context may be cancelled or out of time, but
+/// leaving nothing behind must still be possible.
+pub(crate) fn detached_context() -> CallContext {
+    CallContext::new(CancellationToken::new()).with_timeout(FINISHING_TIMEOUT)
 }

@@ -29,7 +29,7 @@ use crate::provider::config::{Configured, Needs};
 use crate::provider::consistency::{
     self, Absence, Backoff, Verdict, WaitError, is_conflict, replication_lag, until_replicated,
 };
-use crate::provider::{call_context, errors, timeouts, validation};
+use crate::provider::{call_context, detached_context, errors, timeouts, validation};
 
 pub struct PermissionGrant;
 
@@ -656,17 +656,28 @@ fn is_import(state: &Value) -> bool {
 struct Failure {
     doing: String,
     error: Error,
+    /// What the failure left behind that the user should know about.
+    left_behind: Option<String>,
 }
 
 impl Failure {
     /// For `map_err`: the failure of `doing`.
     fn of(doing: impl Into<String>) -> impl FnOnce(Error) -> Failure {
         let doing = doing.into();
-        move |error| Failure { doing, error }
+        move |error| Failure {
+            doing,
+            error,
+            left_behind: None,
+        }
     }
 
     fn diagnostic(&self) -> Diagnostic {
-        errors::diagnostic(&self.doing, &self.error)
+        let mut diagnostic = errors::diagnostic(&self.doing, &self.error);
+        if let Some(note) = &self.left_behind {
+            diagnostic.detail.push_str("\n\n");
+            diagnostic.detail.push_str(note);
+        }
+        diagnostic
     }
 }
 
@@ -775,8 +786,15 @@ async fn write(
         &scope_ids,
         &resource_sp,
     );
+    let requested_before = requested_scope_ids(&app.required_resource_access, resource);
     write_required_access(client, applications, call, &app, resource, &change).await?;
-    let grant_id = write_consent(client, call, &wanted, &client_sp, &resource_sp, &change).await?;
+    let grant_id = match write_consent(client, call, &wanted, &client_sp, &resource_sp, &change).await {
+        Ok(id) => id,
+        Err(failure) => {
+            let undo = change.undone(&requested_before);
+            return Err(undo_required_access(client, applications, app_id, resource, &undo, failure).await);
+        }
+    };
     Ok(Some(Permissions {
         client_service_principal_id: Some(client_sp.id),
         resource_service_principal_id: Some(resource_sp.id),
@@ -828,6 +846,58 @@ impl ScopeChange {
             grant_remove,
         }
     }
+
+    /// The change that puts this API's `requiredResourceAccess` entry back as it was before `self` was
+    /// written (`requested_before`: its scope ids then, lower case). The consent is not touched.
+    fn undone(&self, requested_before: &BTreeSet<String>) -> ScopeChange {
+        let was_requested = |id: &&String| requested_before.contains(&id.to_ascii_lowercase());
+        ScopeChange {
+            wanted_ids: self.dropped_ids.iter().filter(was_requested).cloned().collect(),
+            dropped_ids: self
+                .wanted_ids
+                .iter()
+                .filter(|id| !was_requested(id))
+                .cloned()
+                .collect(),
+            grant_add: BTreeSet::new(),
+            grant_remove: BTreeSet::new(),
+        }
+    }
+}
+
+/// A write is all or nothing: when the consent fails after the application's `requiredResourceAccess` was
+/// written, `undo` puts the entry back, so the application holds what state says (nothing requested that no
+/// state tracks, nothing taken away that state still holds). It runs on its own context, as the operation's
+/// may be out of time (often why the consent failed). Returns the consent's failure, saying so if the undo
+/// failed too.
+async fn undo_required_access(
+    client: &Client,
+    applications: &Applications,
+    app_id: &str,
+    resource: &str,
+    undo: &ScopeChange,
+    mut failure: Failure,
+) -> Failure {
+    let call = detached_context();
+    let undone = async {
+        let app = read_settled(client, applications, &call, app_id)
+            .await
+            .map_err(Failure::of(format!("reading application {app_id}")))?;
+        match app {
+            Some(app) => write_required_access(client, applications, &call, &app, resource, undo).await,
+            None => Ok(()),
+        }
+    }
+    .await;
+    if let Err(undo_failed) = undone {
+        failure.left_behind = Some(format!(
+            "The API permissions (requiredResourceAccess) of application {app_id} for API {resource} were \
+             changed before this failure and could not be put back ({}: {}). The next refresh shows what the \
+             application holds; apply again to converge.",
+            undo_failed.doing, undo_failed.error
+        ));
+    }
+    failure
 }
 
 /// The app's `requiredResourceAccess` with this API's entry changed (others' entries untouched); what is
@@ -1147,20 +1217,31 @@ async fn take_back(
         grant_add: BTreeSet::new(),
         grant_remove: held.scopes.clone(),
     };
+    let requested_before = requested_scope_ids(&app.required_resource_access, resource);
     write_required_access(client, applications, call, &app, resource, &change).await?;
     // Consent is taken back only if this resource gave it; without `admin_consent` a grant carrying these
     // scopes is someone else's.
-    let client_sp = service_principal(client, call, app_id).await?;
-    if let (Some(c), Some(r)) = (client_sp, resource_sp) {
-        if held.admin_consent {
-            withdraw(client, call, &c.id, &r.id, &change.grant_remove)
-                .await
-                .map_err(Failure::of(format!(
-                    "withdrawing admin consent of application {app_id} for API {resource}"
-                )))?;
+    let withdrawn = async {
+        let client_sp = service_principal(client, call, app_id).await?;
+        if let (Some(c), Some(r)) = (client_sp, resource_sp) {
+            if held.admin_consent {
+                withdraw(client, call, &c.id, &r.id, &change.grant_remove)
+                    .await
+                    .map_err(Failure::of(format!(
+                        "withdrawing admin consent of application {app_id} for API {resource}"
+                    )))?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match withdrawn {
+        Ok(()) => Ok(()),
+        Err(failure) => {
+            let undo = change.undone(&requested_before);
+            Err(undo_required_access(client, applications, app_id, resource, &undo, failure).await)
         }
     }
-    Ok(())
 }
 
 /// How long a read may lag behind this process's own last `requiredResourceAccess` write before the read

@@ -14,7 +14,6 @@ use partnercenter_microsoft::graph::{Application, CreatedPassword, NewPassword, 
 use partnercenter_microsoft::{CallContext, Client, Error};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{
     Attr, Attribute, AttributePath, Context, Diagnostic, Diagnostics, Identity, PlanRequest, PlannedChange,
@@ -25,7 +24,7 @@ use crate::provider::config::{Configured, Needs};
 use crate::provider::consistency::{self, Absence, Verdict, WaitError};
 use crate::provider::key_vault_delivery::{self as vault_delivery, Destination, Health, KeyFacts};
 use crate::provider::timeouts::{self, Defaults};
-use crate::provider::{app_policies, call_context, duration, errors, validation};
+use crate::provider::{app_policies, call_context, detached_context, duration, errors, validation};
 
 pub struct WebAppKey;
 
@@ -50,9 +49,6 @@ const NEW_APPLICATION_PATIENCE: Duration = Duration::from_secs(30);
 
 /// How long after removePassword the key may stay readable before the removal is taken as lost.
 const REMOVAL_SETTLES: Duration = Duration::from_secs(30);
-
-/// How long cleaning up after an interrupted create may take once Terraform is stopping.
-const CLEANUP_AFTER_STOP: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------------------------
 // Model
@@ -1556,12 +1552,6 @@ async fn refusal_diagnostic(client: &Client, call: &CallContext, app_id: &str, e
 
 // ---------------------------------------------------------------------------------------------------------
 // Small helpers
-
-/// A context for finishing what an interrupted operation started: the operation's own context may be
-/// cancelled, but finding out whether a key was created, and removing it, must still be possible.
-fn detached_context() -> CallContext {
-    CallContext::new(CancellationToken::new()).with_timeout(CLEANUP_AFTER_STOP)
-}
 
 fn wait_error_text(e: &WaitError<Error>) -> String {
     match e {
