@@ -187,11 +187,15 @@ pub fn held_in_state(state: &Json) -> Remote {
             Some("partnercenter_permission_grant") => {
                 let app = lower("application_id");
                 let api = lower("resource_app_id");
-                for (scope, id) in v["scope_ids"].as_object().into_iter().flatten() {
+                // Requested: every scope with an id; consented: the scopes held, with `admin_consent`.
+                for id in v["scope_ids"].as_object().into_iter().flatten().map(|(_, id)| id) {
                     let id = id.as_str().unwrap_or_default().to_ascii_lowercase();
                     held.requested.insert((app.clone(), api.clone(), id));
-                    if v["admin_consent"] == json!(true) {
-                        held.consented.insert((app.clone(), api.clone(), scope.clone()));
+                }
+                if v["admin_consent"] == json!(true) {
+                    for scope in v["scopes"].as_array().into_iter().flatten() {
+                        let scope = scope.as_str().unwrap_or_default().to_owned();
+                        held.consented.insert((app.clone(), api.clone(), scope));
                     }
                 }
             }

@@ -97,7 +97,8 @@ struct Permissions {
     client_service_principal_id: Option<String>,
     resource_service_principal_id: Option<String>,
     grant_id: Option<String>,
-    /// Scope value -> permission id, for the scopes in `scopes`.
+    /// Scope value -> permission id, for every scope this resource requests: those in `scopes`, and any
+    /// still requested whose consent was taken away outside Terraform (destroy takes those back too).
     scope_ids: BTreeMap<String, String>,
 }
 
@@ -115,6 +116,11 @@ impl Permissions {
             grant_id: optional(attr::GRANT_ID),
             scope_ids: map_of(state.get(attr::SCOPE_IDS)),
         }
+    }
+
+    /// Every scope this resource answers for: held, or requested with its consent taken away.
+    fn managed_scopes(&self) -> BTreeSet<String> {
+        self.scopes.iter().chain(self.scope_ids.keys()).cloned().collect()
     }
 
     /// The Terraform value, keeping `api` and `timeouts` as the user wrote them.
@@ -427,7 +433,11 @@ impl Resource<Configured> for PermissionGrant {
         .attribute(
             Attribute::new(attr::SCOPE_IDS, Type::map(Type::String))
                 .computed()
-                .description("Scope value -> permission id, from the API's service principal."),
+                .description(
+                    "Scope value -> permission id (from the API's service principal) of every scope this \
+                     resource requests on the application, including one whose consent was taken away outside \
+                     Terraform, which destroy takes back too.",
+                ),
         )
         .block(timeouts::block(TIMEOUTS))
     }
@@ -823,7 +833,7 @@ impl ScopeChange {
         scope_ids: &BTreeMap<String, String>,
         resource_sp: &ServicePrincipal,
     ) -> ScopeChange {
-        let prior_scopes = prior.map(|p| p.scopes.clone()).unwrap_or_default();
+        let prior_scopes = prior.map(Permissions::managed_scopes).unwrap_or_default();
         let prior_ids = prior.map(|p| p.scope_ids.clone()).unwrap_or_default();
         let dropped: BTreeSet<String> = prior_scopes.difference(&wanted.scopes).cloned().collect();
         let published = published_scopes(resource_sp);
@@ -1037,26 +1047,30 @@ fn held_remotely(
         .map(str::to_owned)
         .collect();
     let importing = is_import(state);
-    let candidates = if importing {
+    let candidates: BTreeSet<String> = if importing {
         in_required.union(&granted).cloned().collect()
     } else {
-        strings_of(state.get(attr::SCOPES))
+        Permissions::held_in(state).managed_scopes()
     };
     let admin_consent = match state.get(attr::ADMIN_CONSENT).as_bool() {
         // Consent revoked outside Terraform shows as `admin_consent` false -> true.
         Some(true) | None => grant.is_some(),
         Some(false) => false,
     };
-    let scopes: BTreeSet<String> = candidates
-        .into_iter()
-        .filter(|s| in_required.contains(s) && (!admin_consent || granted.contains(s)))
+    let requested: BTreeSet<&String> = candidates.iter().filter(|s| in_required.contains(*s)).collect();
+    // Held: requested and, with consent, granted. A scope requested without its consent is missing from
+    // `scopes` (drift), yet keeps its id, so destroy still takes it back.
+    let scopes: BTreeSet<String> = requested
+        .iter()
+        .filter(|s| !admin_consent || granted.contains(**s))
+        .map(|s| (*s).clone())
         .collect();
     if importing && scopes.is_empty() && grant.is_none() {
         return None;
     }
-    let scope_ids = scopes
+    let scope_ids = requested
         .iter()
-        .filter_map(|s| Some((s.clone(), ids.get(s)?.clone())))
+        .filter_map(|s| Some(((*s).clone(), ids.get(*s)?.clone())))
         .collect();
     Some(Permissions {
         application_id: text(state, attr::APPLICATION_ID),
@@ -1158,8 +1172,8 @@ async fn scopes_still_held(
         return Ok(BTreeSet::new());
     };
     let requested = requested_scope_ids(&app.required_resource_access, resource);
-    let mut left: BTreeSet<String> = held
-        .scopes
+    let managed = held.managed_scopes();
+    let mut left: BTreeSet<String> = managed
         .iter()
         .filter(|s| {
             held.scope_ids
@@ -1178,7 +1192,7 @@ async fn scopes_still_held(
                     "listing the delegated permission grants of application {app_id}"
                 )))?;
             let granted = grant.iter().flat_map(|g| g.scope.split_whitespace());
-            left.extend(granted.filter(|s| held.scopes.contains(*s)).map(str::to_owned));
+            left.extend(granted.filter(|s| managed.contains(*s)).map(str::to_owned));
         }
     }
     Ok(left)
@@ -1211,11 +1225,12 @@ async fn take_back(
             ids.entry(value).or_insert(id);
         }
     }
+    let managed = held.managed_scopes();
     let change = ScopeChange {
         wanted_ids: BTreeSet::new(),
-        dropped_ids: held.scopes.iter().filter_map(|s| ids.get(s).cloned()).collect(),
+        dropped_ids: managed.iter().filter_map(|s| ids.get(s).cloned()).collect(),
         grant_add: BTreeSet::new(),
-        grant_remove: held.scopes.clone(),
+        grant_remove: managed,
     };
     let requested_before = requested_scope_ids(&app.required_resource_access, resource);
     write_required_access(client, applications, call, &app, resource, &change).await?;

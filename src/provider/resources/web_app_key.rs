@@ -516,7 +516,16 @@ impl Resource<Configured> for WebAppKey {
                     call.clone()
                 };
                 let key_id = &created.credential.key_id;
-                return match remove_key(configured, client, &cleanup, &app_id, key_id, false).await {
+                return match remove_key(
+                    configured,
+                    client,
+                    &cleanup,
+                    &app_id,
+                    key_id,
+                    Presence::Seen(&app.id),
+                )
+                .await
+                {
                     Ok(()) => None,
                     Err(d) => {
                         diags.push(d);
@@ -648,7 +657,11 @@ impl Resource<Configured> for WebAppKey {
             &call,
             &app_id,
             &key_id,
-            replication_confirmed(private),
+            if replication_confirmed(private) {
+                Presence::Replicated
+            } else {
+                Presence::Unconfirmed
+            },
         )
         .await;
         configured.applications.invalidate(&app_id);
@@ -1159,9 +1172,13 @@ async fn add_key(
             }
             Attempt::Unsure(e) => e,
         };
+        tracing::debug!(attempt = attempt_number, error = %errors::describe(&error), "addPassword answer lost; looking for the key");
         match after_lost_answer(ctx, client, call, app, &fingerprint, &error).await {
-            LostAnswer::Removed => {}
-            LostAnswer::NotSeen => strays.push(fingerprint),
+            LostAnswer::Removed => tracing::debug!("the key was made and is removed again"),
+            LostAnswer::NotSeen => {
+                tracing::debug!("agreeing reads never saw the key");
+                strays.push(fingerprint)
+            }
             LostAnswer::Ends(added) => return added,
         }
         if call.is_cancelled() || attempt_number == MAX_ATTEMPTS {
@@ -1278,9 +1295,16 @@ async fn remove_stray(
     app: &Application,
     key: &PasswordCredential,
 ) -> Result<(), String> {
-    remove_key(&ctx.client, client, call, &app.app_id, &key.key_id, true)
-        .await
-        .map_err(|d| format!("removing key {} failed: {}", key.key_id, d.detail))
+    remove_key(
+        &ctx.client,
+        client,
+        call,
+        &app.app_id,
+        &key.key_id,
+        Presence::Seen(&app.id),
+    )
+    .await
+    .map_err(|d| format!("removing key {} failed: {}", key.key_id, d.detail))
 }
 
 /// Waits until reads agree the new key exists, so the next refresh does not report it gone; meanwhile a
@@ -1361,6 +1385,18 @@ async fn confirm_replicated(
     }
 }
 
+/// What the caller knows of a key it removes.
+#[derive(Clone, Copy)]
+enum Presence<'a> {
+    /// A read (or Microsoft's answer) just showed it, on the application with this object id: remove it
+    /// without looking again, since the next read may come from a replica that does not have it yet.
+    Seen(&'a str),
+    /// Its creation saw it replicated: three agreeing misses mean it is gone.
+    Replicated,
+    /// Its replication was never seen: gone only after longer agreement.
+    Unconfirmed,
+}
+
 /// removePassword, repeated until reads agree the key is gone. "Not found" from removePassword is not
 /// taken on its word either: the reads decide.
 async fn remove_key(
@@ -1369,7 +1405,7 @@ async fn remove_key(
     call: &CallContext,
     app_id: &str,
     key_id: &str,
-    replicated: bool,
+    presence: Presence<'_>,
 ) -> Result<(), Diagnostic> {
     let doing = format!("removing key {key_id} from application {app_id}");
     let look = || async {
@@ -1380,18 +1416,24 @@ async fn remove_key(
             .map_err(unshare)?;
         Ok(app.and_then(|app| find_key(&app, key_id).is_some().then_some(app)))
     };
-    let rule = if replicated {
-        Absence::OF_REPLICATED
-    } else {
-        Absence::OF_UNREPLICATED
+    let rule = match presence {
+        Presence::Replicated => Absence::OF_REPLICATED,
+        Presence::Seen(_) | Presence::Unconfirmed => Absence::OF_UNREPLICATED,
+    };
+    let mut just_seen_on = match presence {
+        Presence::Seen(object_id) => Some(object_id.to_owned()),
+        _ => None,
     };
     loop {
-        let app = match consistency::look_until_certain(call, rule, look).await {
-            Ok(Verdict::Found(app)) => app,
-            Ok(Verdict::Gone) => return Ok(()),
-            Err(e) => return Err(wait_diagnostic(&doing, e)),
+        let object_id = match just_seen_on.take() {
+            Some(object_id) => object_id,
+            None => match consistency::look_until_certain(call, rule, look).await {
+                Ok(Verdict::Found(app)) => app.id.clone(),
+                Ok(Verdict::Gone) => return Ok(()),
+                Err(e) => return Err(wait_diagnostic(&doing, e)),
+            },
         };
-        match client.graph().remove_password(call, &app.id, key_id).await {
+        match client.graph().remove_password(call, &object_id, key_id).await {
             Ok(()) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(errors::diagnostic(&doing, &e)),
