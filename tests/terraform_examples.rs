@@ -759,6 +759,17 @@ fn the_onboarding_example_warns_on_every_plan_of_each_key_inside_rotate_before()
     case.destroy();
 }
 
+/// A case running the example in `dir` against a new application (made outside Terraform); its App ID.
+fn adoption_case<'a>(tf: &support::Terraform, emu: &'a Emulator, dir: &str) -> (Case<'a>, String) {
+    let app = new_application(emu, "Legacy tooling");
+    let mut case = Case::new(tf, emu, "");
+    for (name, text) in tf_files(&examples().join(dir)) {
+        case.w.write(&name, &text);
+    }
+    case.w.set_env("TF_VAR_application_id", &app);
+    (case, app)
+}
+
 /// Terraform 1.7+: three keys made outside Terraform are adopted by one apply of the example (import
 /// blocks with for_each over the data source); the next plan is empty, remote equals state, and destroy
 /// removes them.
@@ -766,12 +777,7 @@ fn the_onboarding_example_warns_on_every_plan_of_each_key_inside_rotate_before()
 fn the_adopt_existing_keys_example_adopts_every_key_in_one_apply() {
     let tf = newest_at_least(1, 7);
     let emu = Emulator::start();
-    let app = new_application(&emu, "Legacy tooling");
-    let mut case = Case::new(&tf, &emu, "");
-    for (name, text) in tf_files(&examples().join("adopt-existing-keys")) {
-        case.w.write(&name, &text);
-    }
-    case.w.set_env("TF_VAR_application_id", &app);
+    let (mut case, app) = adoption_case(&tf, &emu, "adopt-existing-keys");
     let now = emulator_now(&emu);
     let cloudyn = add_key_by_graph(
         &emu,
@@ -834,12 +840,7 @@ fn the_adopt_existing_keys_example_adopts_every_key_in_one_apply() {
 fn the_generated_configuration_path_adopts_keys_and_plans_no_change() {
     let tf = newest_at_least(1, 5);
     let emu = Emulator::start();
-    let app = new_application(&emu, "Legacy tooling");
-    let mut case = Case::new(&tf, &emu, "");
-    for (name, text) in tf_files(&examples().join("adopt-existing-keys/generate-config")) {
-        case.w.write(&name, &text);
-    }
-    case.w.set_env("TF_VAR_application_id", &app);
+    let (mut case, app) = adoption_case(&tf, &emu, "adopt-existing-keys/generate-config");
     case.w.set_env("TF_VAR_display_name_prefix", "legacy-");
     let now = emulator_now(&emu);
     let first = add_key_by_graph(&emu, &app, Some("legacy-a"), now + chrono::Duration::days(90));
