@@ -100,6 +100,7 @@ fn main() {
         .expect("runtime");
     customers_rows(&runtime, &terraform, bench_dir.path(), &provider_dir, &mut rows);
     keys_rows(&runtime, &terraform, bench_dir.path(), &provider_dir, &mut rows);
+    grants_rows(&runtime, &terraform, bench_dir.path(), &provider_dir, &mut rows);
 
     println!("\n| measure | value | baseline (same run) / goal |\n|---|---|---|");
     for (what, value, baseline) in rows {
@@ -672,6 +673,70 @@ fn keys_rows(
             "same plan with -refresh=false {}; ratio {:.2}x; fewest possible reads: {APPS} applications + 1 token",
             ms(floor),
             refreshed.as_secs_f64() / floor.as_secs_f64()
+        ),
+    ));
+    runtime.block_on(emulator.shutdown());
+}
+
+/// One permission grant on the demo app, as the quickstart declares it.
+fn grant_config(apis: &[(&str, &str)]) -> String {
+    let mut config = String::from(
+        "terraform {\n  required_providers {\n    partnercenter = { source = \"cspkit/partnercenter\" }\n  }\n}\n\
+         provider \"partnercenter\" {}\n",
+    );
+    for (api, scope) in apis {
+        config.push_str(&format!(
+            "resource \"partnercenter_permission_grant\" \"{api}\" {{\n  application_id = \"{}\"\n  \
+             api = \"{api}\"\n  scopes = [\"{scope}\"]\n}}\n",
+            partnercenter_emulator::demo::APP_ID
+        ));
+    }
+    config
+}
+
+/// Destroying the quickstart's three grants of one application against destroying one: each destroy waits
+/// until reads agree its scopes are gone, and the three waits should overlap, not queue (ratio near 1, not 3).
+fn grants_rows(
+    runtime: &tokio::runtime::Runtime,
+    terraform: &Path,
+    base_dir: &Path,
+    provider_dir: &Path,
+    rows: &mut Vec<(String, String, String)>,
+) {
+    use partnercenter_emulator::EmulatorConfig;
+    let emulator = runtime
+        .block_on(partnercenter_emulator::spawn(EmulatorConfig::default()))
+        .expect("emulator");
+    let env = emulator_env(&emulator.base_url());
+    let destroy_median = |name: &str, apis: &[(&str, &str)]| {
+        let dir = workdir(base_dir, name, &grant_config(apis), provider_dir);
+        let apply = ["apply", "-auto-approve", "-no-color", "-input=false"];
+        let destroy = ["destroy", "-auto-approve", "-no-color", "-input=false"];
+        median(
+            &(0..HEAVY_RUNS)
+                .map(|_| {
+                    terraform_timed(terraform, &dir, &apply, &env);
+                    terraform_timed(terraform, &dir, &destroy, &env)
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let one = destroy_median("grant-1", &[("partner_center", "user_impersonation")]);
+    let three = destroy_median(
+        "grants-3",
+        &[
+            ("partner_center", "user_impersonation"),
+            ("azure_ad_graph", "User.Read"),
+            ("dev_center", "user_impersonation"),
+        ],
+    );
+    rows.push((
+        format!("`terraform destroy`, 3 permission grants on one app (median of {HEAVY_RUNS})"),
+        ms(three),
+        format!(
+            "one grant's destroy {}; ratio {:.2}x (1x when their replication waits overlap, 3x when they queue)",
+            ms(one),
+            three.as_secs_f64() / one.as_secs_f64()
         ),
     ));
     runtime.block_on(emulator.shutdown());

@@ -1130,12 +1130,15 @@ async fn revoke(
     prior: &Value,
 ) -> Result<(), Failure> {
     let held = Permissions::held_in(prior);
-    let _guard = applications.lock(&held.application_id).await;
+    let guard = applications.lock(&held.application_id).await;
     let result = take_back(client, applications, call, &held).await;
     applications.invalidate(&held.application_id);
+    drop(guard);
     result?;
     // Destroy succeeds only once reads agree the scopes are gone: a lagging replica that still shows the
-    // grant would otherwise be adopted by the next apply as if it existed.
+    // grant would otherwise be adopted by the next apply as if it existed. The wait holds no lock, as in
+    // `converge`: the other grants of the application write meanwhile, each merging into a read that shows
+    // this write.
     let gone = consistency::wait_until_visible(call, || async {
         let left = scopes_still_held(client, applications, call, &held)
             .await
