@@ -472,7 +472,8 @@ impl Resource<Configured> for WebAppKey {
         }
     }
 
-    /// Lock the application, add the key (looking before any retry), wait until reads agree it exists.
+    /// Lock the application, add the key (looking before any retry), unlock, wait until reads agree it
+    /// exists.
     async fn create(
         &self,
         ctx: &Context<Configured>,
@@ -485,7 +486,7 @@ impl Resource<Configured> for WebAppKey {
         let configured = &ctx.client;
         let client = configured.client_for(Needs::AppOnly, "Creating a web app key", diags)?;
         let app_id = planned.application_id.clone();
-        let _writing = configured.applications.lock(&app_id).await;
+        let writing = configured.applications.lock(&app_id).await;
         // The timeout counts from here: waiting for other writes to this application is not this create's.
         let call = call_context(ctx, planned.timeout("create", TIMEOUTS.create));
         let app = diags.take(application_for_write(configured, client, &call, &app_id).await)?;
@@ -536,6 +537,8 @@ impl Resource<Configured> for WebAppKey {
             }
         }
         let key_id = &created.credential.key_id;
+        // Confirming replication only reads: the application's other keys are written meanwhile.
+        drop(writing);
         let confirmed = confirm_replicated(ctx, client, &call, &app, key_id, strays, diags).await;
         record_replication(private, confirmed);
         Some(state.to_value(client.now()))
@@ -1308,8 +1311,8 @@ async fn remove_stray(
 }
 
 /// Waits until reads agree the new key exists, so the next refresh does not report it gone; meanwhile a
-/// key of an earlier attempt (whose answer was lost) that shows up late is removed. Returns whether
-/// replication was confirmed.
+/// key of an earlier attempt (whose answer was lost) that shows up late is removed, under the
+/// application's lock (the caller does not hold it). Returns whether replication was confirmed.
 async fn confirm_replicated(
     ctx: &Context<Configured>,
     client: &Client,
@@ -1338,6 +1341,11 @@ async fn confirm_replicated(
     })
     .await;
     let late = late.into_inner().unwrap_or_default();
+    let _writing = if late.is_empty() {
+        None
+    } else {
+        Some(applications.lock(&app.app_id).await)
+    };
     for key in &late {
         let cleanup = if call.is_cancelled() {
             detached_context()
