@@ -124,3 +124,13 @@ const FINISHING_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) fn detached_context() -> CallContext {
     CallContext::new(CancellationToken::new()).with_timeout(FINISHING_TIMEOUT)
 }
+
+/// `call` without its cancellation, for finishing a write already sent (confirming it, or what goes with
+/// it): `call`'s deadline or [`FINISHING_TIMEOUT`] from now, whichever comes first.
+pub(crate) fn finishing(call: &CallContext) -> CallContext {
+    let detached = detached_context();
+    match call.deadline() {
+        Some(at) => detached.with_deadline(at),
+        None => detached,
+    }
+}

@@ -29,7 +29,7 @@ use crate::provider::config::{Configured, Needs};
 use crate::provider::consistency::{
     self, Absence, Backoff, Verdict, WaitError, is_conflict, replication_lag, until_replicated,
 };
-use crate::provider::{call_context, detached_context, errors, timeouts, validation};
+use crate::provider::{call_context, detached_context, errors, finishing, timeouts, validation};
 
 pub struct PermissionGrant;
 
@@ -1138,9 +1138,10 @@ async fn revoke(
     // Destroy succeeds only once reads agree the scopes are gone: a lagging replica that still shows the
     // grant would otherwise be adopted by the next apply as if it existed. The wait holds no lock, as in
     // `converge`: the other grants of the application write meanwhile, each merging into a read that shows
-    // this write.
-    let gone = consistency::wait_until_visible(call, || async {
-        let left = scopes_still_held(client, applications, call, &held)
+    // this write. Nor does Ctrl-C end it: state must not keep a grant whose removal was sent.
+    let confirming = finishing(call);
+    let gone = consistency::wait_until_visible(&confirming, || async {
+        let left = scopes_still_held(client, applications, &confirming, &held)
             .await
             .map_err(|failure| failure.error)?;
         Ok(left.is_empty())

@@ -24,7 +24,9 @@ use crate::provider::config::{Configured, Needs};
 use crate::provider::consistency::{self, Absence, Verdict, WaitError};
 use crate::provider::key_vault_delivery::{self as vault_delivery, Destination, Health, KeyFacts};
 use crate::provider::timeouts::{self, Defaults};
-use crate::provider::{app_policies, call_context, detached_context, duration, errors, validation};
+use crate::provider::{
+    app_policies, call_context, detached_context, duration, errors, finishing, validation,
+};
 
 pub struct WebAppKey;
 
@@ -678,7 +680,8 @@ impl Resource<Configured> for WebAppKey {
             .as_deref()
             .and_then(|id| partnercenter_microsoft::SecretId::parse(id).ok())
         {
-            if let Err(d) = vault_delivery::retire(&configured.key_vault, &call, &version).await {
+            // The key is gone even if Terraform was interrupted meanwhile: finish with its secret.
+            if let Err(d) = vault_delivery::retire(&configured.key_vault, &finishing(&call), &version).await {
                 diags.push(d);
             }
         }
@@ -1447,8 +1450,10 @@ async fn remove_key(
             Err(e) => return Err(errors::diagnostic(&doing, &e)),
         }
         // Until reads agree it is gone. A key still readable after REMOVAL_SETTLES means the removal was
-        // lost on the way (or answered by a replica that did not have the key): remove it again.
-        let settling = call.clone().with_timeout(REMOVAL_SETTLES);
+        // lost on the way (or answered by a replica that did not have the key): remove it again. Ctrl-C
+        // does not end this wait: a removal sent is confirmed, or state would keep a key Entra no longer
+        // holds, which a lagging replica could then show to the next refresh.
+        let settling = finishing(call).with_timeout(REMOVAL_SETTLES);
         let gone = consistency::wait_until_visible(&settling, || async {
             let app = configured
                 .applications
