@@ -295,6 +295,16 @@ fn kernel() -> String {
         .unwrap_or_default()
 }
 
+/// The in-process emulator, on a free port.
+fn start_emulator(
+    runtime: &tokio::runtime::Runtime,
+    config: partnercenter_emulator::EmulatorConfig,
+) -> partnercenter_emulator::RunningEmulator {
+    runtime
+        .block_on(partnercenter_emulator::spawn(config))
+        .expect("emulator")
+}
+
 /// The provider environment for the demo partner on an emulator at `base`.
 fn emulator_env(base: &str) -> Vec<(String, String)> {
     use partnercenter_emulator::demo;
@@ -436,9 +446,7 @@ fn customers_rows(
         },
         ..EmulatorConfig::default()
     };
-    let emulator = runtime
-        .block_on(partnercenter_emulator::spawn(config))
-        .expect("emulator");
+    let emulator = start_emulator(runtime, config);
     let base = emulator.base_url();
     let env = emulator_env(&base);
     let http = reqwest::Client::new();
@@ -566,10 +574,7 @@ fn keys_rows(
     provider_dir: &Path,
     rows: &mut Vec<(String, String, String)>,
 ) {
-    use partnercenter_emulator::EmulatorConfig;
-    let emulator = runtime
-        .block_on(partnercenter_emulator::spawn(EmulatorConfig::default()))
-        .expect("emulator");
+    let emulator = start_emulator(runtime, partnercenter_emulator::EmulatorConfig::default());
     let base = emulator.base_url();
     let env = emulator_env(&base);
     let http = reqwest::Client::new();
@@ -711,10 +716,7 @@ fn grants_rows(
     provider_dir: &Path,
     rows: &mut Vec<(String, String, String)>,
 ) {
-    use partnercenter_emulator::EmulatorConfig;
-    let emulator = runtime
-        .block_on(partnercenter_emulator::spawn(EmulatorConfig::default()))
-        .expect("emulator");
+    let emulator = start_emulator(runtime, partnercenter_emulator::EmulatorConfig::default());
     let env = emulator_env(&emulator.base_url());
     let destroy_median = |name: &str, apis: &[(&str, &str)]| {
         let dir = workdir(base_dir, name, &grant_config(apis), provider_dir);
